@@ -1,0 +1,34 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+# Reinstall only when the dependencies change.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: run test lint bench clean-venv
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m consent.bootstrap --demo --instance instance
+	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl-C to stop)"
+	CONSENT_INSTANCE_PATH=$(CURDIR)/instance $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) \
+		--workers 2 --access-logfile - 'consent:create_app()'
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check consent tests bench
+	$(BIN)/ruff format --check consent tests bench
+	$(BIN)/mypy consent
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py

@@ -1,0 +1,1 @@
+"""Clinician and admin accounts, and the API keys that systems use."""

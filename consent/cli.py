@@ -1,0 +1,80 @@
+"""``flask --app consent ...`` commands. Each calls the same service functions as the API."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from consent.errors import ConsentError
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(create_api_key_command)
+    app.cli.add_command(rotate_key_command)
+    app.cli.add_command(sync_forms_command)
+
+
+@click.command("create-api-key")
+@click.option("--name", required=True, help="Who or what will use the key.")
+@click.option("--scopes", required=True, help="Comma separated: verify, consents:write.")
+@click.option("--days", default=None, type=int, help="Lifetime in days (default from config).")
+@click.option("--account", "account_email", default=None, help="E-mail of the clinician it acts for.")
+def create_api_key_command(name: str, scopes: str, days: int | None, account_email: str | None) -> None:
+    """Create an API key and print it, alone on the last line. It is shown only this once."""
+    from consent.accounts.models import Account
+    from consent.accounts.service import create_api_key
+    from consent.extensions import db
+
+    account = None
+    if account_email:
+        account = db.session.scalar(select(Account).where(Account.email == account_email.lower()))
+        if account is None:
+            raise click.UsageError(f"no account {account_email}")
+    try:
+        issued = create_api_key(
+            name=name,
+            scopes=[scope.strip() for scope in scopes.split(",") if scope.strip()],
+            days=days or current_app.config["CONSENT_API_KEY_DAYS"],
+            account=account,
+        )
+    except ConsentError as exc:
+        raise click.UsageError(exc.message) from exc
+    db.session.commit()
+    click.echo(
+        f"API key {issued.record.prefix}... for {issued.record.name}, scopes "
+        f"{issued.record.scopes}, expires {issued.record.expires_at:%Y-%m-%d}. Shown once:",
+        err=True,
+    )
+    click.echo(issued.secret)
+
+
+@click.command("rotate-key")
+def rotate_key_command() -> None:
+    """Add a new signing key; it signs from now on, and old receipts still verify."""
+    from consent.crypto.keyring import add_signing_key
+    from consent.runtime import keys_dir, load_runtime
+
+    if current_app.config.get("CONSENT_SIGNING_KEYS"):
+        raise click.UsageError(
+            "signing keys come from CONSENT_SIGNING_KEYS: append a new seed there instead"
+        )
+    add_signing_key(keys_dir(current_app))
+    current_app.extensions["consent"] = load_runtime(current_app)
+    active = current_app.extensions["consent"].keyring.active
+    click.echo(f"new active key {active.key_id}; restart the service to sign with it")
+    click.echo(active.vkey)
+
+
+@click.command("sync-forms")
+def sync_forms_command() -> None:
+    """Load schemas/forms/ into form versions; refuses to change a version already used."""
+    from consent.bootstrap import form_placeholders
+    from consent.forms.catalogue import FORMS_DIR, sync_catalogue
+
+    try:
+        rows = sync_catalogue(FORMS_DIR, form_placeholders(current_app))
+    except ConsentError as exc:
+        raise click.ClickException(exc.message) from exc
+    for row in rows:
+        click.echo(f"{row.form_id} v{row.version} {row.language} {row.text_sha256}")

@@ -1,0 +1,85 @@
+"""Configuration layers: defaults here, then instance/config.py, then CONSENT_* variables.
+
+Nothing is read at import time; ``load_config`` is called by ``create_app``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+#: Defaults safe to publish. Secrets have no default: outside testing the app refuses to start
+#: without them (see ``consent.__init__._require_secrets``).
+DEFAULTS: dict[str, Any] = {
+    "SECRET_KEY": None,
+    "SQLALCHEMY_DATABASE_URI": None,  # filled in from instance_path when absent
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # Bytes of one HTTP request body. Uploads are streamed, but never beyond this.
+    "MAX_CONTENT_LENGTH": 50 * 1024 * 1024 + 64 * 1024,
+    "CONSENT_MAX_MEDIA_BYTES": 50 * 1024 * 1024,
+    # Largest JSON body accepted by the API (bytes); bigger bodies get 413.
+    "CONSENT_MAX_JSON_BYTES": 256 * 1024,
+    # Largest image, in pixels, that the service will decode (decompression bombs).
+    "CONSENT_MAX_IMAGE_PIXELS": 100_000_000,
+    # Hamming distance (of 64 bits) under which a re-encoded image still matches perceptually.
+    # The band index (consent.media.perceptual) finds every match up to 7.
+    "CONSENT_PHASH_MAX_DISTANCE": 6,
+    # Where the instance keeps keys and encrypted media; relative paths are under instance_path.
+    "CONSENT_KEYS_DIR": "keys",
+    "CONSENT_MEDIA_DIR": "media",
+    # Signing keys may instead come from the environment (base64 seeds, comma separated,
+    # newest last) for deployments that keep secrets outside the file system.
+    "CONSENT_SIGNING_KEYS": None,
+    "CONSENT_MASTER_KEY": None,
+    # Days an API key lives unless created with another expiry.
+    "CONSENT_API_KEY_DAYS": 365,
+    # The data controller named on forms and in receipts.
+    "CONSENT_CONTROLLER": "Demo Hospital",
+    "CONSENT_DPO_CONTACT": "dpo@hospital.example",
+    "CONSENT_JURISDICTION": "FR",
+    # Public base URL used in links printed on paper and in receipts.
+    "CONSENT_PUBLIC_URL": "http://127.0.0.1:5000",
+    # flask-smorest / OpenAPI
+    "API_TITLE": "Consent service",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api/v1",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "JSON_SORT_KEYS": False,
+}
+
+ENV_PREFIX = "CONSENT_"
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Read CONSENT_* variables; values that parse as JSON (numbers, booleans) are decoded.
+
+    ``CONSENT_DATABASE_URL`` and ``CONSENT_SECRET_KEY`` map to the Flask names.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    out: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name.startswith("CONSENT_TEST_"):
+            continue
+        value: Any = raw
+        try:
+            decoded = json.loads(raw)
+        except ValueError:
+            decoded = raw
+        if isinstance(decoded, int | float | bool):
+            value = decoded
+        if name == "CONSENT_DATABASE_URL":
+            out["SQLALCHEMY_DATABASE_URI"] = value
+        elif name == "CONSENT_SECRET_KEY":
+            out["SECRET_KEY"] = value
+        else:
+            out[name] = value
+    return out
+
+
+def resolve_path(instance_path: str, value: str) -> Path:
+    """A configured directory, relative to the instance folder unless absolute."""
+    path = Path(value)
+    return path if path.is_absolute() else Path(instance_path) / path

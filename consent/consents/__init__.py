@@ -1,0 +1,1 @@
+"""Consent requests, the patient's decision (a signed receipt), and withdrawals."""

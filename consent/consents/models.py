@@ -1,0 +1,117 @@
+"""Consent requests, consents and withdrawals.
+
+A consent's receipt is stored byte-exact with its signature; columns beside it exist for look-up
+and listing. Decisions that matter (verify) are taken from the verified receipts themselves.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from consent.consents.uses import METHODS, PURPOSES, SIGNER_ROLES
+from consent.dbtypes import UTCDateTime, utcnow
+from consent.extensions import db
+
+REQUEST_STATES = ("open", "decided")
+
+
+class ConsentRequest(db.Model):  # type: ignore[name-defined,misc]
+    """What a clinician asks: these media, this form, these uses, until this date."""
+
+    __tablename__ = "consent_requests"
+    __table_args__ = (CheckConstraint(f"status IN {REQUEST_STATES!r}", name="status_known"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    form_version_id: Mapped[int] = mapped_column(ForeignKey("form_versions.id"))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The clinician who gives the information, named in the receipt.
+    clinician_name: Mapped[str] = mapped_column(String(200))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RequestMedia(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "request_media"
+
+    request_id: Mapped[str] = mapped_column(ForeignKey("consent_requests.id"), primary_key=True)
+    media_id: Mapped[str] = mapped_column(ForeignKey("media_items.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_request_media_media_id", "media_id"),)
+
+
+class RequestUse(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "request_uses"
+    __table_args__ = (CheckConstraint(f"purpose IN {PURPOSES!r}", name="purpose_known"),)
+
+    request_id: Mapped[str] = mapped_column(ForeignKey("consent_requests.id"), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # JSON array of channel names; [] means any channel of that purpose.
+    channels: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class Consent(db.Model):  # type: ignore[name-defined,misc]
+    """The patient's decision on a request: a signed receipt. Immutable (invariant 1)."""
+
+    __tablename__ = "consents"
+    __table_args__ = (
+        CheckConstraint(f"signer_role IN {SIGNER_ROLES!r}", name="signer_role_known"),
+        CheckConstraint(f"method IN {METHODS!r}", name="method_known"),
+        CheckConstraint("length(signature) = 64", name="signature_length"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # One decision per request: a second one is refused by the database too.
+    request_id: Mapped[str] = mapped_column(ForeignKey("consent_requests.id"), unique=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    receipt: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(8))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    signer_role: Mapped[str] = mapped_column(String(30))
+    method: Mapped[str] = mapped_column(String(20))
+    # A legal representative's name identifies the patient: sealed with the patient's key.
+    signer_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class ConsentUse(db.Model):  # type: ignore[name-defined,misc]
+    """One use of a consent: granted or refused; withdrawn_at once a withdrawal receipt says so."""
+
+    __tablename__ = "consent_uses"
+    __table_args__ = (CheckConstraint(f"purpose IN {PURPOSES!r}", name="purpose_known"),)
+
+    consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(40), primary_key=True)
+    channels: Mapped[str] = mapped_column(Text)
+    granted: Mapped[bool] = mapped_column(Boolean)
+    withdrawal_id: Mapped[str | None] = mapped_column(ForeignKey("withdrawals.id"))
+
+
+class Withdrawal(db.Model):  # type: ignore[name-defined,misc]
+    """A patient's withdrawal of some or all granted uses: its own signed receipt."""
+
+    __tablename__ = "withdrawals"
+    __table_args__ = (CheckConstraint("length(signature) = 64", name="signature_length"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), index=True)
+    receipt: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(8))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,72 @@
+"""The bodies of consent and withdrawal receipts (what gets signed).
+
+Receipts hold no identity: the patient is a pseudonymous id, a representative only a role and a
+relationship. Field names follow ISO/IEC TS 27560 where it has one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from consent.dbtypes import rfc3339
+
+RECEIPT_VERSION = 1
+
+
+def consent_receipt(
+    *,
+    consent_id: str,
+    request_id: str,
+    issued_at: datetime,
+    controller: str,
+    jurisdiction: str,
+    form: dict[str, Any],
+    media: list[dict[str, Any]],
+    subject: str,
+    signer: dict[str, str],
+    method: str,
+    clinician: str,
+    uses: list[dict[str, Any]],
+    expires_at: datetime,
+) -> dict[str, Any]:
+    return {
+        "receipt_version": RECEIPT_VERSION,
+        "type": "consent",
+        "receipt_id": consent_id,
+        "request_id": request_id,
+        "issued_at": rfc3339(issued_at),
+        "controller": controller,
+        "jurisdiction": jurisdiction,
+        "form": form,
+        "media": media,
+        "subject": subject,
+        "signer": signer,
+        "method": method,
+        "informed_by": {"clinician": clinician},
+        "uses": uses,
+        "expires_at": rfc3339(expires_at),
+    }
+
+
+def withdrawal_receipt(
+    *,
+    withdrawal_id: str,
+    issued_at: datetime,
+    consent_id: str,
+    consent_receipt_bytes: bytes,
+    subject: str,
+    purposes: list[str],
+) -> dict[str, Any]:
+    return {
+        "receipt_version": RECEIPT_VERSION,
+        "type": "withdrawal",
+        "receipt_id": withdrawal_id,
+        "issued_at": rfc3339(issued_at),
+        "consent_id": consent_id,
+        # Binds the withdrawal to the exact consent receipt it ends.
+        "consent_receipt_sha256": hashlib.sha256(consent_receipt_bytes).hexdigest(),
+        "subject": subject,
+        "purposes": purposes,
+    }

@@ -1,0 +1,335 @@
+"""Opening consent requests, recording the patient's decision, and withdrawing.
+
+Each function is one transaction: it commits what it records, or raises and records nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from consent import clock
+from consent.consents.models import (
+    Consent,
+    ConsentRequest,
+    ConsentUse,
+    RequestMedia,
+    RequestUse,
+    Withdrawal,
+)
+from consent.consents.receipts import consent_receipt, withdrawal_receipt
+from consent.crypto.receipts import canonical, envelope_from_parts, verify_stored
+from consent.crypto.vault import seal
+from consent.dbtypes import new_id
+from consent.errors import Conflict, Gone, InvalidInput, NotFound
+from consent.extensions import db
+from consent.forms.models import FormVersion
+from consent.media.models import MediaItem
+from consent.patients.service import data_key, get_patient
+from consent.runtime import runtime
+
+# The longest a consent may run before it must be asked again.
+MAX_CONSENT_YEARS = 10
+
+
+@dataclass(frozen=True)
+class UseRequest:
+    purpose: str
+    channels: list[str]
+
+
+def open_request(
+    *,
+    patient_id: str,
+    media_ids: list[str],
+    form_id: str,
+    language: str,
+    uses: list[UseRequest],
+    expires_at: datetime,
+    clinician_name: str,
+    account_id: int | None = None,
+) -> ConsentRequest:
+    """Open a request for these media and uses. Raises NotFound or InvalidInput; commits."""
+    get_patient(patient_id)
+    errors: dict[str, Any] = {}
+    if len(set(media_ids)) != len(media_ids):
+        errors["media_ids"] = ["Each media item may be listed once."]
+    purposes = [use.purpose for use in uses]
+    if len(set(purposes)) != len(purposes):
+        errors["uses"] = ["Each purpose may be listed once."]
+    now = clock.now()
+    if expires_at.tzinfo is None:
+        errors["expires_at"] = ["Give a time zone, e.g. 2027-06-30T00:00:00Z."]
+    elif expires_at <= now:
+        errors["expires_at"] = ["The expiry must be in the future."]
+    elif expires_at > now + timedelta(days=365 * MAX_CONSENT_YEARS + 3):
+        errors["expires_at"] = [f"A consent may last at most {MAX_CONSENT_YEARS} years."]
+    if not clinician_name.strip():
+        errors["clinician"] = ["Name the clinician who gives the information."]
+    if errors:
+        raise InvalidInput("The request is not valid; see errors.", errors=errors)
+    form = db.session.scalar(
+        select(FormVersion)
+        .where(FormVersion.form_id == form_id, FormVersion.language == language)
+        .order_by(FormVersion.version.desc())
+        .limit(1)
+    )
+    if form is None:
+        raise InvalidInput(
+            f"No form {form_id!r} in language {language!r}.", errors={"form": ["Unknown form."]}
+        )
+    found = db.session.scalars(select(MediaItem).where(MediaItem.id.in_(media_ids))).all()
+    by_id = {item.id: item for item in found}
+    missing = [media_id for media_id in media_ids if media_id not in by_id]
+    if missing:
+        raise NotFound(f"No media item {', '.join(missing)}.")
+    foreign = [item.id for item in found if item.patient_id != patient_id]
+    if foreign:
+        raise InvalidInput(
+            "Every media item must be of this patient.", errors={"media_ids": foreign}
+        )
+    request = ConsentRequest(
+        id=new_id("rq"),
+        patient_id=patient_id,
+        form_version_id=form.id,
+        expires_at=expires_at,
+        clinician_name=clinician_name.strip(),
+        account_id=account_id,
+    )
+    db.session.add(request)
+    db.session.flush()
+    db.session.add_all(
+        RequestMedia(request_id=request.id, media_id=media_id, position=position)
+        for position, media_id in enumerate(media_ids)
+    )
+    db.session.add_all(
+        RequestUse(
+            request_id=request.id,
+            purpose=use.purpose,
+            channels=json.dumps(sorted(set(use.channels))),
+            position=position,
+        )
+        for position, use in enumerate(uses)
+    )
+    db.session.commit()
+    return request
+
+
+def get_request(request_id: str) -> ConsentRequest:
+    request = db.session.get(ConsentRequest, request_id)
+    if request is None:
+        raise NotFound(f"No consent request {request_id}.")
+    return request
+
+
+@dataclass(frozen=True)
+class Signer:
+    role: str
+    name: str | None = None
+    relationship: str | None = None
+
+
+def record_decision(
+    *, request_id: str, signer: Signer, choices: dict[str, bool], method: str
+) -> Consent:
+    """Record the patient's choices as a signed receipt.
+
+    Raises NotFound, Conflict (already decided), Gone (patient erased) or InvalidInput
+    (a choice missing or extra, a representative without name or relationship). Commits.
+    """
+    request = get_request(request_id)
+    if request.status != "open":
+        raise Conflict("This request already has a decision; a second one cannot be recorded.")
+    patient = get_patient(request.patient_id)
+    requested = db.session.scalars(
+        select(RequestUse).where(RequestUse.request_id == request_id).order_by(RequestUse.position)
+    ).all()
+    wanted = [use.purpose for use in requested]
+    errors: dict[str, Any] = {}
+    missing = [purpose for purpose in wanted if purpose not in choices]
+    extra = [purpose for purpose in choices if purpose not in wanted]
+    if missing:
+        errors["choices"] = [f"Answer yes or no for every use; missing: {', '.join(missing)}."]
+    if extra:
+        errors.setdefault("choices", []).append(f"Not asked in this request: {', '.join(extra)}.")
+    if signer.role == "legal_representative" and not (
+        signer.name and signer.name.strip() and signer.relationship
+    ):
+        errors["signer"] = ["A legal representative gives their name and relationship."]
+    if signer.role == "patient" and (signer.name or signer.relationship):
+        errors["signer"] = ["Name and relationship are for a legal representative only."]
+    if errors:
+        raise InvalidInput("The decision is not valid; see errors.", errors=errors)
+
+    form = db.session.get_one(FormVersion, request.form_version_id)
+    media = db.session.execute(
+        select(MediaItem)
+        .join(RequestMedia, RequestMedia.media_id == MediaItem.id)
+        .where(RequestMedia.request_id == request_id)
+        .order_by(RequestMedia.position)
+    ).scalars().all()
+    consent_id = new_id("cs")
+    issued_at = clock.now()
+    uses = [
+        {
+            "purpose": use.purpose,
+            "channels": json.loads(use.channels),
+            "granted": bool(choices[use.purpose]),
+        }
+        for use in requested
+    ]
+    signer_block = {"role": signer.role}
+    if signer.relationship:
+        signer_block["relationship"] = signer.relationship
+    config = current_app.config
+    body = consent_receipt(
+        consent_id=consent_id,
+        request_id=request.id,
+        issued_at=issued_at,
+        controller=config["CONSENT_CONTROLLER"],
+        jurisdiction=config["CONSENT_JURISDICTION"],
+        form={
+            "id": form.form_id,
+            "version": form.version,
+            "language": form.language,
+            "sha256": form.text_sha256,
+        },
+        media=[
+            {
+                "sha256": item.sha256,
+                "phash": item.phash,
+                "media_type": item.media_type,
+                "size": item.size_bytes,
+            }
+            for item in media
+        ],
+        subject=patient.id,
+        signer=signer_block,
+        method=method,
+        clinician=request.clinician_name,
+        uses=uses,
+        expires_at=request.expires_at,
+    )
+    receipt_bytes = canonical(body)
+    signature = runtime().keyring.sign(receipt_bytes)
+    consent = Consent(
+        id=consent_id,
+        request_id=request.id,
+        patient_id=patient.id,
+        receipt=receipt_bytes,
+        signature=signature.signature,
+        key_id=signature.key_id,
+        issued_at=issued_at,
+        expires_at=request.expires_at,
+        signer_role=signer.role,
+        method=method,
+        signer_sealed=(
+            seal(data_key(patient.id), signer.name.strip().encode()) if signer.name else None
+        ),
+    )
+    db.session.add(consent)
+    db.session.add_all(
+        ConsentUse(
+            consent_id=consent_id,
+            purpose=use["purpose"],
+            channels=json.dumps(use["channels"]),
+            granted=use["granted"],
+        )
+        for use in uses
+    )
+    request.status = "decided"
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        # Another worker recorded a decision first (consents.request_id is unique).
+        db.session.rollback()
+        raise Conflict(
+            "This request already has a decision; a second one cannot be recorded."
+        ) from exc
+    return consent
+
+
+def get_consent(consent_id: str) -> Consent:
+    consent = db.session.get(Consent, consent_id)
+    if consent is None:
+        raise NotFound(f"No consent {consent_id}.")
+    return consent
+
+
+def receipt_envelope(consent: Consent | Withdrawal) -> dict[str, Any]:
+    """The stored receipt as an envelope, after checking it byte for byte.
+
+    Raises VerificationError if the stored bytes or signature were altered.
+    """
+    verify_stored(
+        body_bytes=consent.receipt,
+        signature=consent.signature,
+        key_id=consent.key_id,
+        keys=runtime().keyring,
+    )
+    return envelope_from_parts(
+        body_bytes=consent.receipt,
+        signature=consent.signature,
+        key_id=consent.key_id,
+        body_key="receipt",
+    )
+
+
+def withdraw(*, consent_id: str, purposes: list[str] | None) -> Withdrawal:
+    """Withdraw some granted uses (all of them when ``purposes`` is None). Commits.
+
+    Raises NotFound, InvalidInput (a purpose not granted in this consent) or Conflict
+    (nothing left to withdraw).
+    """
+    consent = get_consent(consent_id)
+    # Row locks on PostgreSQL: two withdrawals of the same use cannot both succeed.
+    uses = db.session.scalars(
+        select(ConsentUse).where(ConsentUse.consent_id == consent_id).with_for_update()
+    ).all()
+    active = {use.purpose: use for use in uses if use.granted and use.withdrawal_id is None}
+    granted = {use.purpose for use in uses if use.granted}
+    if purposes is None:
+        chosen = list(active)
+    else:
+        unknown = [purpose for purpose in purposes if purpose not in granted]
+        if unknown:
+            raise InvalidInput(
+                "Only granted uses can be withdrawn.",
+                errors={"purposes": [f"Not granted in this consent: {', '.join(unknown)}."]},
+            )
+        chosen = [purpose for purpose in dict.fromkeys(purposes) if purpose in active]
+    if not chosen:
+        raise Conflict("Every use of this consent is already withdrawn or was refused.")
+    withdrawal_id = new_id("wd")
+    issued_at = clock.now()
+    body = withdrawal_receipt(
+        withdrawal_id=withdrawal_id,
+        issued_at=issued_at,
+        consent_id=consent.id,
+        consent_receipt_bytes=consent.receipt,
+        subject=consent.patient_id,
+        purposes=sorted(chosen),
+    )
+    receipt_bytes = canonical(body)
+    signature = runtime().keyring.sign(receipt_bytes)
+    withdrawal = Withdrawal(
+        id=withdrawal_id,
+        consent_id=consent.id,
+        receipt=receipt_bytes,
+        signature=signature.signature,
+        key_id=signature.key_id,
+        issued_at=issued_at,
+    )
+    db.session.add(withdrawal)
+    db.session.flush()
+    for purpose in chosen:
+        active[purpose].withdrawal_id = withdrawal_id
+    db.session.commit()
+    return withdrawal
+

@@ -1,0 +1,1 @@
+"""The form catalogue: definitions in schemas/forms/, loaded into immutable form versions."""

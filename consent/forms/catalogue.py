@@ -1,0 +1,124 @@
+"""Load form definitions from schemas/forms/*.yaml into immutable form versions.
+
+The text a patient reads is rendered from the definition in one way only (``render_text``) and
+its SHA-256 is what receipts name. Changing the text of a version that a request already used is
+refused: a new version is needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import exists, select
+
+from consent.consents.models import ConsentRequest
+from consent.consents.uses import PURPOSES
+from consent.errors import ConfigurationError
+from consent.extensions import db
+from consent.forms.models import FormVersion
+
+FORMS_DIR = Path(__file__).resolve().parents[2] / "schemas" / "forms"
+
+
+@dataclass(frozen=True)
+class FormText:
+    form_id: str
+    version: int
+    language: str
+    title: str
+    text: str
+    definition: dict[str, Any]
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+
+def render_text(language_block: dict[str, Any], placeholders: dict[str, str]) -> str:
+    """The patient-facing text of one language, exactly as shown: title, sections, then uses.
+
+    NFC-normalised with ``\\n`` line ends, so the same definition always hashes the same.
+    """
+    parts = [language_block["title"].strip(), ""]
+    for section in language_block["sections"]:
+        parts += [section["heading"].strip(), "", section["body"].strip(), ""]
+    for purpose, item in language_block["purposes"].items():
+        if purpose in PURPOSES:
+            parts += [f"{item['label'].strip()}: {item['explanation'].strip()}"]
+    text = "\n".join(parts).strip() + "\n"
+    for name, value in placeholders.items():
+        text = text.replace("{" + name + "}", value)
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
+
+
+def read_definitions(
+    forms_dir: Path, placeholders: dict[str, str]
+) -> Iterator[FormText]:
+    """Every (form, version, language) defined under ``forms_dir``."""
+    for path in sorted(forms_dir.glob("*.yaml")):
+        definition = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for language, block in definition["languages"].items():
+            placed = json.loads(
+                _fill(json.dumps(block, ensure_ascii=False), placeholders)
+            )
+            yield FormText(
+                form_id=definition["id"],
+                version=int(definition["version"]),
+                language=language,
+                title=placed["title"],
+                text=render_text(block, placeholders),
+                definition=placed,
+            )
+
+
+def _fill(text: str, placeholders: dict[str, str]) -> str:
+    for name, value in placeholders.items():
+        text = text.replace("{" + name + "}", json.dumps(value, ensure_ascii=False)[1:-1])
+    return text
+
+
+def sync_catalogue(forms_dir: Path, placeholders: dict[str, str]) -> list[FormVersion]:
+    """Insert new form versions; refuse to change one that a request has used.
+
+    Raises ConfigurationError when a used version's text differs from its definition.
+    """
+    synced = []
+    for form in read_definitions(forms_dir, placeholders):
+        row = db.session.scalar(
+            select(FormVersion).filter_by(
+                form_id=form.form_id, version=form.version, language=form.language
+            )
+        )
+        definition_json = json.dumps(form.definition, ensure_ascii=False, sort_keys=True)
+        if row is None:
+            row = FormVersion(
+                form_id=form.form_id,
+                version=form.version,
+                language=form.language,
+                title=form.title,
+                text=form.text,
+                text_sha256=form.sha256,
+                definition=definition_json,
+            )
+            db.session.add(row)
+        elif row.text_sha256 != form.sha256 or row.definition != definition_json:
+            used = db.session.scalar(
+                select(exists().where(ConsentRequest.form_version_id == row.id))
+            )
+            if used:
+                raise ConfigurationError(
+                    f"form {form.form_id} v{form.version} ({form.language}) is already used; "
+                    "its text cannot change: add a new version"
+                )
+            row.title, row.text, row.text_sha256 = form.title, form.text, form.sha256
+            row.definition = definition_json
+        synced.append(row)
+    db.session.commit()
+    return synced

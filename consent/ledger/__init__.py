@@ -1,0 +1,1 @@
+"""Tamper-evident ledger: RFC 9162 Merkle tree hashing, proofs and verification."""

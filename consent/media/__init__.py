@@ -1,0 +1,1 @@
+"""Media items: fingerprints (SHA-256, perceptual hash), type sniffing, encrypted storage."""

@@ -1,0 +1,116 @@
+"""Fingerprints of media: streamed SHA-256, content type by magic bytes, and 64-bit pHash.
+
+Exact binding is the SHA-256 of the bytes. Re-encoding or resizing changes it; the fallback is a
+perceptual hash (pHash, imagehash), always reported as such with its Hamming distance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import filetype
+import imagehash
+from PIL import Image, UnidentifiedImageError
+
+from consent.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+
+READ_CHUNK = 1024 * 1024
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
+VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska")
+ACCEPTED_TYPES = IMAGE_TYPES + VIDEO_TYPES
+# Pillow formats we decode for the perceptual hash.
+_PIL_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    sha256: str
+    size: int
+    media_type: str
+    phash: str | None  # 16 hex digits, images only
+
+
+def sha256_stream(stream: BinaryIO, *, limit: int) -> tuple[str, int]:
+    """SHA-256 and size of a stream read in chunks. Raises PayloadTooLarge past ``limit``."""
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := stream.read(READ_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The file is larger than {limit} bytes.")
+        digest.update(chunk)
+    return digest.hexdigest(), size
+
+
+def sniff_type(stream: BinaryIO) -> str:
+    """The media type from the file's first bytes, never its name.
+
+    Raises UnsupportedMediaType for anything that is not an accepted image or video.
+    """
+    stream.seek(0)
+    head = stream.read(8192)
+    stream.seek(0)
+    kind = filetype.guess(head)
+    media_type = kind.mime if kind else None
+    if media_type not in ACCEPTED_TYPES:
+        raise UnsupportedMediaType(
+            "Only photos (JPEG, PNG, WebP) and videos (MP4, MOV, WebM, MKV) are accepted; "
+            f"this file's content is {media_type or 'not recognised'}."
+        )
+    return media_type
+
+
+def perceptual_hash(stream: BinaryIO, *, max_pixels: int) -> str:
+    """64-bit pHash of an image as 16 hex digits.
+
+    Raises InvalidInput for a truncated or undecodable image, or one with more than
+    ``max_pixels`` pixels (a decompression bomb is refused before it is decoded).
+    """
+    stream.seek(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(stream) as image:
+                if image.format not in _PIL_FORMATS:
+                    raise InvalidInput(f"Images in {image.format} cannot be fingerprinted.")
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise InvalidInput(
+                        f"The image is {width}x{height} pixels; the limit is {max_pixels} pixels."
+                    )
+                # draft() lets JPEG decode at a reduced scale: pHash only needs 32x32.
+                image.draft("L", (256, 256))
+                image.load()
+                return str(imagehash.phash(image))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+            Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise InvalidInput("The image is damaged or truncated and cannot be read.") from exc
+    finally:
+        stream.seek(0)
+
+
+def fingerprint(stream: BinaryIO, *, limit: int, max_pixels: int) -> Fingerprint:
+    """Everything the service binds a media item by. Raises as the functions above."""
+    media_type = sniff_type(stream)
+    sha256, size = sha256_stream(stream, limit=limit)
+    if size == 0:
+        raise InvalidInput("The file is empty.")
+    phash = None
+    if media_type in _PIL_FORMATS.values():
+        phash = perceptual_hash(stream, max_pixels=max_pixels)
+    stream.seek(0)
+    return Fingerprint(sha256, size, media_type, phash)
+
+
+def hamming(a: str, b: str) -> int:
+    """Bits that differ between two 64-bit hashes in hex."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def bands(phash: str) -> list[tuple[int, int]]:
+    """The eight (band, byte) pairs of a pHash, for the band index."""
+    raw = bytes.fromhex(phash)
+    return list(enumerate(raw))

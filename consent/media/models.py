@@ -1,0 +1,54 @@
+"""Media items and the band index of their perceptual hashes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from consent.dbtypes import UTCDateTime, utcnow
+from consent.extensions import db
+
+
+class MediaItem(db.Model):  # type: ignore[name-defined,misc]
+    """A photo or video of a patient, bound by its SHA-256; its bytes are stored encrypted."""
+
+    __tablename__ = "media_items"
+    __table_args__ = (
+        CheckConstraint("length(sha256) = 64", name="sha256_hex"),
+        CheckConstraint("size_bytes > 0", name="not_empty"),
+        Index("ix_media_items_sha256", "sha256"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # 64-bit pHash as 16 hex digits; images only.
+    phash: Mapped[str | None] = mapped_column(String(16))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    # The clinician's description may name the patient, so it is sealed like the identity.
+    description_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    bytes_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PerceptualBand(db.Model):  # type: ignore[name-defined,misc]
+    """One byte of a media item's pHash, indexed, to find near images without a full scan.
+
+    Eight bands of eight bits: by the pigeonhole principle two hashes at Hamming distance 7 or
+    less agree exactly on at least one band, so querying the eight bands finds every such match.
+    """
+
+    __tablename__ = "perceptual_bands"
+    __table_args__ = (
+        CheckConstraint("band >= 0 AND band < 8", name="band_range"),
+        CheckConstraint("value >= 0 AND value < 256", name="value_range"),
+    )
+
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    value: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    media_id: Mapped[str] = mapped_column(
+        ForeignKey("media_items.id", ondelete="CASCADE"), primary_key=True
+    )

@@ -1,0 +1,49 @@
+"""The media store: each item's bytes encrypted under its patient's data key, one file each."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from consent.crypto.vault import decrypt_stream, encrypt_stream
+from consent.errors import NotFound
+
+_SAFE_ID = re.compile(r"^md_[0-9a-f]{32}$")
+
+
+class MediaStore:
+    """Encrypted files under one directory, named by media id (never by a client's file name)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, media_id: str) -> Path:
+        if not _SAFE_ID.match(media_id):
+            raise NotFound("No such media item.")
+        return self.root / media_id[3:5] / media_id
+
+    def put(self, *, media_id: str, data_key: bytes, source: BinaryIO) -> None:
+        """Encrypt ``source`` into the store; the file appears whole or not at all."""
+        path = self._path(media_id)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(path.name + ".partial")
+        source.seek(0)
+        try:
+            with open(tmp, "wb") as sink:
+                encrypt_stream(data_key, source, sink)
+                sink.flush()
+                os.fsync(sink.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def read(self, *, media_id: str, data_key: bytes) -> Iterator[bytes]:
+        """The plaintext, chunk by chunk. Raises IntegrityFailure on altered or truncated data."""
+        with open(self._path(media_id), "rb") as source:
+            yield from decrypt_stream(data_key, source)
+
+    def delete(self, media_id: str) -> None:
+        self._path(media_id).unlink(missing_ok=True)

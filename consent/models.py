@@ -1,0 +1,32 @@
+"""Every table of the service, imported in one place for Alembic and create_app."""
+
+from __future__ import annotations
+
+from consent.accounts.models import Account, ApiKey
+from consent.consents.models import (
+    Consent,
+    ConsentRequest,
+    ConsentUse,
+    RequestMedia,
+    RequestUse,
+    Withdrawal,
+)
+from consent.forms.models import FormVersion
+from consent.media.models import MediaItem, PerceptualBand
+from consent.patients.models import Patient, PatientKey
+
+__all__ = [
+    "Account",
+    "ApiKey",
+    "Consent",
+    "ConsentRequest",
+    "ConsentUse",
+    "FormVersion",
+    "MediaItem",
+    "Patient",
+    "PatientKey",
+    "PerceptualBand",
+    "RequestMedia",
+    "RequestUse",
+    "Withdrawal",
+]

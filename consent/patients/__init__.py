@@ -1,0 +1,1 @@
+"""Patients: a pseudonymous id in the open, their identity only in the vault."""

@@ -1,0 +1,35 @@
+"""Patients and their wrapped data keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from consent.dbtypes import UTCDateTime, utcnow
+from consent.extensions import db
+
+
+class Patient(db.Model):  # type: ignore[name-defined,misc]
+    """A patient known by a random id; name, birth date and record number are sealed."""
+
+    __tablename__ = "patients"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # Keyed hash of the record number (consent.crypto.vault.Vault.record_lookup).
+    record_lookup: Mapped[str] = mapped_column(String(64), unique=True)
+    identity_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PatientKey(db.Model):  # type: ignore[name-defined,misc]
+    """The patient's data key, wrapped by the master key. Deleting this row erases the patient."""
+
+    __tablename__ = "patient_keys"
+
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
+    )
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
