@@ -28,4 +28,3 @@ class AnswerEnvelopeSchema(Schema):
     answer = fields.Dict(required=True)
     signature = fields.String(required=True)
     key_id = fields.String(required=True)
-

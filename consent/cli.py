@@ -19,8 +19,12 @@ def register_commands(app: Flask) -> None:
 @click.option("--name", required=True, help="Who or what will use the key.")
 @click.option("--scopes", required=True, help="Comma separated: verify, consents:write.")
 @click.option("--days", default=None, type=int, help="Lifetime in days (default from config).")
-@click.option("--account", "account_email", default=None, help="E-mail of the clinician it acts for.")
-def create_api_key_command(name: str, scopes: str, days: int | None, account_email: str | None) -> None:
+@click.option(
+    "--account", "account_email", default=None, help="E-mail of the clinician it acts for."
+)
+def create_api_key_command(
+    name: str, scopes: str, days: int | None, account_email: str | None
+) -> None:
     """Create an API key and print it, alone on the last line. It is shown only this once."""
     from consent.accounts.models import Account
     from consent.accounts.service import create_api_key

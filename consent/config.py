@@ -47,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_VERSION": "3.0.3",
     "OPENAPI_URL_PREFIX": "/api/v1",
     "OPENAPI_JSON_PATH": "openapi.json",
+    # Every API route needs a bearer key unless its blueprint says otherwise.
+    "API_SPEC_OPTIONS": {"security": [{"bearerAuth": []}]},
     "JSON_SORT_KEYS": False,
 }
 

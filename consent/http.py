@@ -35,8 +35,7 @@ def accepts_multipart(view: F) -> F:
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if request.mimetype != "multipart/form-data":
             raise UnsupportedMediaType(
-                "Send the file as multipart/form-data "
-                f"(got {request.mimetype or 'none'})."
+                f"Send the file as multipart/form-data (got {request.mimetype or 'none'})."
             )
         return view(*args, **kwargs)
 

@@ -27,7 +27,7 @@ from consent.consents.receipts import consent_receipt, withdrawal_receipt
 from consent.crypto.receipts import canonical, envelope_from_parts, verify_stored
 from consent.crypto.vault import seal
 from consent.dbtypes import new_id
-from consent.errors import Conflict, Gone, InvalidInput, NotFound
+from consent.errors import Conflict, IntegrityFailure, InvalidInput, NotFound, VerificationError
 from consent.extensions import db
 from consent.forms.models import FormVersion
 from consent.media.models import MediaItem
@@ -168,12 +168,16 @@ def record_decision(
         raise InvalidInput("The decision is not valid; see errors.", errors=errors)
 
     form = db.session.get_one(FormVersion, request.form_version_id)
-    media = db.session.execute(
-        select(MediaItem)
-        .join(RequestMedia, RequestMedia.media_id == MediaItem.id)
-        .where(RequestMedia.request_id == request_id)
-        .order_by(RequestMedia.position)
-    ).scalars().all()
+    media = (
+        db.session.execute(
+            select(MediaItem)
+            .join(RequestMedia, RequestMedia.media_id == MediaItem.id)
+            .where(RequestMedia.request_id == request_id)
+            .order_by(RequestMedia.position)
+        )
+        .scalars()
+        .all()
+    )
     consent_id = new_id("cs")
     issued_at = clock.now()
     uses = [
@@ -265,14 +269,17 @@ def get_consent(consent_id: str) -> Consent:
 def receipt_envelope(consent: Consent | Withdrawal) -> dict[str, Any]:
     """The stored receipt as an envelope, after checking it byte for byte.
 
-    Raises VerificationError if the stored bytes or signature were altered.
+    Raises IntegrityFailure if the stored bytes or signature were altered.
     """
-    verify_stored(
-        body_bytes=consent.receipt,
-        signature=consent.signature,
-        key_id=consent.key_id,
-        keys=runtime().keyring,
-    )
+    try:
+        verify_stored(
+            body_bytes=consent.receipt,
+            signature=consent.signature,
+            key_id=consent.key_id,
+            keys=runtime().keyring,
+        )
+    except VerificationError as exc:
+        raise IntegrityFailure(f"The stored receipt of {consent.id} does not verify.") from exc
     return envelope_from_parts(
         body_bytes=consent.receipt,
         signature=consent.signature,
@@ -332,4 +339,3 @@ def withdraw(*, consent_id: str, purposes: list[str] | None) -> Withdrawal:
         active[purpose].withdrawal_id = withdrawal_id
     db.session.commit()
     return withdrawal
-

@@ -58,16 +58,12 @@ def render_text(language_block: dict[str, Any], placeholders: dict[str, str]) ->
     return unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
 
 
-def read_definitions(
-    forms_dir: Path, placeholders: dict[str, str]
-) -> Iterator[FormText]:
+def read_definitions(forms_dir: Path, placeholders: dict[str, str]) -> Iterator[FormText]:
     """Every (form, version, language) defined under ``forms_dir``."""
     for path in sorted(forms_dir.glob("*.yaml")):
         definition = yaml.safe_load(path.read_text(encoding="utf-8"))
         for language, block in definition["languages"].items():
-            placed = json.loads(
-                _fill(json.dumps(block, ensure_ascii=False), placeholders)
-            )
+            placed = json.loads(_fill(json.dumps(block, ensure_ascii=False), placeholders))
             yield FormText(
                 form_id=definition["id"],
                 version=int(definition["version"]),

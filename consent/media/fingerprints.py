@@ -54,12 +54,13 @@ def sniff_type(stream: BinaryIO) -> str:
     head = stream.read(8192)
     stream.seek(0)
     kind = filetype.guess(head)
-    media_type = kind.mime if kind else None
+    media_type: str | None = str(kind.mime) if kind else None
     if media_type not in ACCEPTED_TYPES:
         raise UnsupportedMediaType(
             "Only photos (JPEG, PNG, WebP) and videos (MP4, MOV, WebM, MKV) are accepted; "
             f"this file's content is {media_type or 'not recognised'}."
         )
+    assert media_type is not None
     return media_type
 
 
@@ -85,8 +86,14 @@ def perceptual_hash(stream: BinaryIO, *, max_pixels: int) -> str:
                 image.draft("L", (256, 256))
                 image.load()
                 return str(imagehash.phash(image))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-            Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombWarning,
+        Image.DecompressionBombError,
+    ) as exc:
         raise InvalidInput("The image is damaged or truncated and cannot be read.") from exc
     finally:
         stream.seek(0)

@@ -61,7 +61,10 @@ def verify_upload(form: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]
         max_pixels=config["CONSENT_MAX_IMAGE_PIXELS"],
     )
     return decide(
-        sha256=print_.sha256, purpose=form["purpose"], channel=form.get("channel"), phash=print_.phash
+        sha256=print_.sha256,
+        purpose=form["purpose"],
+        channel=form.get("channel"),
+        phash=print_.phash,
     )
 
 
@@ -78,6 +81,7 @@ class KeysOut(Schema):
 
 
 @keys_blp.route("/consent-keys", methods=["GET"])
+@keys_blp.doc(security=[])
 @keys_blp.response(200, KeysOut)
 def public_keys() -> dict[str, Any]:
     """The service's Ed25519 public keys, active and retired: anyone may check signatures."""

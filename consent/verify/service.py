@@ -121,9 +121,7 @@ def _evidence(
 def _attach_withdrawals(found: list[_Evidence]) -> None:
     keyring = runtime().keyring
     by_consent = {evidence.consent_id: evidence for evidence in found}
-    rows = db.session.scalars(
-        select(Withdrawal).where(Withdrawal.consent_id.in_(by_consent))
-    ).all()
+    rows = db.session.scalars(select(Withdrawal).where(Withdrawal.consent_id.in_(by_consent))).all()
     for row in rows:
         try:
             body = verify_stored(
@@ -159,7 +157,9 @@ def decide(
         bound = {sha256}
         if match.kind == "perceptual":
             bound = set(
-                db.session.scalars(select(MediaItem.sha256).where(MediaItem.id.in_(match.media_ids)))
+                db.session.scalars(
+                    select(MediaItem.sha256).where(MediaItem.id.in_(match.media_ids))
+                )
             )
         evidence = _evidence(match, purpose, channel, bound)
         decision = "not_covered"
@@ -188,4 +188,3 @@ def decide(
         "checked_at": rfc3339(now),
     }
     return sign_body(body=answer, body_key="answer", keyring=runtime().keyring)
-

@@ -1,0 +1,115 @@
+"""Fixtures: one app per test session on SQLite, or on PostgreSQL when
+CONSENT_TEST_DATABASE_URL is set; every test starts from empty tables and the form catalogue."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import text
+
+from consent import create_app
+from consent.bootstrap import form_placeholders, prepare_database, write_instance_secrets
+from consent.extensions import db as _db
+from consent.forms.catalogue import FORMS_DIR, sync_catalogue
+
+POSTGRES_URL = os.environ.get("CONSENT_TEST_DATABASE_URL")
+
+
+def pytest_report_header() -> str:
+    return f"consent database: {'PostgreSQL ' + POSTGRES_URL if POSTGRES_URL else 'SQLite'}"
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("instance")
+    write_instance_secrets(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def database_url(instance_dir: Path) -> str:
+    if POSTGRES_URL:
+        _reset_postgres(POSTGRES_URL)
+        return POSTGRES_URL
+    return "sqlite:///" + str(instance_dir / "test.sqlite3")
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def make_app(instance_dir: Path, database_url: str, **extra: Any) -> Flask:
+    return create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(instance_dir),
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "CONSENT_PUBLIC_URL": "http://consent.test",
+            **extra,
+        }
+    )
+
+
+def dispose(app: Flask) -> None:
+    """Close an app's pooled connections (psycopg warns about connections left open)."""
+    with app.app_context():
+        _db.session.remove()
+        for engine in _db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _session_app(instance_dir: Path, database_url: str) -> Iterator[Flask]:
+    app = make_app(instance_dir, database_url)
+    prepare_database(app)  # through the migrations, as in production
+    yield app
+    dispose(app)
+
+
+def empty_tables(app: Flask) -> None:
+    with app.app_context():
+        _db.session.remove()
+        tables = list(reversed(_db.metadata.sorted_tables))
+        with _db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                names = ", ".join(table.name for table in tables)
+                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    connection.execute(table.delete())
+        sync_catalogue(FORMS_DIR, form_placeholders(app))
+
+
+@pytest.fixture
+def app(_session_app: Flask) -> Iterator[Flask]:
+    empty_tables(_session_app)
+    with _session_app.app_context():
+        yield _session_app
+        _db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(app: Flask) -> Any:
+    return _db

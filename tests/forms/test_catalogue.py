@@ -1,0 +1,53 @@
+"""The form catalogue: the hashed text is what the patient reads; a used version is frozen."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from consent.bootstrap import form_placeholders
+from consent.errors import ConfigurationError
+from consent.extensions import db
+from consent.forms.catalogue import FORMS_DIR, sync_catalogue
+from consent.forms.models import FormVersion
+from tests.factories import Flow, api_key, photo
+
+
+def test_forms_endpoint_lists_both_languages_with_text_hashes(client: FlaskClient) -> None:
+    flow = Flow(client, api_key())
+    forms = client.get("/api/v1/forms", headers=flow.headers).json["forms"]
+    assert {(f["form"], f["version"], f["language"]) for f in forms} == {
+        ("media-publication", 1, "en"),
+        ("media-publication", 1, "fr"),
+    }
+    for form in forms:
+        row = db.session.scalar(select(FormVersion).filter_by(language=form["language"]))
+        assert form["text_sha256"] == hashlib.sha256(row.text.encode()).hexdigest()
+
+
+def test_form_text_names_controller_and_no_placeholder_is_left(app: Flask) -> None:
+    for row in db.session.scalars(select(FormVersion)):
+        assert "{" not in row.text
+        assert app.config["CONSENT_CONTROLLER"] in row.text
+        assert app.config["CONSENT_DPO_CONTACT"] in row.text
+
+
+def test_changing_text_of_a_used_version_is_refused(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    Flow(client, api_key()).consent(photo(1), {"teaching": True})
+    copy = tmp_path / "forms"
+    shutil.copytree(FORMS_DIR, copy)
+    path = copy / "media-publication.yaml"
+    path.write_text(path.read_text().replace("Your care team took photos", "We took photos"))
+    with pytest.raises(ConfigurationError, match="already used"):
+        sync_catalogue(copy, form_placeholders(app))
+    db.session.rollback()
+    # Unchanged definitions sync again without complaint.
+    sync_catalogue(FORMS_DIR, form_placeholders(app))

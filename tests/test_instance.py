@@ -1,0 +1,146 @@
+"""The instance: secrets created once with mode 0600, never overwritten; the app refuses to
+start without them; migrations and models agree; the OpenAPI document is checked in."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from consent import create_app
+from consent.bootstrap import write_instance_secrets
+from consent.errors import ConfigurationError
+from consent.extensions import db
+from tests.factories import Flow, auth, photo
+
+OPENAPI_FILE = Path(__file__).resolve().parents[1] / "schemas" / "openapi.json"
+
+
+def test_secrets_are_private_and_never_overwritten(tmp_path: Path) -> None:
+    created = write_instance_secrets(tmp_path)
+    assert len(created) == 3
+    contents = {}
+    for name in ("config.py", "keys/signing-keys.json", "keys/master.key"):
+        path = tmp_path / name
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, name
+        contents[name] = path.read_bytes()
+    assert write_instance_secrets(tmp_path) == []
+    for name, content in contents.items():
+        assert (tmp_path / name).read_bytes() == content
+
+
+def test_app_refuses_to_start_without_keys(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="no signing key"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"})
+
+
+def test_app_refuses_to_start_without_secret_key(tmp_path: Path) -> None:
+    write_instance_secrets(tmp_path)
+    (tmp_path / "config.py").unlink()
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        create_app({"INSTANCE_PATH": str(tmp_path)})
+
+
+def test_app_refuses_a_key_file_others_can_read(tmp_path: Path) -> None:
+    write_instance_secrets(tmp_path)
+    os.chmod(tmp_path / "keys" / "signing-keys.json", 0o644)
+    with pytest.raises(ConfigurationError, match="readable by others"):
+        create_app({"INSTANCE_PATH": str(tmp_path)})
+
+
+def test_migrations_match_models(app: Flask) -> None:
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"render_as_batch": True})
+        assert compare_metadata(context, db.metadata) == []
+
+
+def test_openapi_document_is_checked_in(client: FlaskClient) -> None:
+    served = client.get("/api/v1/openapi.json")
+    assert served.status_code == 200
+    checked_in = json.loads(OPENAPI_FILE.read_text())
+    assert served.json == checked_in, (
+        "schemas/openapi.json is stale: run `.venv/bin/python -m consent.openapi`"
+    )
+    assert "bearerAuth" in checked_in["components"]["securitySchemes"]
+
+
+def test_create_api_key_prints_key_alone_on_last_line(
+    runner: FlaskCliRunner, client: FlaskClient
+) -> None:
+    result = runner.invoke(args=["create-api-key", "--name", "publisher", "--scopes", "verify"])
+    assert result.exit_code == 0, result.output
+    key = result.stdout.strip().splitlines()[-1]
+    assert key.startswith("csk_") and " " not in key
+    answer = client.get(
+        "/api/v1/verify",
+        query_string={"sha256": "a" * 64, "purpose": "teaching"},
+        headers=auth(key),
+    )
+    assert answer.status_code == 200 and answer.json["answer"]["decision"] == "unknown"
+    # verify-only: it may not write.
+    assert client.get("/api/v1/forms", headers=auth(key)).status_code == 403
+
+
+def test_create_api_key_rejects_unknown_scope(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["create-api-key", "--name", "x", "--scopes", "admin:everything"])
+    assert result.exit_code != 0 and "scopes must be among" in result.output
+
+
+def test_api_keys_are_stored_hashed(runner: FlaskCliRunner) -> None:
+    from sqlalchemy import select
+
+    from consent.accounts.models import ApiKey
+
+    result = runner.invoke(args=["create-api-key", "--name", "p", "--scopes", "verify"])
+    key = result.stdout.strip().splitlines()[-1]
+    stored = db.session.scalars(select(ApiKey)).all()
+    assert stored and all(key not in (row.key_hash, row.prefix) for row in stored)
+
+
+def test_rotate_key_signs_with_new_key_and_old_receipts_verify(
+    tmp_path: Path, database_url: str, instance_dir: Path
+) -> None:
+    # A private instance folder: rotation must not change the shared test keys.
+    import shutil
+
+    from consent.crypto.receipts import verify_envelope
+    from tests.conftest import dispose, empty_tables, make_app
+    from tests.factories import api_key
+
+    private = tmp_path / "instance"
+    shutil.copytree(instance_dir, private, ignore=shutil.ignore_patterns("*.sqlite3*", "media"))
+    app = make_app(private, database_url)
+    empty_tables(app)
+    with app.app_context():
+        flow = Flow(app.test_client(), api_key())
+        old = flow.consent(photo(1), {"teaching": True})
+        result = app.test_cli_runner().invoke(args=["rotate-key"])
+        assert result.exit_code == 0, result.output
+    dispose(app)
+    rotated = make_app(private, database_url)
+    with rotated.app_context():
+        client = rotated.test_client()
+        keys = client.get("/.well-known/consent-keys").json["keys"]
+        assert [k["status"] for k in keys] == ["retired", "active"]
+        assert keys[0]["key_id"] == old["receipt"]["key_id"]
+        flow = Flow(client, api_key())
+        new = flow.consent(photo(2), {"teaching": True})
+        assert new["receipt"]["key_id"] == keys[1]["key_id"]
+        keyring = rotated.extensions["consent"].keyring
+        verify_envelope(envelope=old["receipt"], body_key="receipt", keys=keyring)
+        verify_envelope(envelope=new["receipt"], body_key="receipt", keys=keyring)
+        stored_old = client.get(
+            f"/api/v1/consents/{old['consent_id']}/receipt", headers=flow.headers
+        )
+        assert stored_old.json == old["receipt"]
+        assert flow.verify(old["media"]["sha256"], "teaching")["answer"]["decision"] == "allowed"
+        db.session.remove()
+    empty_tables(rotated)
+    dispose(rotated)
