@@ -15,12 +15,19 @@ from pathlib import Path
 
 from flask import Flask
 
+from consent.config import DEFAULTS
 from consent.crypto.keyring import SIGNING_KEYS_FILE, add_signing_key, write_private_file
-from consent.runtime import MASTER_KEY_FILE
+from consent.runtime import MASTER_KEY_FILE, default_key_name
 
 
-def write_instance_secrets(instance_path: Path, keys_dir: Path | None = None) -> list[str]:
-    """Create the missing secrets of an instance (0600 files); return what was created."""
+def write_instance_secrets(
+    instance_path: Path, *, key_name: str | None = None, keys_dir: Path | None = None
+) -> list[str]:
+    """Create the missing secrets of an instance (0600 files); return what was created.
+
+    ``key_name`` names new signing keys (signed-note name; the key ids derive from it); by
+    default ``<host of CONSENT_PUBLIC_URL>/consent-log``.
+    """
     created = []
     instance_path.mkdir(parents=True, exist_ok=True)
     config = instance_path / "config.py"
@@ -35,7 +42,8 @@ def write_instance_secrets(instance_path: Path, keys_dir: Path | None = None) ->
         created.append(str(config))
     keys_dir = keys_dir or instance_path / "keys"
     if not (keys_dir / SIGNING_KEYS_FILE).exists():
-        add_signing_key(keys_dir)
+        public_url = os.environ.get("CONSENT_PUBLIC_URL", DEFAULTS["CONSENT_PUBLIC_URL"])
+        add_signing_key(keys_dir, name=key_name or default_key_name(public_url))
         created.append(str(keys_dir / SIGNING_KEYS_FILE))
     master = keys_dir / MASTER_KEY_FILE
     if not master.exists():

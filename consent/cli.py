@@ -63,7 +63,7 @@ def rotate_key_command() -> None:
         raise click.UsageError(
             "signing keys come from CONSENT_SIGNING_KEYS: append a new seed there instead"
         )
-    add_signing_key(keys_dir(current_app))
+    add_signing_key(keys_dir(current_app), name=current_app.extensions["consent"].keyring.name)
     current_app.extensions["consent"] = load_runtime(current_app)
     active = current_app.extensions["consent"].keyring.active
     click.echo(f"new active key {active.key_id}; restart the service to sign with it")

@@ -32,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
     # Signing keys may instead come from the environment (base64 seeds, comma separated,
     # newest last) for deployments that keep secrets outside the file system.
     "CONSENT_SIGNING_KEYS": None,
+    # The signed-note name of keys given in the environment (key files carry their own).
+    "CONSENT_KEY_NAME": None,
     "CONSENT_MASTER_KEY": None,
     # Days an API key lives unless created with another expiry.
     "CONSENT_API_KEY_DAYS": 365,

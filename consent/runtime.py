@@ -12,7 +12,12 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from consent.config import resolve_path
-from consent.crypto.keyring import Keyring, load_seeds, read_private_file, seeds_from_environment
+from consent.crypto.keyring import (
+    Keyring,
+    load_key_file,
+    read_private_file,
+    seeds_from_environment,
+)
 from consent.crypto.vault import Vault
 from consent.errors import ConfigurationError
 from consent.media.storage import MediaStore
@@ -27,12 +32,8 @@ class Runtime:
     media_store: MediaStore
 
 
-def key_name(app: Flask) -> str:
-    """The signed-note name of the service's keys: the log origin, ``<host>/consent-log``."""
-    configured: str | None = app.config.get("CONSENT_LOG_ORIGIN")
-    if configured:
-        return configured
-    public_url: str = app.config["CONSENT_PUBLIC_URL"]
+def default_key_name(public_url: str) -> str:
+    """The signed-note name for new keys: the log origin, ``<host>/consent-log``."""
     host = public_url.split("://", 1)[-1].split("/", 1)[0]
     return f"{host}/consent-log"
 
@@ -41,7 +42,14 @@ def load_runtime(app: Flask) -> Runtime:
     """Load keys from the environment or instance/keys/. Raises ConfigurationError if absent."""
     keys_dir = resolve_path(app.instance_path, app.config["CONSENT_KEYS_DIR"])
     env_seeds = app.config.get("CONSENT_SIGNING_KEYS")
-    seeds = seeds_from_environment(env_seeds) if env_seeds else load_seeds(keys_dir)
+    if env_seeds:
+        name = app.config.get("CONSENT_KEY_NAME") or default_key_name(
+            app.config["CONSENT_PUBLIC_URL"]
+        )
+        seeds = seeds_from_environment(env_seeds)
+    else:
+        key_file = load_key_file(keys_dir)
+        name, seeds = key_file.name, key_file.seeds
     env_master = app.config.get("CONSENT_MASTER_KEY")
     if env_master:
         master = base64.b64decode(env_master, validate=True)
@@ -53,7 +61,7 @@ def load_runtime(app: Flask) -> Runtime:
             )
         master = base64.b64decode(read_private_file(master_path), validate=True)
     media_dir = resolve_path(app.instance_path, app.config["CONSENT_MEDIA_DIR"])
-    return Runtime(Keyring(name=key_name(app), seeds=seeds), Vault(master), MediaStore(media_dir))
+    return Runtime(Keyring(name=name, seeds=seeds), Vault(master), MediaStore(media_dir))
 
 
 def runtime() -> Runtime:

@@ -144,3 +144,15 @@ def test_rotate_key_signs_with_new_key_and_old_receipts_verify(
         db.session.remove()
     empty_tables(rotated)
     dispose(rotated)
+
+
+def test_key_ids_survive_a_change_of_public_url(tmp_path: Path) -> None:
+    # Key ids derive from the key's name: the name is fixed in the key file at creation.
+    write_instance_secrets(tmp_path, key_name="hospital.example/consent-log")
+    ids = []
+    for url in ("https://hospital.example", "https://consent.other.example"):
+        app = create_app({"INSTANCE_PATH": str(tmp_path), "CONSENT_PUBLIC_URL": url})
+        keyring = app.extensions["consent"].keyring
+        assert keyring.name == "hospital.example/consent-log"
+        ids.append(keyring.active_key_id)
+    assert ids[0] == ids[1]

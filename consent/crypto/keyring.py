@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
@@ -138,32 +139,43 @@ def read_private_file(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def load_seeds(keys_dir: Path) -> list[bytes]:
-    """The signing seeds in ``keys_dir``, oldest first. Raises ConfigurationError when absent."""
+@dataclass(frozen=True)
+class KeyFile:
+    """The signing-key file: the keys' signed-note name (fixed at creation, since the key ids
+    derive from it) and the seeds, oldest first."""
+
+    name: str
+    seeds: list[bytes]
+
+
+def load_key_file(keys_dir: Path) -> KeyFile:
+    """Read the signing keys in ``keys_dir``. Raises ConfigurationError when absent or open."""
     path = keys_dir / SIGNING_KEYS_FILE
     if not path.exists():
-        raise ConfigurationError(f"no signing key at {path}; run: flask --app consent init")
+        raise ConfigurationError(f"no signing key at {path}; run: python -m consent.bootstrap")
     document = json.loads(read_private_file(path))
-    return [base64.b64decode(entry["seed"], validate=True) for entry in document["keys"]]
+    seeds = [base64.b64decode(entry["seed"], validate=True) for entry in document["keys"]]
+    return KeyFile(document["name"], seeds)
 
 
-def add_signing_key(keys_dir: Path) -> str:
+def add_signing_key(keys_dir: Path, *, name: str) -> str:
     """Append a fresh seed to the key file, creating it; earlier seeds are never overwritten.
 
+    ``name`` is used only when the file is created; a rotation keeps the file's name.
     Returns the new public key in base64 (nothing secret).
     """
     path = keys_dir / SIGNING_KEYS_FILE
-    keys: list[dict[str, str]] = []
+    document: dict[str, Any] = {"name": name, "keys": []}
     if path.exists():
-        keys = json.loads(read_private_file(path))["keys"]
+        document = json.loads(read_private_file(path))
     signing = SigningKey.generate()
-    keys.append(
+    document["keys"].append(
         {
             "seed": base64.b64encode(bytes(signing)).decode(),
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
     )
-    write_private_file(path, json.dumps({"keys": keys}, indent=2).encode())
+    write_private_file(path, json.dumps(document, indent=2).encode())
     return base64.b64encode(bytes(signing.verify_key)).decode()
 
 
