@@ -78,6 +78,9 @@ def _init_extensions(app: Flask) -> None:
     from consent.extensions import api, db, migrate
     from consent.runtime import load_runtime
 
+    from consent.sessions import LazyCookieSessionInterface
+
+    app.session_interface = LazyCookieSessionInterface()
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     api.init_app(app)

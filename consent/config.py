@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
     "CONSENT_MASTER_KEY": None,
     # Days an API key lives unless created with another expiry.
     "CONSENT_API_KEY_DAYS": 365,
+    # Seconds a worker trusts a key it has just looked up; a revocation takes this long to
+    # reach every worker (0 looks the key up on every call).
+    "CONSENT_API_KEY_CACHE_SECONDS": 5,
     # The data controller named on forms and in receipts.
     "CONSENT_CONTROLLER": "Demo Hospital",
     "CONSENT_DPO_CONTACT": "dpo@hospital.example",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import bindparam, select
 
 from consent import clock
 from consent.accounts.models import ROLES, SCOPES, Account, ApiKey
@@ -91,15 +93,54 @@ def authenticate(authorization: str | None, *, scope: str) -> Caller:
     key = key.strip()
     if kind.lower() != "bearer" or not key or len(key) > MAX_API_KEY_LENGTH:
         raise Unauthorized("The Authorization header must be: Bearer <key>.")
-    row = db.session.execute(
-        select(ApiKey, Account.display_name)
-        .outerjoin(Account, Account.id == ApiKey.account_id)
-        .where(ApiKey.key_hash == hash_api_key(key))
-    ).first()
-    # One message for unknown, expired and revoked keys: nothing to learn by probing.
-    if row is None or row[0].revoked_at is not None or row[0].expires_at <= clock.now():
-        raise Unauthorized("This API key is not valid (unknown, expired or revoked).")
-    api_key, clinician_name = row
-    if scope not in api_key.scope_set:
+    key_hash = hash_api_key(key)
+    cached = _recent_keys.get(key_hash)
+    if cached is not None and cached[1] > time.monotonic():
+        caller, expires_at = cached[0], cached[2]
+    else:
+        row = db.session.connection().execute(_KEY_BY_HASH, {"key_hash": key_hash}).first()
+        if row is None or row.revoked_at is not None:
+            _recent_keys.pop(key_hash, None)
+            raise Unauthorized(INVALID_KEY)
+        caller = Caller(
+            row.id, row.name, frozenset(row.scopes.split(",")), row.account_id, row.display_name
+        )
+        expires_at = row.expires_at
+        ttl: float = current_app.config["CONSENT_API_KEY_CACHE_SECONDS"]
+        if ttl > 0:
+            if len(_recent_keys) >= _RECENT_KEYS_MAX:
+                _recent_keys.clear()
+            _recent_keys[key_hash] = (caller, time.monotonic() + ttl, expires_at)
+    # Expiry is checked on every call, cached or not.
+    if expires_at <= clock.now():
+        raise Unauthorized(INVALID_KEY)
+    if scope not in caller.scopes:
         raise Forbidden(f"This API key does not have the '{scope}' scope.")
-    return Caller(api_key.id, api_key.name, api_key.scope_set, api_key.account_id, clinician_name)
+    return caller
+
+
+# One message for unknown, expired and revoked keys: nothing to learn by probing.
+INVALID_KEY = "This API key is not valid (unknown, expired or revoked)."
+# Valid keys seen in the last few seconds (CONSENT_API_KEY_CACHE_SECONDS), per worker process:
+# the look-up is on every call of every publishing tool. A revocation reaches every worker
+# within that delay; an expiry, at once.
+_recent_keys: dict[str, tuple[Caller, float, datetime]] = {}
+_RECENT_KEYS_MAX = 10_000
+
+
+# Every API call runs this look-up: built once, executed on the Core connection.
+_keys, _accounts = ApiKey.__table__, Account.__table__
+_KEY_BY_HASH = (
+    select(
+        _keys.c.id,
+        _keys.c.name,
+        _keys.c.scopes,
+        _keys.c.account_id,
+        _keys.c.expires_at,
+        _keys.c.revoked_at,
+        _accounts.c.display_name,
+    )
+    .select_from(_keys)
+    .outerjoin(_accounts, _accounts.c.id == _keys.c.account_id)
+    .where(_keys.c.key_hash == bindparam("key_hash"))
+)

@@ -98,7 +98,7 @@ class WithdrawalOut(Schema):
 @blp.route("/requests", methods=["POST"])
 @require_scope("consents:write")
 @accepts_json
-@blp.arguments(RequestIn)
+@blp.arguments(RequestIn())
 @blp.response(201, RequestOut)
 def create_request(payload: dict[str, Any]) -> dict[str, Any]:
     """Open a consent request for specific media items and uses."""
@@ -125,7 +125,7 @@ def create_request(payload: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/requests/<request_id>/decision", methods=["POST"])
 @require_scope("consents:write")
 @accepts_json
-@blp.arguments(DecisionIn)
+@blp.arguments(DecisionIn())
 @blp.response(201, DecisionOut)
 def record_decision(payload: dict[str, Any], request_id: str) -> dict[str, Any]:
     """Record the patient's yes or no for every use; answer the signed receipt."""
@@ -150,7 +150,7 @@ def get_receipt(consent_id: str) -> dict[str, Any]:
 @blp.route("/consents/<consent_id>/withdrawal", methods=["POST"])
 @require_scope("consents:write")
 @accepts_json
-@blp.arguments(WithdrawalIn)
+@blp.arguments(WithdrawalIn())
 @blp.response(201, WithdrawalOut)
 def withdraw(payload: dict[str, Any], consent_id: str) -> dict[str, Any]:
     """Withdraw some or all granted uses; answer the withdrawal's own receipt."""

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import stat
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -88,6 +89,21 @@ class Keyring:
             self._signing[key_id] = signing
             self._public[key_id] = PublicKey(name, key_id, signing.verify_key, status)
         self.active_key_id = key_id
+        # Records already verified by this keyring, by (SHA-256 of bytes, signature, key id).
+        # Stored records are immutable, so a hit is as good as a fresh check; altered bytes
+        # hash differently and are checked again.
+        self._verified: OrderedDict[tuple[bytes, bytes, str], Any] = OrderedDict()
+
+    VERIFIED_CACHE_SIZE = 4096
+
+    def remember_verified(self, cache_key: tuple[bytes, bytes, str], value: Any) -> None:
+        self._verified[cache_key] = value
+        if len(self._verified) > self.VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+
+    def recall_verified(self, cache_key: tuple[bytes, bytes, str]) -> Any:
+        """The value remembered for a verified record, or None."""
+        return self._verified.get(cache_key)
 
     def sign(self, message: bytes) -> Signature:
         signed = self._signing[self.active_key_id].sign(message)

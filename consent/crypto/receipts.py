@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -27,8 +28,51 @@ BodyKey = Literal["receipt", "answer"]
 _KEY_ID = re.compile(r"^[0-9a-f]{8}$")
 
 
+# RFC 8785 requires numbers to be IEEE 754 doubles: integers beyond 2**53 lose precision.
+_SAFE_INTEGER = 2**53 - 1
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``json.dumps`` already writes ``value`` exactly as RFC 8785 does.
+
+    True for null, booleans, safe integers, strings without lone surrogates, lists, and objects
+    whose keys are in the Basic Multilingual Plane (there, sorting by code point equals RFC 8785's
+    sorting by UTF-16 code unit). Python's escaping of strings is the ECMAScript one RFC 8785
+    (3.2.2.2) prescribes. Floats and everything else take the rfc8785 package's path.
+    """
+    kind = type(value)
+    if kind is str:
+        return value.isascii() or not _SURROGATE.search(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            if not key.isascii() and (_OUTSIDE_BMP.search(key) or _SURROGATE.search(key)):
+                return False
+            if not _plain(item):
+                return False
+        return True
+    if kind is list:
+        return all(_plain(item) for item in value)
+    if kind is int:
+        return bool(-_SAFE_INTEGER <= value <= _SAFE_INTEGER)
+    return value is None or kind is bool
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_OUTSIDE_BMP = re.compile("[\U00010000-\U0010ffff]")
+
+
 def canonical(value: Any) -> bytes:
-    """RFC 8785 bytes of a JSON value. Raises VerificationError on values JSON cannot carry."""
+    """RFC 8785 bytes of a JSON value. Raises VerificationError on values JSON cannot carry.
+
+    Values that ``json.dumps`` already writes canonically (see ``_plain``; every receipt and
+    answer the service makes) take that C path; a property test holds it to rfc8785's output.
+    """
+    if _plain(value):
+        return json.dumps(
+            value, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+        ).encode()
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
@@ -50,10 +94,29 @@ def sign_body(*, body: Mapping[str, Any], body_key: BodyKey, keyring: Keyring) -
     body_bytes = canonical(dict(body))
     signature = keyring.sign(body_bytes)
     return {
-        body_key: json.loads(body_bytes),
+        body_key: dict(body),
         "signature": base64.b64encode(signature.signature).decode(),
         "key_id": signature.key_id,
     }
+
+
+def signed_json(*, body: Mapping[str, Any], body_key: BodyKey, keyring: Keyring) -> bytes:
+    """Sign ``body`` and return the envelope already serialised as JSON bytes.
+
+    The body's canonical bytes are both what is signed and what is sent, so the answer is
+    serialised once (the hot path of verify).
+    """
+    body_bytes = canonical(dict(body))
+    signature = keyring.sign(body_bytes)
+    return b"".join(
+        (
+            b'{"' + body_key.encode() + b'":',
+            body_bytes,
+            b',"key_id":"' + signature.key_id.encode() + b'","signature":"',
+            base64.b64encode(signature.signature),
+            b'"}',
+        )
+    )
 
 
 def envelope_from_parts(
@@ -109,9 +172,15 @@ def verify_stored(
 ) -> dict[str, Any]:
     """Check a stored record byte-exact: the stored bytes must be canonical and signed.
 
+    The body returned may be shared with other callers (verified records are remembered by
+    the keyring): treat it as read-only.
     Raises VerificationError when the bytes were altered, are not canonical, or the signature or
     key does not hold.
     """
+    cache_key = (hashlib.sha256(body_bytes).digest(), bytes(signature), key_id)
+    remembered: dict[str, Any] | None = keys.recall_verified(cache_key)
+    if remembered is not None:
+        return remembered
     keys.public_key(key_id).verify(message=body_bytes, signature=signature)
     try:
         body = json.loads(body_bytes)
@@ -119,6 +188,7 @@ def verify_stored(
         raise VerificationError("stored record is not JSON") from exc
     if not isinstance(body, dict) or canonical(body) != body_bytes:
         raise VerificationError("stored record is not in canonical form")
+    keys.remember_verified(cache_key, body)
     return body
 
 

@@ -35,8 +35,8 @@ class MediaOut(Schema):
 @blp.route("", methods=["POST"])
 @require_scope("consents:write")
 @accepts_multipart
-@blp.arguments(MediaForm, location="form")
-@blp.arguments(MediaFile, location="files")
+@blp.arguments(MediaForm(), location="form")
+@blp.arguments(MediaFile(), location="files")
 @blp.response(201, MediaOut)
 def upload_media(form: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
     """Store a media item, encrypted; answer its SHA-256 and perceptual hash."""

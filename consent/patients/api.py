@@ -27,7 +27,7 @@ class PatientOut(Schema):
 @blp.route("", methods=["POST"])
 @require_scope("consents:write")
 @accepts_json
-@blp.arguments(PatientIn)
+@blp.arguments(PatientIn())
 @blp.response(201, PatientOut)
 def create_patient(payload: dict[str, Any]) -> dict[str, str]:
     """Register a patient; the identity is sealed, the answer is a pseudonymous id."""

@@ -11,17 +11,18 @@ withdrawal or expiry of the newest grant wins over older grants.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, select, tuple_
 
 from consent import clock
 from consent.consents.models import Consent, RequestMedia, Withdrawal
 from consent.consents.uses import channel_covered
-from consent.crypto.receipts import sign_body, verify_stored
+from consent.crypto.receipts import signed_json, verify_stored
 from consent.dbtypes import rfc3339
 from consent.errors import IntegrityFailure, VerificationError
 from consent.extensions import db
@@ -33,16 +34,11 @@ DECISIONS = ("allowed", "not_covered", "withdrawn", "expired", "unknown")
 
 
 @dataclass(frozen=True)
-class Match:
-    kind: str  # "exact" or "perceptual"
-    media_ids: tuple[str, ...]
-    distance: int = 0
-    matched_sha256: str | None = None
+class SignedAnswer:
+    """A verify answer and its envelope as sent: ``{"answer": ..., "key_id", "signature"}``."""
 
-    def as_json(self) -> dict[str, Any]:
-        if self.kind == "exact":
-            return {"kind": "exact"}
-        return {"kind": "perceptual", "distance": self.distance, "sha256": self.matched_sha256}
+    answer: dict[str, Any]
+    envelope_json: bytes
 
 
 @dataclass
@@ -56,13 +52,36 @@ class _Evidence:
     withdrawn: set[str] = field(default_factory=set)
 
 
-def exact_match(sha256: str) -> Match | None:
-    ids = tuple(db.session.scalars(select(MediaItem.id).where(MediaItem.sha256 == sha256)))
-    return Match("exact", ids) if ids else None
+# One round trip for everything verify needs about a file: its media items, the consents whose
+# requests include them, and their withdrawals. Built once; executed on the Core connection,
+# since this is the hot path of every publishing tool.
+_media, _links = MediaItem.__table__, RequestMedia.__table__
+_consents, _withdrawals = Consent.__table__, Withdrawal.__table__
+_RECORDS = (
+    select(
+        _media.c.id.label("media_id"),
+        _media.c.sha256.label("media_sha256"),
+        _consents.c.id.label("consent_id"),
+        _consents.c.receipt.label("consent_receipt"),
+        _consents.c.signature.label("consent_signature"),
+        _consents.c.key_id.label("consent_key_id"),
+        _withdrawals.c.id.label("withdrawal_id"),
+        _withdrawals.c.receipt.label("withdrawal_receipt"),
+        _withdrawals.c.signature.label("withdrawal_signature"),
+        _withdrawals.c.key_id.label("withdrawal_key_id"),
+    )
+    .select_from(_media)
+    .outerjoin(_links, _links.c.media_id == _media.c.id)
+    .outerjoin(_consents, _consents.c.request_id == _links.c.request_id)
+    .outerjoin(_withdrawals, _withdrawals.c.consent_id == _consents.c.id)
+)
+_BY_SHA256 = _RECORDS.where(_media.c.sha256 == bindparam("sha256"))
+_BY_MEDIA_IDS = _RECORDS.where(_media.c.id.in_(bindparam("media_ids", expanding=True)))
 
 
-def perceptual_match(phash: str) -> Match | None:
-    """The nearest media items within the configured Hamming distance, through the band index."""
+def perceptual_candidates(phash: str) -> tuple[list[str], int, str] | None:
+    """The nearest media items within the configured Hamming distance, through the band index:
+    (media ids, distance, SHA-256 of one of them), or None."""
     limit: int = current_app.config["CONSENT_PHASH_MAX_DISTANCE"]
     candidates = db.session.execute(
         select(MediaItem.id, MediaItem.phash, MediaItem.sha256)
@@ -80,60 +99,75 @@ def perceptual_match(phash: str) -> Match | None:
         return None
     best = scored[0][0]
     nearest = [entry for entry in scored if entry[0] == best]
-    return Match("perceptual", tuple(entry[1] for entry in nearest), best, nearest[0][2])
+    return [entry[1] for entry in nearest], best, nearest[0][2]
 
 
-def _evidence(
-    match: Match, purpose: str, channel: str | None, sha256_bound: set[str]
-) -> list[_Evidence]:
-    keyring = runtime().keyring
-    consents = db.session.scalars(
-        select(Consent)
-        .join(RequestMedia, RequestMedia.request_id == Consent.request_id)
-        .where(RequestMedia.media_id.in_(match.media_ids))
-        .distinct()
-    ).all()
-    found: list[_Evidence] = []
-    for consent in consents:
-        try:
-            body = verify_stored(
-                body_bytes=consent.receipt,
-                signature=consent.signature,
-                key_id=consent.key_id,
-                keys=keyring,
-            )
-        except VerificationError as exc:
-            raise IntegrityFailure(
-                f"The receipt of consent {consent.id} does not verify; no answer is given."
-            ) from exc
-        if body.get("receipt_id") != consent.id or not sha256_bound & {
-            item["sha256"] for item in body["media"]
-        }:
-            raise IntegrityFailure(f"Consent {consent.id} is not bound to this media item.")
-        for use in body["uses"]:
-            if use["purpose"] == purpose and channel_covered(use["channels"], channel):
-                found.append(_Evidence(consent.id, body["issued_at"], body["expires_at"], use))
-    if found:
-        _attach_withdrawals(found)
-    return found
+def _verified(
+    kind: str, record_id: str, body_bytes: bytes, signature: bytes, key_id: str
+) -> dict[str, Any]:
+    try:
+        return verify_stored(
+            body_bytes=body_bytes, signature=signature, key_id=key_id, keys=runtime().keyring
+        )
+    except VerificationError as exc:
+        raise IntegrityFailure(
+            f"The receipt of {kind} {record_id} does not verify; no answer is given."
+        ) from exc
 
 
-def _attach_withdrawals(found: list[_Evidence]) -> None:
-    keyring = runtime().keyring
-    by_consent = {evidence.consent_id: evidence for evidence in found}
-    rows = db.session.scalars(select(Withdrawal).where(Withdrawal.consent_id.in_(by_consent))).all()
+def _evidence(rows: Sequence[Any], purpose: str, channel: str | None) -> list[_Evidence]:
+    """What the verified receipts in ``rows`` say about this purpose and channel.
+
+    Raises IntegrityFailure when a receipt does not verify or is not bound to the media item.
+    """
+    bound = {row.media_sha256 for row in rows}
+    consents: dict[str, _Evidence | None] = {}
+    withdrawn: dict[str, set[str]] = {}
+    seen_withdrawals: set[str] = set()
     for row in rows:
-        try:
-            body = verify_stored(
-                body_bytes=row.receipt, signature=row.signature, key_id=row.key_id, keys=keyring
+        if row.consent_id is None:
+            continue
+        if row.consent_id not in consents:
+            body = _verified(
+                "consent",
+                row.consent_id,
+                row.consent_receipt,
+                row.consent_signature,
+                row.consent_key_id,
             )
-        except VerificationError as exc:
-            raise IntegrityFailure(
-                f"The receipt of withdrawal {row.id} does not verify; no answer is given."
-            ) from exc
-        if body.get("consent_id") != row.consent_id:
-            raise IntegrityFailure(f"Withdrawal {row.id} names another consent.")
-        by_consent[row.consent_id].withdrawn.update(body["purposes"])
+            if body.get("receipt_id") != row.consent_id or not bound & {
+                item["sha256"] for item in body["media"]
+            }:
+                raise IntegrityFailure(f"Consent {row.consent_id} is not bound to this media item.")
+            use = next(
+                (
+                    use
+                    for use in body["uses"]
+                    if use["purpose"] == purpose and channel_covered(use["channels"], channel)
+                ),
+                None,
+            )
+            consents[row.consent_id] = (
+                _Evidence(row.consent_id, body["issued_at"], body["expires_at"], use)
+                if use
+                else None
+            )
+        if row.withdrawal_id is not None and row.withdrawal_id not in seen_withdrawals:
+            seen_withdrawals.add(row.withdrawal_id)
+            body = _verified(
+                "withdrawal",
+                row.withdrawal_id,
+                row.withdrawal_receipt,
+                row.withdrawal_signature,
+                row.withdrawal_key_id,
+            )
+            if body.get("consent_id") != row.consent_id:
+                raise IntegrityFailure(f"Withdrawal {row.withdrawal_id} names another consent.")
+            withdrawn.setdefault(row.consent_id, set()).update(body["purposes"])
+    found = [evidence for evidence in consents.values() if evidence is not None]
+    for evidence in found:
+        evidence.withdrawn = withdrawn.get(evidence.consent_id, set())
+    return found
 
 
 def decide(
@@ -143,25 +177,25 @@ def decide(
     channel: str | None,
     phash: str | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
-    """The answer envelope for one file and one intended use.
+) -> SignedAnswer:
+    """The signed answer for one file and one intended use.
 
     Raises IntegrityFailure when a stored receipt does not verify: doubt is never ``allowed``.
     """
     now = now or clock.now()
-    match = exact_match(sha256)
-    if match is None and phash is not None:
-        match = perceptual_match(phash)
+    # A plain pooled connection, not the ORM session: this is the hot path.
+    with db.engine.connect() as connection:
+        rows = connection.execute(_BY_SHA256, {"sha256": sha256}).all()
+        match: dict[str, Any] | None = {"kind": "exact"} if rows else None
+        if not rows and phash is not None:
+            near = perceptual_candidates(phash)
+            if near is not None:
+                media_ids, distance, matched_sha256 = near
+                rows = connection.execute(_BY_MEDIA_IDS, {"media_ids": media_ids}).all()
+                match = {"kind": "perceptual", "distance": distance, "sha256": matched_sha256}
     decision, governing, grants = "unknown", None, []
     if match is not None:
-        bound = {sha256}
-        if match.kind == "perceptual":
-            bound = set(
-                db.session.scalars(
-                    select(MediaItem.sha256).where(MediaItem.id.in_(match.media_ids))
-                )
-            )
-        evidence = _evidence(match, purpose, channel, bound)
+        evidence = _evidence(rows, purpose, channel)
         decision = "not_covered"
         if evidence:
             governing = max(evidence, key=lambda item: (item.issued_at, item.consent_id))
@@ -181,10 +215,12 @@ def decide(
         "purpose": purpose,
         "channel": channel,
         "media_sha256": sha256,
-        "match": match.as_json() if match else None,
+        "match": match,
         "consent_id": governing.consent_id if governing else None,
         "grants": grants,
         "expires_at": governing.expires_at if governing else None,
         "checked_at": rfc3339(now),
     }
-    return sign_body(body=answer, body_key="answer", keyring=runtime().keyring)
+    return SignedAnswer(
+        answer, signed_json(body=answer, body_key="answer", keyring=runtime().keyring)
+    )
