@@ -41,9 +41,18 @@ def machine() -> str:
 def gunicorn(app_spec: str, port: int, env: dict[str, str], workers: int = 2) -> Iterator[str]:
     """Serve ``app_spec`` with gunicorn sync workers on 127.0.0.1:port until the block ends."""
     process = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", app_spec],
-        env={**os.environ, **env}, cwd=ROOT,
+        [
+            str(VENV_BIN / "gunicorn"),
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            app_spec,
+        ],
+        env={**os.environ, **env},
+        cwd=ROOT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -61,7 +70,9 @@ def gunicorn(app_spec: str, port: int, env: dict[str, str], workers: int = 2) ->
         process.wait(timeout=20)
 
 
-def wrk(url: str, *, seconds: int, connections: int, script: Path | None = None) -> dict[str, float]:
+def wrk(
+    url: str, *, seconds: int, connections: int, script: Path | None = None
+) -> dict[str, float]:
     """Requests per second and latency percentiles (ms) reported by wrk."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if script:
@@ -71,7 +82,9 @@ def wrk(url: str, *, seconds: int, connections: int, script: Path | None = None)
     for label in ("50%", "90%", "99%"):
         match = re.search(rf"{re.escape(label)}\s+([\d.]+)(us|ms|s)", output)
         value, unit = float(match.group(1)), match.group(2)
-        result["p" + label[:-1]] = value / 1000 if unit == "us" else value * (1000 if unit == "s" else 1)
+        result["p" + label[:-1]] = (
+            value / 1000 if unit == "us" else value * (1000 if unit == "s" else 1)
+        )
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     result["non_2xx"] = float(errors.group(1)) if errors else 0.0
     return result

@@ -46,8 +46,15 @@ def populate(app: Flask, count: int, *, seed: int = 7) -> list[str]:
             rows: dict[type, list[dict[str, Any]]] = {
                 table: []
                 for table in (
-                    Patient, PatientKey, MediaItem, PerceptualBand, ConsentRequest,
-                    RequestMedia, RequestUse, Consent, ConsentUse,
+                    Patient,
+                    PatientKey,
+                    MediaItem,
+                    PerceptualBand,
+                    ConsentRequest,
+                    RequestMedia,
+                    RequestUse,
+                    Consent,
+                    ConsentUse,
                 )
             }
             for _ in range(min(BATCH, count - start)):
@@ -57,62 +64,109 @@ def populate(app: Flask, count: int, *, seed: int = 7) -> list[str]:
                 sha = rng.randbytes(32).hex()
                 phash = rng.randbytes(8).hex()
                 hashes.append(sha)
-                rows[Patient].append({
-                    "id": patient_id,
-                    "record_lookup": rt.vault.record_lookup(f"BENCH-{patient_id}"),
-                    "identity_sealed": seal(data_key, json.dumps({"name": "Bench"}).encode()),
-                    "created_at": now,
-                })
+                rows[Patient].append(
+                    {
+                        "id": patient_id,
+                        "record_lookup": rt.vault.record_lookup(f"BENCH-{patient_id}"),
+                        "identity_sealed": seal(data_key, json.dumps({"name": "Bench"}).encode()),
+                        "created_at": now,
+                    }
+                )
                 rows[PatientKey].append({"patient_id": patient_id, "wrapped_key": wrapped})
-                rows[MediaItem].append({
-                    "id": media_id, "patient_id": patient_id, "sha256": sha, "phash": phash,
-                    "media_type": "image/jpeg", "size_bytes": 1000 + rng.randrange(10**6),
-                    "description_sealed": seal(data_key, b"bench"), "created_at": now,
-                })
+                rows[MediaItem].append(
+                    {
+                        "id": media_id,
+                        "patient_id": patient_id,
+                        "sha256": sha,
+                        "phash": phash,
+                        "media_type": "image/jpeg",
+                        "size_bytes": 1000 + rng.randrange(10**6),
+                        "description_sealed": seal(data_key, b"bench"),
+                        "created_at": now,
+                    }
+                )
                 rows[PerceptualBand] += [
                     {"band": band, "value": value, "media_id": media_id}
                     for band, value in bands(phash)
                 ]
-                rows[ConsentRequest].append({
-                    "id": request_id, "patient_id": patient_id, "form_version_id": form.id,
-                    "status": "decided", "expires_at": expires, "clinician_name": "Dr Bench",
-                    "created_at": now,
-                })
+                rows[ConsentRequest].append(
+                    {
+                        "id": request_id,
+                        "patient_id": patient_id,
+                        "form_version_id": form.id,
+                        "status": "decided",
+                        "expires_at": expires,
+                        "clinician_name": "Dr Bench",
+                        "created_at": now,
+                    }
+                )
                 rows[RequestMedia].append(
                     {"request_id": request_id, "media_id": media_id, "position": 0}
                 )
                 uses = [
                     {"purpose": "teaching", "channels": [], "granted": True},
-                    {"purpose": "public_social_network", "channels": ["linkedin"],
-                     "granted": rng.random() < 0.5},
+                    {
+                        "purpose": "public_social_network",
+                        "channels": ["linkedin"],
+                        "granted": rng.random() < 0.5,
+                    },
                 ]
                 for position, use in enumerate(uses):
-                    rows[RequestUse].append({
-                        "request_id": request_id, "purpose": use["purpose"],
-                        "channels": json.dumps(use["channels"]), "position": position,
-                    })
-                    rows[ConsentUse].append({
-                        "consent_id": consent_id, "purpose": use["purpose"],
-                        "channels": json.dumps(use["channels"]), "granted": use["granted"],
-                    })
+                    rows[RequestUse].append(
+                        {
+                            "request_id": request_id,
+                            "purpose": use["purpose"],
+                            "channels": json.dumps(use["channels"]),
+                            "position": position,
+                        }
+                    )
+                    rows[ConsentUse].append(
+                        {
+                            "consent_id": consent_id,
+                            "purpose": use["purpose"],
+                            "channels": json.dumps(use["channels"]),
+                            "granted": use["granted"],
+                        }
+                    )
                 body = consent_receipt(
-                    consent_id=consent_id, request_id=request_id, issued_at=now,
-                    controller="Bench Hospital", jurisdiction="FR",
-                    form={"id": form.form_id, "version": form.version,
-                          "language": form.language, "sha256": form.text_sha256},
-                    media=[{"sha256": sha, "phash": phash, "media_type": "image/jpeg",
-                            "size": 1000}],
-                    subject=patient_id, signer={"role": "patient"}, method="tablet",
-                    clinician="Dr Bench", uses=uses, expires_at=expires,
+                    consent_id=consent_id,
+                    request_id=request_id,
+                    issued_at=now,
+                    controller="Bench Hospital",
+                    jurisdiction="FR",
+                    form={
+                        "id": form.form_id,
+                        "version": form.version,
+                        "language": form.language,
+                        "sha256": form.text_sha256,
+                    },
+                    media=[
+                        {"sha256": sha, "phash": phash, "media_type": "image/jpeg", "size": 1000}
+                    ],
+                    subject=patient_id,
+                    signer={"role": "patient"},
+                    method="tablet",
+                    clinician="Dr Bench",
+                    uses=uses,
+                    expires_at=expires,
                 )
                 receipt = canonical(body)
                 signature = rt.keyring.sign(receipt)
-                rows[Consent].append({
-                    "id": consent_id, "request_id": request_id, "patient_id": patient_id,
-                    "receipt": receipt, "signature": signature.signature,
-                    "key_id": signature.key_id, "issued_at": now, "expires_at": expires,
-                    "signer_role": "patient", "method": "tablet", "signer_sealed": None,
-                })
+                rows[Consent].append(
+                    {
+                        "id": consent_id,
+                        "request_id": request_id,
+                        "patient_id": patient_id,
+                        "receipt": receipt,
+                        "signature": signature.signature,
+                        "key_id": signature.key_id,
+                        "issued_at": now,
+                        "expires_at": expires,
+                        "signer_role": "patient",
+                        "method": "tablet",
+                        "signer_sealed": None,
+                    }
+                )
             # Parents before children (Consent before ConsentUse), as the foreign keys need.
             for table, values in rows.items():
                 db.session.execute(insert(table), values)

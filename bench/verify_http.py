@@ -38,7 +38,9 @@ def prepare(size: int) -> tuple[Path, str, list[str]]:
         app = create_app({"INSTANCE_PATH": str(instance)})
         prepare_database(app)
         hashes = populate(app, size)
-        marker.write_text(json.dumps({"size": size, "sample": random.Random(1).sample(hashes, min(1000, size))}))
+        marker.write_text(
+            json.dumps({"size": size, "sample": random.Random(1).sample(hashes, min(1000, size))})
+        )
     app = create_app({"INSTANCE_PATH": str(instance)})
     with app.app_context():
         key = create_api_key(name="bench", scopes=["verify"], days=1).secret
@@ -51,7 +53,7 @@ def lua_script(instance: Path, key: str, sample: list[str]) -> Path:
     path = instance / "verify.lua"
     hashes = ",".join(f'"{h}"' for h in sample)
     path.write_text(
-        f'local hashes = {{{hashes}}}\nlocal i = 0\n'
+        f"local hashes = {{{hashes}}}\nlocal i = 0\n"
         f'wrk.headers["Authorization"] = "Bearer {key}"\n'
         "request = function()\n  i = i % #hashes + 1\n"
         '  return wrk.format("GET", "/api/v1/verify?purpose=teaching&sha256=" .. hashes[i])\nend\n'
@@ -76,7 +78,9 @@ def main() -> None:
         env = {"CONSENT_INSTANCE_PATH": str(instance)}
         with gunicorn("consent:create_app()", port + 1, env) as base:
             wrk(base + "/", seconds=2, connections=2, script=script)  # warm up both workers
-            throughput = wrk(base + "/", seconds=args.seconds, connections=args.connections, script=script)
+            throughput = wrk(
+                base + "/", seconds=args.seconds, connections=args.connections, script=script
+            )
             latency = wrk(base + "/", seconds=args.seconds, connections=1, script=script)
         results[f"verify_{size}"] = {"throughput": throughput, "latency": latency}
         print(size, throughput, latency, flush=True)
@@ -117,7 +121,10 @@ def report(results: dict, bare_rps: float, args: argparse.Namespace) -> None:  #
     if len(sizes) >= 2:
         small, large = results[f"verify_{sizes[0]}"], results[f"verify_{sizes[-1]}"]
         ratio = large["latency"]["p50"] / small["latency"]["p50"]
-        lines += ["", f"Latency p50 at {sizes[-1]:,} / at {sizes[0]:,}: **{ratio:.2f}x** (target <= 1.3x)."]
+        lines += [
+            "",
+            f"Latency p50 at {sizes[-1]:,} / at {sizes[0]:,}: **{ratio:.2f}x** (target <= 1.3x).",
+        ]
     write_section("verify_http", "\n".join(lines))
     print("\n".join(lines))
 

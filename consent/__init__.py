@@ -77,7 +77,6 @@ def _init_extensions(app: Flask) -> None:
     from consent.errors import register_error_handlers
     from consent.extensions import api, db, migrate
     from consent.runtime import load_runtime
-
     from consent.sessions import LazyCookieSessionInterface
 
     app.session_interface = LazyCookieSessionInterface()

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+import re
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 SHA256 = r"^[0-9a-f]{64}$"
+
+
+class FullMatch(validate.Regexp):
+    """A pattern the whole value must match.
+
+    marshmallow's Regexp uses ``re.match``, where ``$`` also matches before a final newline, so
+    ``"<64 hex digits>\\n"`` would pass. The pattern itself stays valid for OpenAPI (ECMA).
+    """
+
+    def __call__(self, value: Any) -> Any:
+        pattern = self.regex
+        if not isinstance(value, str) or not isinstance(pattern.pattern, str):
+            raise ValidationError(self._format_error(value))
+        if re.fullmatch(pattern.pattern, value, pattern.flags) is None:
+            raise ValidationError(self._format_error(value))
+        return value
 
 
 class ErrorSchema(Schema):

@@ -47,4 +47,5 @@ def new_id(prefix: str) -> str:
 
 def rfc3339(value: datetime) -> str:
     """The one text form of a time in receipts and answers: UTC, seconds, ``Z``."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat is several times faster than strftime, and this runs in every verify answer.
+    return value.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from consent.accounts.auth import current_caller, require_scope
-from consent.apischemas import EnvelopeSchema
+from consent.apischemas import EnvelopeSchema, FullMatch
 from consent.consents import service
 from consent.consents.uses import CHANNEL, METHODS, PURPOSES, RELATIONSHIPS, SIGNER_ROLES
 from consent.errors import InvalidInput
@@ -22,7 +22,7 @@ ID = validate.Length(min=1, max=40)
 class UseIn(Schema):
     purpose = fields.String(required=True, validate=validate.OneOf(PURPOSES))
     channels = fields.List(
-        fields.String(validate=validate.Regexp(CHANNEL, error="Channels are lower-case names.")),
+        fields.String(validate=FullMatch(CHANNEL, error="Channels are lower-case names.")),
         load_default=list,
         validate=validate.Length(max=20),
     )

@@ -70,9 +70,7 @@ def canonical(value: Any) -> bytes:
     answer the service makes) take that C path; a property test holds it to rfc8785's output.
     """
     if _plain(value):
-        return json.dumps(
-            value, ensure_ascii=False, sort_keys=True, separators=(",", ":")
-        ).encode()
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:

@@ -17,8 +17,9 @@ json_scalars = (
 )
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.text(max_size=8), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5)
+    ),
     max_leaves=30,
 )
 
@@ -41,5 +42,5 @@ def test_keys_sort_by_utf16_code_units_not_code_points() -> None:
 
 
 def test_control_characters_escape_as_ecmascript_does() -> None:
-    value = {"s": "\x00\x08\t\n\x0c\r\x1f\"\\\u2028\x7f é"}
+    value = {"s": '\x00\x08\t\n\x0c\r\x1f"\\\u2028\x7f é'}
     assert canonical(value) == rfc8785.dumps(value)
