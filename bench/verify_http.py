@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import OUT, gunicorn, machine, stamp, wrk, write_section  # noqa: E402
-from bench.dataset import populate  # noqa: E402
+from bench.common import OUT, gunicorn, machine, stamp, write_section, wrk
+from bench.dataset import populate
 
 
 def prepare(size: int) -> tuple[Path, str, list[str]]:
@@ -106,8 +106,8 @@ def report(results: dict, bare_rps: float, args: argparse.Namespace) -> None:  #
         f"Bare Flask endpoint (constant JSON, same gunicorn): {bare_rps:,.0f} req/s "
         f"(mean of a run before and after).",
         "",
-        "| consents stored | verify req/s ({} conns) | ratio to bare (target >= 0.7) "
-        "| p50 ms (1 conn) | p99 ms (1 conn) | non-2xx |".format(args.connections),
+        f"| consents stored | verify req/s ({args.connections} conns) | ratio to bare (target >= 0.7) "
+        "| p50 ms (1 conn) | p99 ms (1 conn) | non-2xx |",
         "|---:|---:|---:|---:|---:|---:|",
     ]
     for size in sizes:

@@ -1,102 +1,19 @@
-"""The consent service: signed, verifiable consent to publish patients' photos and videos."""
+"""The consent service: signed, verifiable consent to publish patients' photos and videos.
+
+Importing the package loads nothing else: the crypto core (consent.crypto) and the Merkle log
+(consent.ledger.merkle) stay usable by offline verifiers without Flask or a database driver.
+"""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-
-from consent.config import DEFAULTS, from_environment
-from consent.errors import ConfigurationError
-
-MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: defaults, then instance/config.py, then CONSENT_* variables, then tests'.
+    """Build the app (see consent.app.create_app)."""
+    from consent.app import create_app as build
 
-    Raises ConfigurationError when the secret key or the signing keys are missing: the service
-    never invents a secret.
-    """
-    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
-        "CONSENT_INSTANCE_PATH"
-    )
-    app = Flask(
-        __name__,
-        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
-        instance_relative_config=True,
-        template_folder=str(Path(__file__).resolve().parent.parent / "templates"),
-    )
-    app.config.from_mapping(DEFAULTS)
-    app.config.from_pyfile("config.py", silent=True)
-    app.config.from_mapping(from_environment())
-    if test_config:
-        app.config.from_mapping(test_config)
-    _configure_database(app)
-    if not app.config.get("SECRET_KEY"):
-        raise ConfigurationError(
-            "SECRET_KEY is not set: run `make run` (or python -m consent.bootstrap) once, "
-            "or set CONSENT_SECRET_KEY."
-        )
-    _init_extensions(app)
-    return app
-
-
-def _configure_database(app: Flask) -> None:
-    uri = app.config.get("SQLALCHEMY_DATABASE_URI")
-    if not uri:
-        uri = "sqlite:///" + str(Path(app.instance_path) / "consent.sqlite3")
-    # psycopg 3 is the PostgreSQL driver; accept the plain postgresql:// form too.
-    for plain in ("postgresql://", "postgres://"):
-        if uri.startswith(plain):
-            uri = "postgresql+psycopg://" + uri[len(plain) :]
-    app.config["SQLALCHEMY_DATABASE_URI"] = uri
-    if uri.startswith("sqlite"):
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        options.setdefault("connect_args", {"timeout": 30})
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    # SQLite enforces foreign keys only when asked, per connection.
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-
-def _init_extensions(app: Flask) -> None:
-    from consent import models  # noqa: F401  (every table registered before migrations)
-    from consent.errors import register_error_handlers
-    from consent.extensions import api, db, migrate
-    from consent.runtime import load_runtime
-    from consent.sessions import LazyCookieSessionInterface
-
-    app.session_interface = LazyCookieSessionInterface()
-    db.init_app(app)
-    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
-    api.init_app(app)
-    api.spec.components.security_scheme(
-        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "An API key."}
-    )
-    from consent.consents.api import blp as consents_blp
-    from consent.forms.api import blp as forms_blp
-    from consent.media.api import blp as media_blp
-    from consent.patients.api import blp as patients_blp
-    from consent.verify.api import blp as verify_blp
-    from consent.verify.api import keys_blp
-
-    for blueprint in (forms_blp, patients_blp, media_blp, consents_blp, verify_blp, keys_blp):
-        api.register_blueprint(blueprint)
-    register_error_handlers(app)
-    app.extensions["consent"] = load_runtime(app)
-    from consent.cli import register_commands
-
-    register_commands(app)
+    return build(test_config)

@@ -25,18 +25,14 @@ import hmac
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
+# The service's one exception tree; consent.errors itself imports nothing outside the standard
+# library at import time, so this module stays free of Flask and of the database.
+from consent.errors import VerificationError
+
 HASH_SIZE = 32  # RFC 9162 2.1 with SHA-256, the hash RFC 6962 fixes for every log.
 LEAF_PREFIX = b"\x00"  # RFC 9162 2.1.1: leaves and nodes hash in separate domains,
 NODE_PREFIX = b"\x01"  # RFC 9162 2.1.1: so no leaf can pose as an interior node.
 EMPTY_ROOT = hashlib.sha256(b"").digest()  # RFC 9162 2.1.1: MTH({}) = HASH().
-
-
-class VerificationError(Exception):
-    """A Merkle inclusion or consistency proof failed to verify; never means "valid".
-
-    Kept here so this module stays free of the rest of the package; it may later move to
-    (or become) ``consent.errors.VerificationError``.
-    """
 
 
 def leaf_hash(data: bytes) -> bytes:

@@ -240,7 +240,7 @@ def test_proofs_match_the_worked_example_of_rfc_9162_section_2_1_5() -> None:
     assert consistency_proof(first=6, second=7, source=tree) == [i, j, k]
 
 
-def test_merkle_module_imports_only_the_standard_library() -> None:
+def test_merkle_module_imports_only_the_standard_library_and_the_error_tree() -> None:
     # The ledger core must load in offline verifiers with no Flask and no database driver.
     assert merkle.__file__ is not None
     with open(merkle.__file__, encoding="utf-8") as source_file:
@@ -252,7 +252,14 @@ def test_merkle_module_imports_only_the_standard_library() -> None:
         for alias in node.names
     }
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported <= {"__future__", "hashlib", "hmac", "collections.abc", "typing"}
+    assert imported <= {
+        "__future__",
+        "hashlib",
+        "hmac",
+        "collections.abc",
+        "typing",
+        "consent.errors",
+    }
 
 
 # --- Primitives ----------------------------------------------------------------------------
@@ -813,3 +820,16 @@ def test_random_proofs_read_few_complete_subtrees(size: int, data: st.DataObject
     first = data.draw(st.integers(1, size), label="first")
     assert _inclusion_reads(index, size) <= _read_budget(size)
     assert _consistency_reads(first, size) <= _read_budget(size)
+
+
+def test_offline_core_loads_without_flask_or_database() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, consent.ledger.merkle, consent.crypto.receipts, consent.crypto.keyring; "
+        "loaded = [m for m in ('flask', 'sqlalchemy', 'psycopg') if m in sys.modules]; "
+        "print(loaded); sys.exit(1 if loaded else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

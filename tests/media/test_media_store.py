@@ -1,0 +1,45 @@
+"""Media items: stored encrypted under the patient's key, hashed while streamed, typed by content."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from consent.extensions import db
+from consent.media.models import MediaItem
+from consent.patients.service import data_key
+from consent.runtime import runtime
+from tests.factories import Flow, api_key, photo
+
+
+def test_upload_is_hashed_and_stored_encrypted(app: Flask, client: FlaskClient) -> None:
+    flow = Flow(client, api_key())
+    patient = flow.patient()
+    data = photo(1)
+    media = flow.media(patient, data, name="../../etc/passwd.jpg")
+    assert media["sha256"] == hashlib.sha256(data).hexdigest()
+    assert media["media_type"] == "image/jpeg" and media["size"] == len(data)
+    assert len(media["phash"]) == 16
+    store = runtime().media_store
+    files = [path for path in store.root.rglob("*") if path.is_file()]
+    stored = next(path for path in files if path.name == media["id"])
+    raw = stored.read_bytes()
+    assert data[:64] not in raw and data[-64:] not in raw  # no plaintext on disk
+    assert b"".join(store.read(media_id=media["id"], data_key=data_key(patient))) == data
+    # The client's file name plays no part in where the file goes.
+    assert all("passwd" not in str(path) for path in files)
+
+
+def test_png_named_jpg_is_typed_by_content(app: Flask, client: FlaskClient) -> None:
+    from PIL import Image
+
+    flow = Flow(client, api_key())
+    patient = flow.patient()
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 10, 10)).save(buffer, "PNG")
+    media = flow.media(patient, buffer.getvalue(), name="photo.jpg")
+    assert media["media_type"] == "image/png"
+    assert db.session.get_one(MediaItem, media["id"]).media_type == "image/png"
