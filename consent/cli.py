@@ -13,6 +13,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_api_key_command)
     app.cli.add_command(rotate_key_command)
     app.cli.add_command(sync_forms_command)
+    app.cli.add_command(audit_command)
 
 
 @click.command("create-api-key")
@@ -82,3 +83,22 @@ def sync_forms_command() -> None:
         raise click.ClickException(exc.message) from exc
     for row in rows:
         click.echo(f"{row.form_id} v{row.version} {row.language} {row.text_sha256}")
+
+
+@click.command("audit")
+def audit_command() -> None:
+    """Recompute the log from the stored receipts; name every mismatch; exit 1 on any."""
+    from consent.extensions import db
+    from consent.ledger.audit import audit
+    from consent.runtime import runtime
+
+    report = audit(db.session, runtime().keyring)
+    for finding in report.findings:
+        click.echo(f"MISMATCH {finding}")
+    summary = (
+        f"{report.leaves} log entries, {report.consents} consents, "
+        f"{report.withdrawals} withdrawals; root {report.root.hex()}"
+    )
+    if not report.ok:
+        raise click.ClickException(f"audit failed: {len(report.findings)} findings ({summary})")
+    click.echo(f"audit passed: {summary}")

@@ -12,6 +12,7 @@ from consent.consents.models import (
     Withdrawal,
 )
 from consent.forms.models import FormVersion
+from consent.ledger.models import LogHead, LogLeaf, LogNode
 from consent.media.models import MediaItem, PerceptualBand
 from consent.patients.models import Patient, PatientKey
 
@@ -22,6 +23,9 @@ __all__ = [
     "ConsentRequest",
     "ConsentUse",
     "FormVersion",
+    "LogHead",
+    "LogLeaf",
+    "LogNode",
     "MediaItem",
     "Patient",
     "PatientKey",

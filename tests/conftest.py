@@ -17,6 +17,8 @@ from consent import create_app
 from consent.bootstrap import form_placeholders, prepare_database, write_instance_secrets
 from consent.extensions import db as _db
 from consent.forms.catalogue import FORMS_DIR, sync_catalogue
+from consent.ledger.merkle import EMPTY_ROOT
+from consent.ledger.models import LogHead
 
 POSTGRES_URL = os.environ.get("CONSENT_TEST_DATABASE_URL")
 
@@ -89,6 +91,8 @@ def empty_tables(app: Flask) -> None:
             else:
                 for table in tables:
                     connection.execute(table.delete())
+            # The empty log's head, as migration 0002 writes it.
+            connection.execute(LogHead.__table__.insert(), {"id": 1, "size": 0, "root": EMPTY_ROOT})
         sync_catalogue(FORMS_DIR, form_placeholders(app))
 
 

@@ -13,8 +13,14 @@ from consent.accounts.service import Caller, authenticate
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def require_scope(scope: str) -> Callable[[F], F]:
-    """Only callers whose API key holds ``scope`` reach the view; ``g.caller`` names them."""
+ANY_VALID_KEY = None
+
+
+def require_scope(scope: str | None) -> Callable[[F], F]:
+    """Only callers whose API key holds ``scope`` reach the view; ``g.caller`` names them.
+
+    ``require_scope(ANY_VALID_KEY)`` admits every valid, unexpired key.
+    """
 
     def decorate(view: F) -> F:
         @wraps(view)

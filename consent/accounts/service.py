@@ -81,8 +81,8 @@ class Caller:
     clinician_name: str | None
 
 
-def authenticate(authorization: str | None, *, scope: str) -> Caller:
-    """Resolve a ``Bearer`` header to a caller holding ``scope``.
+def authenticate(authorization: str | None, *, scope: str | None) -> Caller:
+    """Resolve a ``Bearer`` header to a caller holding ``scope`` (any valid key when None).
 
     Raises Unauthorized for a missing, unknown, expired or revoked key, and Forbidden for a
     valid key without the scope.
@@ -114,7 +114,7 @@ def authenticate(authorization: str | None, *, scope: str) -> Caller:
     # Expiry is checked on every call, cached or not.
     if expires_at <= clock.now():
         raise Unauthorized(INVALID_KEY)
-    if scope not in caller.scopes:
+    if scope is not None and scope not in caller.scopes:
         raise Forbidden(f"This API key does not have the '{scope}' scope.")
     return caller
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -82,6 +83,8 @@ class Consent(db.Model):  # type: ignore[name-defined,misc]
     receipt: Mapped[bytes] = mapped_column(LargeBinary)
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     key_id: Mapped[str] = mapped_column(String(8))
+    # The leaf that logs this receipt (also inside the signed receipt).
+    log_index: Mapped[int] = mapped_column(BigInteger, ForeignKey("log_leaves.index"), unique=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     signer_role: Mapped[str] = mapped_column(String(30))
@@ -114,4 +117,5 @@ class Withdrawal(db.Model):  # type: ignore[name-defined,misc]
     receipt: Mapped[bytes] = mapped_column(LargeBinary)
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     key_id: Mapped[str] = mapped_column(String(8))
+    log_index: Mapped[int] = mapped_column(BigInteger, ForeignKey("log_leaves.index"), unique=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -24,12 +24,13 @@ from consent.consents.models import (
     Withdrawal,
 )
 from consent.consents.receipts import consent_receipt, withdrawal_receipt
-from consent.crypto.receipts import canonical, envelope_from_parts, verify_stored
+from consent.crypto.receipts import envelope_from_parts, verify_stored
 from consent.crypto.vault import seal
 from consent.dbtypes import new_id
 from consent.errors import Conflict, IntegrityFailure, InvalidInput, NotFound, VerificationError
 from consent.extensions import db
 from consent.forms.models import FormVersion
+from consent.ledger.service import sign_and_log
 from consent.media.models import MediaItem
 from consent.patients.service import data_key, get_patient
 from consent.runtime import runtime
@@ -220,15 +221,15 @@ def record_decision(
         uses=uses,
         expires_at=request.expires_at,
     )
-    receipt_bytes = canonical(body)
-    signature = runtime().keyring.sign(receipt_bytes)
+    logged = sign_and_log(kind="consent", record_id=consent_id, body=body)
     consent = Consent(
         id=consent_id,
         request_id=request.id,
         patient_id=patient.id,
-        receipt=receipt_bytes,
-        signature=signature.signature,
-        key_id=signature.key_id,
+        receipt=logged.body_bytes,
+        signature=logged.signature.signature,
+        key_id=logged.signature.key_id,
+        log_index=logged.log_index,
         issued_at=issued_at,
         expires_at=request.expires_at,
         signer_role=signer.role,
@@ -323,14 +324,14 @@ def withdraw(*, consent_id: str, purposes: list[str] | None) -> Withdrawal:
         subject=consent.patient_id,
         purposes=sorted(chosen),
     )
-    receipt_bytes = canonical(body)
-    signature = runtime().keyring.sign(receipt_bytes)
+    logged = sign_and_log(kind="withdrawal", record_id=withdrawal_id, body=body)
     withdrawal = Withdrawal(
         id=withdrawal_id,
         consent_id=consent.id,
-        receipt=receipt_bytes,
-        signature=signature.signature,
-        key_id=signature.key_id,
+        receipt=logged.body_bytes,
+        signature=logged.signature.signature,
+        key_id=logged.signature.key_id,
+        log_index=logged.log_index,
         issued_at=issued_at,
     )
     db.session.add(withdrawal)

@@ -11,6 +11,7 @@ withdrawal or expiry of the newest grant wins over older grants.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +27,7 @@ from consent.crypto.receipts import signed_json, verify_stored
 from consent.dbtypes import rfc3339
 from consent.errors import IntegrityFailure, VerificationError
 from consent.extensions import db
+from consent.ledger.models import LogHead
 from consent.media.fingerprints import bands, hamming
 from consent.media.models import MediaItem, PerceptualBand
 from consent.runtime import runtime
@@ -46,6 +48,7 @@ class _Evidence:
     """What one verified consent receipt says about the purpose asked."""
 
     consent_id: str
+    log_index: int
     issued_at: str
     expires_at: str
     use: dict[str, Any]
@@ -57,8 +60,16 @@ class _Evidence:
 # since this is the hot path of every publishing tool.
 _media, _links = MediaItem.__table__, RequestMedia.__table__
 _consents, _withdrawals = Consent.__table__, Withdrawal.__table__
+_head = LogHead.__table__
+# The log head in the same statement: on PostgreSQL one snapshot, so the checkpoint an answer
+# names is the tree that held the receipts it read.
+_HEAD_SIZE = select(_head.c.size).where(_head.c.id == 1).scalar_subquery()
+_HEAD_ROOT = select(_head.c.root).where(_head.c.id == 1).scalar_subquery()
+_HEAD = select(_head.c.size, _head.c.root).where(_head.c.id == 1)
 _RECORDS = (
     select(
+        _HEAD_SIZE.label("head_size"),
+        _HEAD_ROOT.label("head_root"),
         _media.c.id.label("media_id"),
         _media.c.sha256.label("media_sha256"),
         _consents.c.id.label("consent_id"),
@@ -148,7 +159,9 @@ def _evidence(rows: Sequence[Any], purpose: str, channel: str | None) -> list[_E
                 None,
             )
             consents[row.consent_id] = (
-                _Evidence(row.consent_id, body["issued_at"], body["expires_at"], use)
+                _Evidence(
+                    row.consent_id, body["log_index"], body["issued_at"], body["expires_at"], use
+                )
                 if use
                 else None
             )
@@ -193,6 +206,10 @@ def decide(
                 media_ids, distance, matched_sha256 = near
                 rows = connection.execute(_BY_MEDIA_IDS, {"media_ids": media_ids}).all()
                 match = {"kind": "perceptual", "distance": distance, "sha256": matched_sha256}
+        if rows:
+            head_size, head_root = rows[0].head_size, rows[0].head_root
+        else:
+            head_size, head_root = connection.execute(_HEAD).one()
     decision, governing, grants = "unknown", None, []
     if match is not None:
         evidence = _evidence(rows, purpose, channel)
@@ -217,6 +234,8 @@ def decide(
         "media_sha256": sha256,
         "match": match,
         "consent_id": governing.consent_id if governing else None,
+        "log_index": governing.log_index if governing else None,
+        "checkpoint": {"size": int(head_size), "root": base64.b64encode(head_root).decode()},
         "grants": grants,
         "expires_at": governing.expires_at if governing else None,
         "checked_at": rfc3339(now),

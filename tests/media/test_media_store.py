@@ -1,4 +1,5 @@
-"""Media items: stored encrypted under the patient's key, hashed while streamed, typed by content."""
+"""Media items: stored encrypted under the patient's key, hashed while streamed, typed by content.
+"""
 
 from __future__ import annotations
 

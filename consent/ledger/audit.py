@@ -1,0 +1,302 @@
+"""The audit: recompute the log from the stored receipts and check every link.
+
+It reads everything and trusts nothing: each leaf is recomputed from its bytes, each envelope's
+signature checked, the tree rebuilt from the leaves and compared with the stored subtree hashes
+and the head, and every consent and withdrawal matched to its leaf and to its own receipt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from consent.consents.models import Consent, ConsentUse, Withdrawal
+from consent.crypto.keyring import Keyring
+from consent.crypto.receipts import (
+    canonical,
+    envelope_from_parts,
+    verify_envelope,
+    verify_stored,
+)
+from consent.dbtypes import rfc3339
+from consent.errors import VerificationError
+from consent.ledger.merkle import EMPTY_ROOT, leaf_hash, node_hash
+from consent.ledger.models import LogHead, LogLeaf, LogNode
+from consent.ledger.store import AnySession
+
+BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One mismatch, named by the record (or log position) it concerns."""
+
+    record: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.record}: {self.problem}"
+
+
+@dataclass
+class AuditReport:
+    leaves: int = 0
+    consents: int = 0
+    withdrawals: int = 0
+    root: bytes = EMPTY_ROOT
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def _stream(session: AnySession, statement: Any) -> Iterator[Any]:
+    yield from session.execute(statement.execution_options(yield_per=BATCH)).scalars()
+
+
+def audit(session: AnySession, keyring: Keyring) -> AuditReport:
+    """Check the whole log and every record. Returns every finding; raises nothing."""
+    report = AuditReport()
+    leaves_by_record: dict[str, tuple[int, str, bytes]] = {}
+    levels: list[list[bytes]] = [[]]
+    expected_index = 0
+    for leaf in _stream(session, select(LogLeaf).order_by(LogLeaf.index)):
+        where = f"log entry {leaf.index}"
+        if leaf.index != expected_index:
+            report.findings.append(Finding(where, f"expected index {expected_index} (gap)"))
+            expected_index = leaf.index
+        expected_index += 1
+        data = bytes(leaf.data)
+        hashed = leaf_hash(data)
+        if bytes(leaf.leaf_hash) != hashed:
+            report.findings.append(Finding(where, "stored leaf hash is not the hash of its data"))
+        levels[0].append(hashed)
+        _check_envelope(report, where, leaf, data, keyring)
+        leaves_by_record[leaf.record_id] = (leaf.index, leaf.kind, data)
+    report.leaves = expected_index
+    _check_tree(session, report, levels)
+    _check_consents(session, report, keyring, leaves_by_record)
+    _check_withdrawals(session, report, keyring, leaves_by_record)
+    for record_id, (index, kind, _) in leaves_by_record.items():
+        report.findings.append(
+            Finding(record_id, f"log entry {index} ({kind}) has no record in the database")
+        )
+    return report
+
+
+def _check_envelope(
+    report: AuditReport, where: str, leaf: LogLeaf, data: bytes, keyring: Keyring
+) -> None:
+    try:
+        envelope = json.loads(data)
+        verified = verify_envelope(envelope=envelope, body_key="receipt", keys=keyring)
+    except (ValueError, VerificationError) as exc:
+        report.findings.append(Finding(where, f"envelope does not verify: {exc}"))
+        return
+    if canonical(envelope) != data:
+        report.findings.append(Finding(where, "leaf data is not the canonical envelope"))
+    body = verified.body
+    if body.get("log_index") != leaf.index:
+        report.findings.append(
+            Finding(where, f"signed receipt says log index {body.get('log_index')} (reordered)")
+        )
+    if body.get("receipt_id") != leaf.record_id or body.get("type") != leaf.kind:
+        report.findings.append(Finding(where, "leaf names another record than its receipt"))
+
+
+def _check_tree(session: AnySession, report: AuditReport, levels: list[list[bytes]]) -> None:
+    # Every complete aligned subtree, level by level, as the append wrote them.
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
+    # Merge the recomputed nodes with the stored ones, both in (level, index) order: one pass,
+    # no second copy of the tree in memory.
+    expected = (
+        (level, index, value)
+        for level, hashes in enumerate(levels)
+        for index, value in enumerate(hashes)
+    )
+    stored = session.execute(
+        select(LogNode.level, LogNode.index, LogNode.hash)
+        .order_by(LogNode.level, LogNode.index)
+        .execution_options(yield_per=BATCH)
+    )
+    want, have = next(expected, None), next(stored, None)
+    while want is not None or have is not None:
+        if have is None or (want is not None and (want[0], want[1]) < (have[0], have[1])):
+            assert want is not None
+            report.findings.append(Finding(f"log node ({want[0]}, {want[1]})", "missing"))
+            want = next(expected, None)
+        elif want is None or (have[0], have[1]) < (want[0], want[1]):
+            report.findings.append(
+                Finding(f"log node ({have[0]}, {have[1]})", "beyond the log's leaves")
+            )
+            have = next(stored, None)
+        else:
+            if bytes(have[2]) != want[2]:
+                report.findings.append(
+                    Finding(f"log node ({want[0]}, {want[1]})", "not the recomputed hash")
+                )
+            want, have = next(expected, None), next(stored, None)
+    root = _root(levels, report.leaves)
+    report.root = root
+    head = session.execute(select(LogHead.size, LogHead.root).where(LogHead.id == 1)).first()
+    if head is None:
+        report.findings.append(Finding("log head", "missing"))
+    elif head.size != report.leaves or bytes(head.root) != root:
+        report.findings.append(
+            Finding(
+                "log head",
+                f"says size {head.size}; the leaves give {report.leaves} and another root",
+            )
+        )
+
+
+def _root(levels: list[list[bytes]], size: int) -> bytes:
+    """MTH of ``size`` leaves from the complete subtrees: fold the size's binary digits."""
+    if size == 0:
+        return EMPTY_ROOT
+    parts, start = [], 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size & (1 << level):
+            parts.append(levels[level][start >> level])
+            start += 1 << level
+    root = parts[-1]
+    for part in reversed(parts[:-1]):
+        root = node_hash(part, root)
+    return root
+
+
+def _pop_leaf(
+    report: AuditReport,
+    leaves: dict[str, tuple[int, str, bytes]],
+    record_id: str,
+    kind: str,
+    log_index: int,
+    envelope: dict[str, Any],
+) -> None:
+    leaf = leaves.pop(record_id, None)
+    if leaf is None:
+        report.findings.append(Finding(record_id, f"{kind} has no log entry"))
+        return
+    index, leaf_kind, data = leaf
+    if index != log_index or leaf_kind != kind:
+        report.findings.append(Finding(record_id, f"logged at {index}, record says {log_index}"))
+    if canonical(envelope) != data:
+        report.findings.append(Finding(record_id, f"stored receipt differs from log entry {index}"))
+
+
+def _check_consents(
+    session: AnySession,
+    report: AuditReport,
+    keyring: Keyring,
+    leaves: dict[str, tuple[int, str, bytes]],
+) -> None:
+    withdrawn: dict[tuple[str, str], str] = {}
+    for withdrawal in session.scalars(select(Withdrawal)):
+        try:
+            body = verify_stored(
+                body_bytes=withdrawal.receipt,
+                signature=withdrawal.signature,
+                key_id=withdrawal.key_id,
+                keys=keyring,
+            )
+        except VerificationError:
+            continue  # reported by _check_withdrawals
+        for purpose in body.get("purposes", []):
+            withdrawn[(withdrawal.consent_id, purpose)] = withdrawal.id
+    uses: dict[str, dict[str, ConsentUse]] = {}
+    for use in session.scalars(select(ConsentUse)):
+        uses.setdefault(use.consent_id, {})[use.purpose] = use
+    for consent in _stream(session, select(Consent).order_by(Consent.log_index)):
+        report.consents += 1
+        try:
+            body = verify_stored(
+                body_bytes=consent.receipt,
+                signature=consent.signature,
+                key_id=consent.key_id,
+                keys=keyring,
+            )
+        except VerificationError as exc:
+            report.findings.append(Finding(consent.id, f"receipt does not verify: {exc}"))
+            continue
+        envelope = envelope_from_parts(
+            body_bytes=consent.receipt,
+            signature=consent.signature,
+            key_id=consent.key_id,
+            body_key="receipt",
+        )
+        _pop_leaf(report, leaves, consent.id, "consent", consent.log_index, envelope)
+        if (
+            body["receipt_id"] != consent.id
+            or body["request_id"] != consent.request_id
+            or body["subject"] != consent.patient_id
+            or body["expires_at"] != rfc3339(consent.expires_at)
+            or body.get("log_index") != consent.log_index
+        ):
+            report.findings.append(Finding(consent.id, "columns differ from the signed receipt"))
+        stored_uses = uses.pop(consent.id, {})
+        signed_uses = {use["purpose"]: use for use in body["uses"]}
+        if set(stored_uses) != set(signed_uses):
+            report.findings.append(Finding(consent.id, "uses differ from the signed receipt"))
+        for purpose, use in stored_uses.items():
+            signed = signed_uses.get(purpose)
+            if signed and (
+                use.granted != signed["granted"] or json.loads(use.channels) != signed["channels"]
+            ):
+                report.findings.append(
+                    Finding(consent.id, f"use {purpose} differs from the signed receipt")
+                )
+            if use.withdrawal_id != withdrawn.get((consent.id, purpose)):
+                report.findings.append(
+                    Finding(
+                        consent.id,
+                        f"use {purpose} is marked withdrawn={use.withdrawal_id!r} but the "
+                        f"withdrawal receipts say {withdrawn.get((consent.id, purpose))!r}",
+                    )
+                )
+    for consent_id in uses:
+        report.findings.append(Finding(consent_id, "uses recorded for a consent that is gone"))
+
+
+def _check_withdrawals(
+    session: AnySession,
+    report: AuditReport,
+    keyring: Keyring,
+    leaves: dict[str, tuple[int, str, bytes]],
+) -> None:
+    receipts = dict(session.execute(select(Consent.id, Consent.receipt)).tuples().all())
+    for withdrawal in session.scalars(select(Withdrawal).order_by(Withdrawal.log_index)):
+        report.withdrawals += 1
+        try:
+            body = verify_stored(
+                body_bytes=withdrawal.receipt,
+                signature=withdrawal.signature,
+                key_id=withdrawal.key_id,
+                keys=keyring,
+            )
+        except VerificationError as exc:
+            report.findings.append(Finding(withdrawal.id, f"receipt does not verify: {exc}"))
+            continue
+        envelope = envelope_from_parts(
+            body_bytes=withdrawal.receipt,
+            signature=withdrawal.signature,
+            key_id=withdrawal.key_id,
+            body_key="receipt",
+        )
+        _pop_leaf(report, leaves, withdrawal.id, "withdrawal", withdrawal.log_index, envelope)
+        consent_receipt = receipts.get(withdrawal.consent_id)
+        if (
+            consent_receipt is None
+            or body["consent_id"] != withdrawal.consent_id
+            or body["consent_receipt_sha256"] != hashlib.sha256(consent_receipt).hexdigest()
+        ):
+            report.findings.append(
+                Finding(withdrawal.id, "not bound to the consent receipt it names")
+            )
