@@ -27,8 +27,8 @@ INDEX = validate.Range(min=0, max=2**62)
 
 
 class InclusionQuery(Schema):
-    index = fields.Integer(required=True, strict=True, validate=INDEX)
-    size = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**62))
+    index = fields.Integer(required=True, validate=INDEX)
+    size = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
 
 
 class InclusionOut(Schema):
@@ -38,8 +38,8 @@ class InclusionOut(Schema):
 
 
 class ConsistencyQuery(Schema):
-    first = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**62))
-    second = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**62))
+    first = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
+    second = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
 
 
 class ConsistencyOut(Schema):

@@ -1,5 +1,4 @@
-"""Media items: stored encrypted under the patient's key, hashed while streamed, typed by content.
-"""
+"""Media items: stored encrypted under the patient's key, streamed hashing, typed by content."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Command-line tools installed with the package, usable without the service."""
