@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text, tuple_, update
+from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.orm import Session, scoped_session
 
 from consent.errors import IntegrityFailure, InvalidInput, NotFound
@@ -109,9 +109,19 @@ class _NodeLookup:
         }
         self._hashes: dict[tuple[int, int], bytes] = {}
         if wanted:
+            by_level: dict[int, list[int]] = {}
+            for level, index in sorted(wanted):
+                by_level.setdefault(level, []).append(index)
+            # One (level = ? AND index IN ...) per level: both engines walk the primary key for
+            # it, where a row-value IN makes SQLite scan the table.
             rows = session.execute(
                 select(LogNode.level, LogNode.index, LogNode.hash).where(
-                    tuple_(LogNode.level, LogNode.index).in_(sorted(wanted))
+                    or_(
+                        *(
+                            and_(LogNode.level == level, LogNode.index.in_(indices))
+                            for level, indices in by_level.items()
+                        )
+                    )
                 )
             )
             self._hashes = {(int(level), int(index)): bytes(value) for level, index, value in rows}

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, select, tuple_
+from sqlalchemy import and_, bindparam, or_, select
 
 from consent import clock
 from consent.consents.models import Consent, RequestMedia, Withdrawal
@@ -97,7 +97,16 @@ def perceptual_candidates(phash: str) -> tuple[list[str], int, str] | None:
     candidates = db.session.execute(
         select(MediaItem.id, MediaItem.phash, MediaItem.sha256)
         .join(PerceptualBand, PerceptualBand.media_id == MediaItem.id)
-        .where(tuple_(PerceptualBand.band, PerceptualBand.value).in_(bands(phash)))
+        # (band = ? AND value = ?) OR ...: both engines use the primary key for it, where a
+        # row-value IN makes SQLite scan every band.
+        .where(
+            or_(
+                *(
+                    and_(PerceptualBand.band == band, PerceptualBand.value == value)
+                    for band, value in bands(phash)
+                )
+            )
+        )
         .distinct()
     ).all()
     scored = sorted(
