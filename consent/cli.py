@@ -86,13 +86,36 @@ def sync_forms_command() -> None:
 
 
 @click.command("audit")
-def audit_command() -> None:
+@click.option(
+    "--checkpoint",
+    "checkpoint_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A checkpoint note handed out earlier; the log must still extend it (repeatable).",
+)
+def audit_command(checkpoint_files: tuple[str, ...]) -> None:
     """Recompute the log from the stored receipts; name every mismatch; exit 1 on any."""
+    from pathlib import Path
+
     from consent.extensions import db
     from consent.ledger.audit import audit
+    from consent.ledger.checkpoint import verify_checkpoint
+    from consent.ledger.service import log_origin
     from consent.runtime import runtime
 
-    report = audit(db.session, runtime().keyring)
+    keyring = runtime().keyring
+    try:
+        published = [
+            verify_checkpoint(
+                note=Path(path).read_text(), keys=keyring.public_keys(), origin=log_origin()
+            )
+            for path in checkpoint_files
+        ]
+    except ConsentError as exc:
+        raise click.ClickException(
+            f"a published checkpoint does not verify: {exc.message}"
+        ) from exc
+    report = audit(db.session, keyring, published=published)
     for finding in report.findings:
         click.echo(f"MISMATCH {finding}")
     summary = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from consent.crypto.receipts import (
 )
 from consent.dbtypes import rfc3339
 from consent.errors import VerificationError
+from consent.ledger.checkpoint import Checkpoint
 from consent.ledger.merkle import EMPTY_ROOT, leaf_hash, node_hash
 from consent.ledger.models import LogHead, LogLeaf, LogNode
 from consent.ledger.store import AnySession
@@ -60,8 +61,15 @@ def _stream(session: AnySession, statement: Any) -> Iterator[Any]:
     yield from session.execute(statement.execution_options(yield_per=BATCH)).scalars()
 
 
-def audit(session: AnySession, keyring: Keyring) -> AuditReport:
-    """Check the whole log and every record. Returns every finding; raises nothing."""
+def audit(
+    session: AnySession, keyring: Keyring, *, published: Iterable[Checkpoint] = ()
+) -> AuditReport:
+    """Check the whole log and every record. Returns every finding; raises nothing.
+
+    ``published`` are checkpoints handed out earlier (already signature-checked): the log must
+    still extend each of them. Without them, an audit of the database against itself cannot
+    see the newest entries cut off together with the head.
+    """
     report = AuditReport()
     leaves_by_record: dict[str, tuple[int, str, bytes]] = {}
     levels: list[list[bytes]] = [[]]
@@ -79,8 +87,25 @@ def audit(session: AnySession, keyring: Keyring) -> AuditReport:
         levels[0].append(hashed)
         _check_envelope(report, where, leaf, data, keyring)
         leaves_by_record[leaf.record_id] = (leaf.index, leaf.kind, data)
-    report.leaves = expected_index
+    # The tree is rebuilt from the leaves that exist; a gap is a finding above, and the head
+    # then disagrees as well.
+    report.leaves = len(levels[0])
     _check_tree(session, report, levels)
+    for checkpoint in published:
+        if checkpoint.size > report.leaves:
+            report.findings.append(
+                Finding(
+                    f"checkpoint of size {checkpoint.size}",
+                    f"published, but the log now holds {report.leaves} entries (truncated)",
+                )
+            )
+        elif _root(levels, checkpoint.size) != checkpoint.root:
+            report.findings.append(
+                Finding(
+                    f"checkpoint of size {checkpoint.size}",
+                    "published with another root: the log was rewritten since",
+                )
+            )
     _check_consents(session, report, keyring, leaves_by_record)
     _check_withdrawals(session, report, keyring, leaves_by_record)
     for record_id, (index, kind, _) in leaves_by_record.items():
@@ -271,7 +296,10 @@ def _check_withdrawals(
     keyring: Keyring,
     leaves: dict[str, tuple[int, str, bytes]],
 ) -> None:
-    receipts = dict(session.execute(select(Consent.id, Consent.receipt)).tuples().all())
+    receipts = {
+        consent_id: bytes(receipt)
+        for consent_id, receipt in session.execute(select(Consent.id, Consent.receipt))
+    }
     for withdrawal in session.scalars(select(Withdrawal).order_by(Withdrawal.log_index)):
         report.withdrawals += 1
         try:
