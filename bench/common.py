@@ -58,7 +58,7 @@ def gunicorn(app_spec: str, port: int, env: dict[str, str], workers: int = 2) ->
     try:
         for _ in range(100):
             try:
-                urllib.request.urlopen(base + "/.well-known/consent-keys", timeout=1)  # noqa: S310 (http on loopback)
+                urllib.request.urlopen(base + "/.well-known/consent-keys", timeout=1)
                 break
             except urllib.error.HTTPError:
                 break  # any HTTP answer means it is up

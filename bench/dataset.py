@@ -17,10 +17,11 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import insert
 
+from bench.bulklog import BulkLog
 from consent import clock
 from consent.consents.models import Consent, ConsentRequest, ConsentUse, RequestMedia, RequestUse
 from consent.consents.receipts import consent_receipt
-from consent.crypto.receipts import canonical
+from consent.crypto.receipts import canonical, envelope_from_parts
 from consent.crypto.vault import seal
 from consent.dbtypes import new_id
 from consent.extensions import db
@@ -42,6 +43,7 @@ def populate(app: Flask, count: int, *, seed: int = 7) -> list[str]:
         form = db.session.query(FormVersion).filter_by(language="en").one()
         now = clock.now()
         expires = now + timedelta(days=3650)
+        log = BulkLog(db.session)
         for start in range(0, count, BATCH):
             rows: dict[type, list[dict[str, Any]]] = {
                 table: []
@@ -150,8 +152,16 @@ def populate(app: Flask, count: int, *, seed: int = 7) -> list[str]:
                     uses=uses,
                     expires_at=expires,
                 )
+                body["log_index"] = log.next_index
                 receipt = canonical(body)
                 signature = rt.keyring.sign(receipt)
+                envelope = envelope_from_parts(
+                    body_bytes=receipt,
+                    signature=signature.signature,
+                    key_id=signature.key_id,
+                    body_key="receipt",
+                )
+                log.add(data=canonical(envelope), kind="consent", record_id=consent_id)
                 rows[Consent].append(
                     {
                         "id": consent_id,
@@ -160,6 +170,7 @@ def populate(app: Flask, count: int, *, seed: int = 7) -> list[str]:
                         "receipt": receipt,
                         "signature": signature.signature,
                         "key_id": signature.key_id,
+                        "log_index": body["log_index"],
                         "issued_at": now,
                         "expires_at": expires,
                         "signer_role": "patient",
@@ -167,10 +178,14 @@ def populate(app: Flask, count: int, *, seed: int = 7) -> list[str]:
                         "signer_sealed": None,
                     }
                 )
-            # Parents before children (Consent before ConsentUse), as the foreign keys need.
+            # Parents before children (leaves, then Consent, then ConsentUse), as the foreign
+            # keys need.
+            log.flush()
             for table, values in rows.items():
                 db.session.execute(insert(table), values)
             db.session.commit()
+        log.finish()
+        db.session.commit()
     return hashes
 
 

@@ -23,18 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert, update
-
+from bench.bulklog import BulkLog
 from bench.common import OUT, machine, stamp, write_section
 from consent import create_app
 from consent.bootstrap import prepare_database, write_instance_secrets
 from consent.extensions import db
 from consent.ledger import store
-from consent.ledger.merkle import leaf_hash, node_hash, verify_inclusion
-from consent.ledger.models import LogHead, LogLeaf, LogNode
+from consent.ledger.merkle import verify_inclusion
 from consent.ledger.service import sign_and_log
-
-BATCH = 20_000
 
 
 def fresh_app(name: str):  # type: ignore[no-untyped-def]
@@ -65,36 +61,13 @@ def build_log(size: int):  # type: ignore[no-untyped-def]
     """A log of ``size`` leaves written in bulk, with every complete subtree hash."""
     app = fresh_app(f"ledger-{size}")
     with app.app_context():
-        level: list[bytes] = []
-        rows: list[dict[str, object]] = []
-        nodes: list[dict[str, object]] = []
+        log = BulkLog(db.session)
         for index in range(size):
             data = json.dumps({"receipt": {"log_index": index}, "key_id": "bench"}).encode()
-            hashed = leaf_hash(data)
-            level.append(hashed)
-            rows.append({"index": index, "leaf_hash": hashed, "data": data, "kind": "consent",
-                         "record_id": f"cs_{index:032x}"})
-            nodes.append({"level": 0, "index": index, "hash": hashed})
-            if len(rows) >= BATCH:
-                db.session.execute(insert(LogLeaf), rows)
-                db.session.execute(insert(LogNode), nodes)
-                rows, nodes = [], []
-        height = 0
-        while len(level) > 1:
-            height += 1
-            level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-            nodes += [{"level": height, "index": i, "hash": h} for i, h in enumerate(level)]
-            for start in range(0, len(nodes), BATCH):
-                db.session.execute(insert(LogNode), nodes[start : start + BATCH])
-            nodes = []
-        if rows:
-            db.session.execute(insert(LogLeaf), rows)
-        if nodes:
-            db.session.execute(insert(LogNode), nodes)
-        db.session.execute(update(LogHead).values(size=size))
-        db.session.commit()
-        root = store.root_at(db.session, size)
-        db.session.execute(update(LogHead).values(root=root))
+            log.add(data=data, kind="consent", record_id=f"cs_{index:032x}")
+            if index % 20_000 == 0:
+                log.flush()
+        log.finish()
         db.session.commit()
     return app
 
@@ -108,8 +81,9 @@ def proof_times(app, size: int, samples: int) -> dict[str, float]:  # type: igno
         for index in indices[:50]:  # warm the cache, and check the proofs are right
             proof = store.prove_inclusion(db.session, index=index, size=size)
             leaf = store.entry(db.session, index)
-            verify_inclusion(leaf_hash=bytes(leaf.leaf_hash), index=index, size=size,
-                             proof=proof, root=head.root)
+            verify_inclusion(
+                leaf_hash=bytes(leaf.leaf_hash), index=index, size=size, proof=proof, root=head.root
+            )
         timings = []
         for index in indices:
             start = time.perf_counter()

@@ -70,10 +70,10 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         # FULL: a consent acknowledged to a client survives a power cut, not only a crash.
         cursor.execute("PRAGMA synchronous=FULL")
-        # Verify reads a few pages per call: keep them in memory (64 MiB cache, 256 MiB mapped)
+        # Verify reads a few pages per call: keep them in memory (64 MiB cache, up to 1 GiB mapped: only the pages read count)
         # rather than in 2 MiB of default cache, so latency does not grow with the data set.
         cursor.execute("PRAGMA cache_size=-65536")
-        cursor.execute("PRAGMA mmap_size=268435456")
+        cursor.execute("PRAGMA mmap_size=1073741824")
         cursor.close()
 
 

@@ -34,6 +34,9 @@ DEFAULTS: dict[str, Any] = {
     "CONSENT_SIGNING_KEYS": None,
     # The signed-note name of keys given in the environment (key files carry their own).
     "CONSENT_KEY_NAME": None,
+    # The log's origin line in checkpoints; by default the signing keys' name, which is
+    # "<host of CONSENT_PUBLIC_URL>/consent-log" when the keys are created.
+    "CONSENT_LOG_ORIGIN": None,
     "CONSENT_MASTER_KEY": None,
     # Days an API key lives unless created with another expiry.
     "CONSENT_API_KEY_DAYS": 365,
