@@ -70,17 +70,51 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         # FULL: a consent acknowledged to a client survives a power cut, not only a crash.
         cursor.execute("PRAGMA synchronous=FULL")
-        # Verify reads a few pages per call: keep them in memory (64 MiB cache, up to 1 GiB mapped: only the pages read count)
-        # rather than in 2 MiB of default cache, so latency does not grow with the data set.
+        # Verify reads a few pages per call: keep them in memory (64 MiB of cache, and up to
+        # 1 GiB mapped, of which only the pages read count) rather than in the default 2 MiB,
+        # so that latency does not grow with the data set.
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.execute("PRAGMA mmap_size=1073741824")
         cursor.close()
 
 
+def _init_pages(app: Flask) -> None:
+    """The HTML side: CSRF, clinician log-in, the FR/EN interface, tablet and clinician pages."""
+    from consent.extensions import babel, csrf, login_manager
+    from consent.i18n import select_locale
+    from consent.pages.clinician import blp as clinician_blp
+    from consent.pages.clinician import load_account
+    from consent.pages.public import blp as public_blp
+    from consent.pages.tablet import blp as tablet_blp
+
+    secure = app.config["CONSENT_PUBLIC_URL"].startswith("https://")
+    app.config.setdefault("SESSION_COOKIE_SECURE", secure)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "clinician.login"
+    login_manager.user_loader(load_account)
+    babel.init_app(app, locale_selector=select_locale)
+    for blueprint in (tablet_blp, clinician_blp, public_blp):
+        app.register_blueprint(blueprint)
+    from flask_babel import get_locale
+
+    from consent.pages.labels import PURPOSE_LABELS, RELATIONSHIP_LABELS, STATE_LABELS
+
+    app.jinja_env.globals.update(
+        get_locale=get_locale,
+        purpose_labels=PURPOSE_LABELS,
+        relationship_labels=RELATIONSHIP_LABELS,
+        state_labels=STATE_LABELS,
+    )
+    app.jinja_env.filters["purpose_label"] = lambda purpose: PURPOSE_LABELS.get(purpose, purpose)
+
+
 def _init_extensions(app: Flask) -> None:
     from consent import models  # noqa: F401  (every table registered before migrations)
     from consent.errors import register_error_handlers
-    from consent.extensions import api, db, migrate
+    from consent.extensions import api, csrf, db, migrate
     from consent.runtime import load_runtime
     from consent.sessions import LazyCookieSessionInterface
 
@@ -111,6 +145,8 @@ def _init_extensions(app: Flask) -> None:
         keys_blp,
     ):
         api.register_blueprint(blueprint)
+        csrf.exempt(blueprint)  # bearer keys, no cookies: nothing for a forged form to ride on
+    _init_pages(app)
     register_error_handlers(app)
     app.extensions["consent"] = load_runtime(app)
     from consent.cli import register_commands

@@ -14,6 +14,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.security import generate_password_hash
 
 from consent.config import DEFAULTS
 from consent.crypto.keyring import SIGNING_KEYS_FILE, add_signing_key, write_private_file
@@ -73,8 +74,11 @@ def form_placeholders(app: Flask) -> dict[str, str]:
 DEMO_EMAIL = "demo.clinician@hospital.example"
 
 
-def create_demo_data(app: Flask) -> str | None:
-    """A demo clinician and an API key for them; returns the key the first time only."""
+def create_demo_data(app: Flask) -> tuple[str, str] | None:
+    """A demo clinician with a password, and an API key for them.
+
+    Returns (API key, password) the first time only; neither is stored in the clear.
+    """
     from sqlalchemy import select
 
     from consent.accounts.models import Account
@@ -85,11 +89,13 @@ def create_demo_data(app: Flask) -> str | None:
         if db.session.scalar(select(Account).where(Account.email == DEMO_EMAIL)):
             return None
         account = create_account(email=DEMO_EMAIL, display_name="Dr Demo", role="clinician")
+        password = secrets.token_urlsafe(12)
+        account.password_hash = generate_password_hash(password)
         issued = create_api_key(
             name="demo", scopes=["verify", "consents:write"], days=90, account=account
         )
         db.session.commit()
-        return issued.secret
+        return issued.secret, password
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -107,9 +113,9 @@ def main(argv: list[str] | None = None) -> None:
     prepare_database(app)
     print(f"database ready: {app.config['SQLALCHEMY_DATABASE_URI']}")
     if args.demo:
-        secret = create_demo_data(app)
-        if secret:
-            print(DEMO_BANNER.format(key=secret))
+        demo = create_demo_data(app)
+        if demo:
+            print(DEMO_BANNER.format(key=demo[0], password=demo[1]))
         else:
             print(
                 "Demo data exists. Its API key was shown once, when it was created. "
@@ -119,7 +125,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 DEMO_BANNER = """
-Demo clinician: Dr Demo <demo.clinician@hospital.example>
+Demo clinician: Dr Demo <demo.clinician@hospital.example>, password {password}
+(shown once) -> log in at http://127.0.0.1:${{PORT:-5000}}/clinician/login
 Demo API key (shown once, keep it; it expires in 90 days):
 
     {key}

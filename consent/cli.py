@@ -14,6 +14,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(rotate_key_command)
     app.cli.add_command(sync_forms_command)
     app.cli.add_command(audit_command)
+    app.cli.add_command(create_account_command)
 
 
 @click.command("create-api-key")
@@ -125,3 +126,26 @@ def audit_command(checkpoint_files: tuple[str, ...]) -> None:
     if not report.ok:
         raise click.ClickException(f"audit failed: {len(report.findings)} findings ({summary})")
     click.echo(f"audit passed: {summary}")
+
+
+@click.command("create-account")
+@click.option("--email", required=True)
+@click.option("--name", "display_name", required=True, help="As shown to patients.")
+@click.option("--role", type=click.Choice(["clinician", "admin"]), default="clinician")
+@click.password_option(help="At least 12 characters; asked for when not given.")
+def create_account_command(email: str, display_name: str, role: str, password: str) -> None:
+    """Create a clinician or admin account that can log in to the pages."""
+    from werkzeug.security import generate_password_hash
+
+    from consent.accounts.service import create_account
+    from consent.extensions import db
+
+    if len(password) < 12:
+        raise click.UsageError("the password needs at least 12 characters")
+    try:
+        account = create_account(email=email, display_name=display_name, role=role)
+    except ConsentError as exc:
+        raise click.UsageError(exc.message) from exc
+    account.password_hash = generate_password_hash(password)
+    db.session.commit()
+    click.echo(f"account {account.email} ({account.role}) created")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from flask_babel import Babel
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -33,3 +36,7 @@ class ConsentApi(Api):  # type: ignore[misc]
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 api = ConsentApi()
+# Every HTML form carries a CSRF token; the JSON API (bearer keys, no cookies) is exempt.
+csrf = CSRFProtect()
+login_manager = LoginManager()
+babel = Babel()

@@ -7,8 +7,10 @@ from consent.consents.models import (
     Consent,
     ConsentRequest,
     ConsentUse,
+    PendingDecision,
     RequestMedia,
     RequestUse,
+    SigningLink,
     Withdrawal,
 )
 from consent.forms.models import FormVersion
@@ -29,8 +31,10 @@ __all__ = [
     "MediaItem",
     "Patient",
     "PatientKey",
+    "PendingDecision",
     "PerceptualBand",
     "RequestMedia",
     "RequestUse",
+    "SigningLink",
     "Withdrawal",
 ]

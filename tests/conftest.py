@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
 
@@ -76,6 +76,15 @@ def dispose(app: Flask) -> None:
 def _session_app(instance_dir: Path, database_url: str) -> Iterator[Flask]:
     app = make_app(instance_dir, database_url)
     prepare_database(app)  # through the migrations, as in production
+
+    def fresh_globals() -> None:
+        # Tests hold one app context open (for db access), so Flask reuses it, and its `g`,
+        # for every request; production has one per request. Without this, a CSRF token or a
+        # logged-in user cached in `g` by one test client would leak into another's request.
+        for name in list(vars(g)):
+            delattr(g, name)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, fresh_globals)
     yield app
     dispose(app)
 

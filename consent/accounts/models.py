@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -14,7 +15,7 @@ ROLES = ("clinician", "admin")
 SCOPES = ("verify", "consents:write")
 
 
-class Account(db.Model):  # type: ignore[name-defined,misc]
+class Account(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     """A person who uses the service: a clinician who informs patients, or an administrator."""
 
     __tablename__ = "accounts"

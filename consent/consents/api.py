@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from consent.accounts.auth import current_caller, require_scope
 from consent.apischemas import EnvelopeSchema, FullMatch
 from consent.consents import service
+from consent.consents.signing import issue_link
 from consent.consents.uses import CHANNEL, METHODS, PURPOSES, RELATIONSHIPS, SIGNER_ROLES
 from consent.errors import InvalidInput
 from consent.http import accepts_json
@@ -48,6 +49,13 @@ class RequestIn(Schema):
 class RequestOut(Schema):
     id = fields.String(required=True)
     status = fields.String(required=True)
+    signing_url = fields.String(
+        required=True,
+        metadata={
+            "description": "Single-use link that opens the request on the patient's tablet; "
+            "it expires (30 minutes by default). Shown once."
+        },
+    )
 
 
 class SignerIn(Schema):
@@ -119,7 +127,8 @@ def create_request(payload: dict[str, Any]) -> dict[str, Any]:
         clinician_name=clinician,
         account_id=caller.account_id,
     )
-    return {"id": request.id, "status": request.status}
+    link = issue_link(request.id)
+    return {"id": request.id, "status": request.status, "signing_url": link.url}
 
 
 @blp.route("/requests/<request_id>/decision", methods=["POST"])

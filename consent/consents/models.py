@@ -91,6 +91,13 @@ class Consent(db.Model):  # type: ignore[name-defined,misc]
     method: Mapped[str] = mapped_column(String(20))
     # A legal representative's name identifies the patient: sealed with the patient's key.
     signer_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The drawn signature (strokes as JSON, and its SVG rendering), sealed; their SHA-256 are
+    # in the receipt. None for decisions recorded through the API or on paper.
+    signature_strokes_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    signature_svg_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The patient's withdrawal code: its hash to find the consent, sealed to show it again.
+    withdrawal_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    withdrawal_code_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class ConsentUse(db.Model):  # type: ignore[name-defined,misc]
@@ -119,3 +126,41 @@ class Withdrawal(db.Model):  # type: ignore[name-defined,misc]
     key_id: Mapped[str] = mapped_column(String(8))
     log_index: Mapped[int] = mapped_column(BigInteger, ForeignKey("log_leaves.index"), unique=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SigningLink(db.Model):  # type: ignore[name-defined,misc]
+    """A single-use, expiring link that opens a request on the tablet. Only its hash is kept."""
+
+    __tablename__ = "signing_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("consent_requests.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The browser session that opened it: a second device cannot take over the flow.
+    opened_by: Mapped[str | None] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PendingDecision(db.Model):  # type: ignore[name-defined,misc]
+    """What the patient chose and signed on the tablet, until the clinician confirms it."""
+
+    __tablename__ = "pending_decisions"
+    __table_args__ = (
+        CheckConstraint(f"signer_role IN {SIGNER_ROLES!r}", name="signer_role_known"),
+    )
+
+    request_id: Mapped[str] = mapped_column(ForeignKey("consent_requests.id"), primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("signing_links.id"))
+    # JSON {purpose: true/false}; no identity in it.
+    choices: Mapped[str] = mapped_column(Text)
+    signer_role: Mapped[str] = mapped_column(String(30))
+    relationship: Mapped[str | None] = mapped_column(String(40))
+    signer_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    signature_strokes_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    signature_svg_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    strokes_sha256: Mapped[str] = mapped_column(String(64))
+    svg_sha256: Mapped[str] = mapped_column(String(64))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

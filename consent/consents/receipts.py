@@ -30,8 +30,10 @@ def consent_receipt(
     clinician: str,
     uses: list[dict[str, Any]],
     expires_at: datetime,
+    signature: dict[str, str] | None = None,
+    confirmed_by: str | None = None,
 ) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "receipt_version": RECEIPT_VERSION,
         "type": "consent",
         "receipt_id": consent_id,
@@ -48,6 +50,12 @@ def consent_receipt(
         "uses": uses,
         "expires_at": rfc3339(expires_at),
     }
+    if signature is not None:
+        # The drawn signature is bound by hash; the strokes themselves stay sealed.
+        body["signature"] = signature
+    if confirmed_by is not None:
+        body["informed_by"] = {"clinician": clinician, "confirmed_by": confirmed_by}
+    return body
 
 
 def withdrawal_receipt(

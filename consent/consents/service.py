@@ -24,8 +24,10 @@ from consent.consents.models import (
     Withdrawal,
 )
 from consent.consents.receipts import consent_receipt, withdrawal_receipt
+from consent.consents.signature import DrawnSignature
+from consent.consents.withdrawal_codes import code_hash, new_code
 from consent.crypto.receipts import envelope_from_parts, verify_stored
-from consent.crypto.vault import seal
+from consent.crypto.vault import open_sealed, seal
 from consent.dbtypes import new_id
 from consent.errors import Conflict, IntegrityFailure, InvalidInput, NotFound, VerificationError
 from consent.extensions import db
@@ -137,9 +139,15 @@ class Signer:
 
 
 def record_decision(
-    *, request_id: str, signer: Signer, choices: dict[str, bool], method: str
+    *,
+    request_id: str,
+    signer: Signer,
+    choices: dict[str, bool],
+    method: str,
+    drawn: DrawnSignature | None = None,
+    confirmed_by: str | None = None,
 ) -> Consent:
-    """Record the patient's choices as a signed receipt.
+    """Record the patient's choices as a signed receipt, with a new withdrawal code.
 
     Raises NotFound, Conflict (already decided), Gone (patient erased) or InvalidInput
     (a choice missing or extra, a representative without name or relationship). Commits.
@@ -220,8 +228,12 @@ def record_decision(
         clinician=request.clinician_name,
         uses=uses,
         expires_at=request.expires_at,
+        signature=drawn.receipt_block() if drawn else None,
+        confirmed_by=confirmed_by,
     )
     logged = sign_and_log(kind="consent", record_id=consent_id, body=body)
+    key = data_key(patient.id)
+    code = new_code()
     consent = Consent(
         id=consent_id,
         request_id=request.id,
@@ -234,9 +246,11 @@ def record_decision(
         expires_at=request.expires_at,
         signer_role=signer.role,
         method=method,
-        signer_sealed=(
-            seal(data_key(patient.id), signer.name.strip().encode()) if signer.name else None
-        ),
+        signer_sealed=seal(key, signer.name.strip().encode()) if signer.name else None,
+        signature_strokes_sealed=seal(key, drawn.strokes_json) if drawn else None,
+        signature_svg_sealed=seal(key, drawn.svg) if drawn else None,
+        withdrawal_code_hash=code_hash(code),
+        withdrawal_code_sealed=seal(key, code.encode()),
     )
     db.session.add(consent)
     db.session.add_all(
@@ -340,3 +354,13 @@ def withdraw(*, consent_id: str, purposes: list[str] | None) -> Withdrawal:
         active[purpose].withdrawal_id = withdrawal_id
     db.session.commit()
     return withdrawal
+
+
+def withdrawal_code(consent: Consent) -> str:
+    """The consent's withdrawal code, unsealed, to show to the patient again.
+
+    Raises Gone when the patient was erased.
+    """
+    if consent.withdrawal_code_sealed is None:
+        raise NotFound("This consent has no withdrawal code.")
+    return open_sealed(data_key(consent.patient_id), consent.withdrawal_code_sealed).decode()

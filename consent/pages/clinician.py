@@ -1,0 +1,285 @@
+"""The clinician's pages: log in, patients and their requests, a new request with its media,
+the hand-over to the tablet (QR code or link), and the confirmation of the patient's decision."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, time
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+
+from consent.accounts.models import Account
+from consent.consents import signing
+from consent.consents.models import ConsentRequest, RequestUse
+from consent.consents.service import UseRequest, get_request, open_request
+from consent.consents.uses import CHANNEL, PURPOSES
+from consent.errors import ConsentError
+from consent.extensions import db
+from consent.forms.models import FormVersion
+from consent.i18n import LANGUAGES
+from consent.media.service import add_media
+from consent.pages.qr import qr_svg
+from consent.patients.models import Patient
+from consent.patients.service import get_patient, identity, register_patient
+
+blp = Blueprint("clinician", __name__, url_prefix="/clinician")
+MAX_FILES = 10
+
+
+def load_account(account_id: str) -> Account | None:
+    return db.session.get(Account, int(account_id)) if account_id.isdigit() else None
+
+
+@blp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    error = None
+    if request.method == "POST":
+        email = request.form.get("email", "").strip().lower()[:254]
+        password = request.form.get("password", "")[:200]
+        account = db.session.scalar(select(Account).where(Account.email == email))
+        # The same answer for an unknown e-mail and a wrong password.
+        if (
+            account
+            and account.password_hash
+            and check_password_hash(account.password_hash, password)
+        ):
+            session.pop("link", None)
+            login_user(account)
+            return redirect(url_for("clinician.dashboard"))
+        error = _("The e-mail or the password is not right.")
+    return render_template("clinician/login.html", error=error), (401 if error else 200)
+
+
+@blp.post("/logout")
+@login_required
+def logout() -> Any:
+    logout_user()
+    return redirect(url_for("clinician.login"))
+
+
+@blp.post("/language")
+def choose_language() -> Any:
+    if request.form.get("lang") in LANGUAGES:
+        session["lang"] = request.form["lang"]
+    target = request.form.get("next", "")
+    return redirect(target if target.startswith("/clinician/") else url_for("clinician.dashboard"))
+
+
+@blp.get("/")
+@login_required
+def dashboard() -> str:
+    patients = db.session.scalars(
+        select(Patient).where(Patient.erased_at.is_(None)).order_by(Patient.created_at.desc())
+    ).all()
+    rows = []
+    for patient in patients:
+        requests = db.session.scalars(
+            select(ConsentRequest)
+            .where(ConsentRequest.patient_id == patient.id)
+            .order_by(ConsentRequest.created_at.desc())
+        ).all()
+        rows.append({"patient": patient, "identity": identity(patient.id), "requests": requests})
+    return render_template("clinician/dashboard.html", rows=rows)
+
+
+@blp.route("/patients/new", methods=["GET", "POST"])
+@login_required
+def new_patient() -> Any:
+    errors: dict[str, Any] = {}
+    values = {"record_number": "", "name": "", "birth_date": ""}
+    if request.method == "POST":
+        values = {key: request.form.get(key, "").strip()[:200] for key in values}
+        try:
+            birth = datetime.strptime(values["birth_date"], "%Y-%m-%d").date()
+        except ValueError:
+            errors["birth_date"] = _("Give the birth date as year-month-day.")
+        if not values["record_number"]:
+            errors["record_number"] = _("The record number is required.")
+        if not values["name"]:
+            errors["name"] = _("The name is required.")
+        if not errors:
+            try:
+                patient = register_patient(
+                    record_number=values["record_number"], name=values["name"], birth_date=birth
+                )
+            except ConsentError as exc:
+                errors["record_number"] = exc.message
+            else:
+                return redirect(url_for("clinician.patient_page", patient_id=patient.id))
+    return render_template("clinician/new_patient.html", values=values, errors=errors), (
+        422 if errors else 200
+    )
+
+
+@blp.get("/patients/<patient_id>")
+@login_required
+def patient_page(patient_id: str) -> str:
+    patient = _patient(patient_id)
+    requests = db.session.scalars(
+        select(ConsentRequest)
+        .where(ConsentRequest.patient_id == patient_id)
+        .order_by(ConsentRequest.created_at.desc())
+    ).all()
+    return render_template(
+        "clinician/patient.html",
+        patient=patient,
+        identity=identity(patient_id),
+        requests=requests,
+    )
+
+
+def _patient(patient_id: str) -> Patient:
+    try:
+        return get_patient(patient_id)
+    except ConsentError:
+        abort(404)
+
+
+def _forms() -> list[dict[str, Any]]:
+    from consent.forms.readability import form_score
+
+    rows = db.session.scalars(
+        select(FormVersion).order_by(FormVersion.form_id, FormVersion.language)
+    ).all()
+    latest: dict[tuple[str, str], FormVersion] = {}
+    for row in rows:
+        key = (row.form_id, row.language)
+        if key not in latest or row.version > latest[key].version:
+            latest[key] = row
+    return [
+        {
+            "form": row,
+            "score": round(form_score(json.loads(row.definition), row.language), 1),
+        }
+        for row in latest.values()
+    ]
+
+
+@blp.route("/patients/<patient_id>/requests/new", methods=["GET", "POST"])
+@login_required
+def new_request(patient_id: str) -> Any:
+    patient = _patient(patient_id)
+    forms = _forms()
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {"purposes": [], "channels": {}, "expires": "", "form": ""}
+    if request.method == "POST":
+        values = {
+            "form": request.form.get("form", ""),
+            "purposes": [p for p in request.form.getlist("purposes") if p in PURPOSES],
+            "channels": {p: request.form.get(f"channels-{p}", "")[:300] for p in PURPOSES},
+            "expires": request.form.get("expires", ""),
+        }
+        form_id, _sep, language = values["form"].partition(":")
+        files = [f for f in request.files.getlist("media") if f and f.filename][:MAX_FILES]
+        if not files:
+            errors["media"] = _("Add at least one photo or video.")
+        if not values["purposes"]:
+            errors["purposes"] = _("Choose at least one use to ask about.")
+        uses = []
+        for purpose in values["purposes"]:
+            channels = [
+                c.strip().lower() for c in values["channels"][purpose].split(",") if c.strip()
+            ]
+            if any(not CHANNEL.fullmatch(c) for c in channels):
+                errors[f"channels-{purpose}"] = _("Channels are short lower-case names.")
+            uses.append(UseRequest(purpose, channels))
+        try:
+            expires = datetime.combine(
+                datetime.strptime(values["expires"], "%Y-%m-%d").date(), time(23, 59), UTC
+            )
+        except ValueError:
+            errors["expires"] = _("Give the end date as year-month-day.")
+        if not errors:
+            try:
+                media_ids = [
+                    add_media(patient_id=patient.id, description="", stream=f.stream).id
+                    for f in files
+                ]
+                consent_request = open_request(
+                    patient_id=patient.id,
+                    media_ids=media_ids,
+                    form_id=form_id,
+                    language=language,
+                    uses=uses,
+                    expires_at=expires,
+                    clinician_name=current_user.display_name,
+                    account_id=current_user.id,
+                )
+            except ConsentError as exc:
+                errors["form"] = exc.message
+            else:
+                return redirect(url_for("clinician.request_page", request_id=consent_request.id))
+    return render_template(
+        "clinician/new_request.html",
+        patient=patient,
+        identity=identity(patient.id),
+        forms=forms,
+        purposes=PURPOSES,
+        values=values,
+        errors=errors,
+    ), (422 if errors else 200)
+
+
+@blp.get("/requests/<request_id>")
+@login_required
+def request_page(request_id: str) -> str:
+    return _render_request(request_id, link_url=None)
+
+
+def _render_request(request_id: str, *, link_url: str | None) -> str:
+    consent_request = _request(request_id)
+    uses = db.session.scalars(
+        select(RequestUse.purpose)
+        .where(RequestUse.request_id == request_id)
+        .order_by(RequestUse.position)
+    ).all()
+    pending = signing.pending_for(request_id)
+    consent = signing.consent_for_request(request_id)
+    return render_template(
+        "clinician/request.html",
+        request=consent_request,
+        identity=identity(consent_request.patient_id),
+        uses=uses,
+        link_url=link_url,
+        qr=qr_svg(link_url, label=_("QR code of the tablet link")) if link_url else None,
+        pending=json.loads(pending.choices) if pending else None,
+        pending_row=pending,
+        consent=consent,
+        receipt=json.loads(consent.receipt) if consent else None,
+    )
+
+
+def _request(request_id: str) -> ConsentRequest:
+    try:
+        return get_request(request_id)
+    except ConsentError:
+        abort(404)
+
+
+@blp.post("/requests/<request_id>/link")
+@login_required
+def create_link(request_id: str) -> Any:
+    """A new tablet link (earlier ones stop working), shown once, in this answer only."""
+    _request(request_id)
+    try:
+        issued = signing.issue_link(request_id)
+    except ConsentError as exc:
+        flash(exc.message)
+        return redirect(url_for("clinician.request_page", request_id=request_id))
+    return _render_request(request_id, link_url=issued.url)
+
+
+@blp.post("/requests/<request_id>/confirm")
+@login_required
+def confirm(request_id: str) -> Any:
+    _request(request_id)
+    try:
+        signing.confirm(request_id=request_id, account=current_user)
+    except ConsentError as exc:
+        flash(exc.message)
+    return redirect(url_for("clinician.request_page", request_id=request_id))

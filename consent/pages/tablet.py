@@ -1,0 +1,345 @@
+"""The patient's tablet flow, server-rendered, one short page at a time.
+
+open link -> start -> media -> read (one section a page) -> check -> choose -> who -> sign
+-> wait (the clinician confirms) -> done (summary, QR code, withdrawal code).
+
+State lives in the signed session cookie (which step was passed, the answers) and in the
+signing link, which is bound to the first browser that opens it and spent by the submission.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from consent.consents import signing
+from consent.consents.models import ConsentRequest, RequestMedia, RequestUse, SigningLink
+from consent.consents.service import Signer, get_request, withdrawal_code
+from consent.consents.signature import drawn_signature
+from consent.consents.uses import RELATIONSHIPS
+from consent.errors import ConsentError, InvalidInput
+from consent.extensions import db
+from consent.forms.models import FormVersion
+from consent.i18n import LANGUAGES
+from consent.media.models import MediaItem
+from consent.pages.qr import qr_svg
+from consent.patients.service import data_key
+from consent.runtime import runtime
+
+blp = Blueprint("tablet", __name__, url_prefix="/tablet")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _browser() -> str:
+    """A random id for this browser's session: a link opened here cannot be used elsewhere."""
+    if "browser" not in session:
+        session["browser"] = secrets.token_hex(16)
+    return str(session["browser"])
+
+
+def signing_step(view: F) -> F:
+    """The view needs a live link opened by this browser; ``link`` and ``ctx`` are passed in."""
+
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        link_id = session.get("link")
+        if link_id is None:
+            return _problem("unknown")
+        try:
+            link = signing.current_link(int(link_id), _browser())
+        except signing.LinkProblem as problem:
+            return _problem(problem.reason)
+        return view(*args, link=link, ctx=_context(link), **kwargs)
+
+    return guarded  # type: ignore[return-value]
+
+
+def _problem(reason: str) -> tuple[str, int]:
+    return render_template("tablet/link_problem.html", reason=reason), 410
+
+
+def _context(link: SigningLink) -> dict[str, Any]:
+    request_row = get_request(link.request_id)
+    form = db.session.get_one(FormVersion, request_row.form_version_id)
+    definition = json.loads(form.definition)
+    uses = list(
+        db.session.execute(
+            select(RequestUse.purpose, RequestUse.channels)
+            .where(RequestUse.request_id == request_row.id)
+            .order_by(RequestUse.position)
+        )
+    )
+    media = list(
+        db.session.scalars(
+            select(MediaItem)
+            .join(RequestMedia, RequestMedia.media_id == MediaItem.id)
+            .where(RequestMedia.request_id == request_row.id)
+            .order_by(RequestMedia.position)
+        )
+    )
+    return {
+        "request": request_row,
+        "form": form,
+        "definition": definition,
+        "uses": [
+            {
+                "purpose": purpose,
+                "channels": json.loads(channels),
+                "label": definition["purposes"][purpose]["label"],
+                "explanation": definition["purposes"][purpose]["explanation"],
+            }
+            for purpose, channels in uses
+        ],
+        "media": media,
+        "sections": definition["sections"],
+    }
+
+
+@blp.get("/s/<token>")
+def open_link(token: str) -> Any:
+    """The link the clinician hands over (QR code or address)."""
+    if len(token) > 100:
+        return _problem("unknown")
+    try:
+        link = signing.open_link(token, _browser())
+    except signing.LinkProblem as problem:
+        return _problem(problem.reason)
+    for key in ("checked", "choices", "signer", "submitted"):
+        session.pop(key, None)
+    session["link"] = link.id
+    request_row = db.session.get_one(ConsentRequest, link.request_id)
+    session.setdefault(
+        "lang", db.session.get_one(FormVersion, request_row.form_version_id).language
+    )
+    return redirect(url_for("tablet.start"))
+
+
+@blp.post("/language")
+def choose_language() -> Any:
+    """Switch the interface language (the form text stays in the language it was asked in)."""
+    language = request.form.get("lang")
+    if language in LANGUAGES:
+        session["lang"] = language
+    target = request.form.get("next", "")
+    return redirect(target if target.startswith("/tablet/") else url_for("tablet.start"))
+
+
+@blp.get("/start")
+@signing_step
+def start(link: SigningLink, ctx: dict[str, Any]) -> str:
+    return render_template("tablet/start.html", **ctx, step=1)
+
+
+@blp.get("/media")
+@signing_step
+def media(link: SigningLink, ctx: dict[str, Any]) -> str:
+    return render_template("tablet/media.html", **ctx, step=2)
+
+
+@blp.get("/media/<media_id>")
+@signing_step
+def media_file(media_id: str, link: SigningLink, ctx: dict[str, Any]) -> Response:
+    """The media item itself, decrypted, only for the request this browser is signing."""
+    item = next((m for m in ctx["media"] if m.id == media_id), None)
+    if item is None:
+        abort(404)
+    chunks = runtime().media_store.read(media_id=item.id, data_key=data_key(item.patient_id))
+    response = Response(chunks, mimetype=item.media_type)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blp.get("/read/<int:number>")
+@signing_step
+def read(number: int, link: SigningLink, ctx: dict[str, Any]) -> Any:
+    sections = ctx["sections"]
+    if not 1 <= number <= len(sections):
+        abort(404)
+    return render_template(
+        "tablet/read.html",
+        **ctx,
+        section=sections[number - 1],
+        number=number,
+        total=len(sections),
+        step=3,
+    )
+
+
+@blp.route("/check", methods=["GET", "POST"])
+@signing_step
+def check(link: SigningLink, ctx: dict[str, Any]) -> Any:
+    """Two or three questions; a wrong answer explains and asks again."""
+    questions = ctx["definition"]["comprehension"]
+    answers: dict[str, str] = {}
+    wrong: list[str] = []
+    if request.method == "POST":
+        answers = {q["key"]: request.form.get(q["key"], "") for q in questions}
+        wrong = [q["key"] for q in questions if answers[q["key"]] != q["correct"]]
+        if not wrong:
+            session["checked"] = link.id
+            return redirect(url_for("tablet.choose"))
+    return render_template(
+        "tablet/check.html", **ctx, questions=questions, answers=answers, wrong=wrong, step=4
+    ), (422 if wrong else 200)
+
+
+@blp.route("/choose", methods=["GET", "POST"])
+@signing_step
+def choose(link: SigningLink, ctx: dict[str, Any]) -> Any:
+    """One explicit yes or no per use; nothing is chosen in advance."""
+    if session.get("checked") != link.id:
+        return redirect(url_for("tablet.check"))
+    choices: dict[str, str] = dict(session.get("choices") or {})
+    missing: list[str] = []
+    if request.method == "POST":
+        choices = {use["purpose"]: request.form.get(use["purpose"], "") for use in ctx["uses"]}
+        missing = [p for p, value in choices.items() if value not in ("yes", "no")]
+        if not missing:
+            session["choices"] = choices
+            return redirect(url_for("tablet.who"))
+    return render_template("tablet/choose.html", **ctx, choices=choices, missing=missing, step=5), (
+        422 if missing else 200
+    )
+
+
+@blp.route("/who", methods=["GET", "POST"])
+@signing_step
+def who(link: SigningLink, ctx: dict[str, Any]) -> Any:
+    """The patient signs, or their legal representative (name and relationship)."""
+    if not session.get("choices"):
+        return redirect(url_for("tablet.choose"))
+    errors: dict[str, str] = {}
+    values = dict(session.get("signer") or {})
+    if request.method == "POST":
+        values = {
+            "role": request.form.get("role", ""),
+            "name": request.form.get("name", "").strip()[:200],
+            "relationship": request.form.get("relationship", ""),
+        }
+        if values["role"] not in ("patient", "legal_representative"):
+            errors["role"] = _("Please say who is signing.")
+        elif values["role"] == "legal_representative":
+            if not values["name"]:
+                errors["name"] = _("Please write your full name.")
+            if values["relationship"] not in RELATIONSHIPS:
+                errors["relationship"] = _("Please say how you represent the patient.")
+        if not errors:
+            session["signer"] = values
+            return redirect(url_for("tablet.sign"))
+    return render_template(
+        "tablet/who.html",
+        **ctx,
+        values=values,
+        errors=errors,
+        relationships=RELATIONSHIPS,
+        step=6,
+    ), (422 if errors else 200)
+
+
+@blp.route("/sign", methods=["GET", "POST"])
+@signing_step
+def sign(link: SigningLink, ctx: dict[str, Any]) -> Any:
+    """A summary of the choices, and the signature drawn with a finger or a stylus."""
+    chosen = session.get("choices")
+    signer_values = session.get("signer")
+    if not chosen or not signer_values:
+        return redirect(url_for("tablet.choose"))
+    error = None
+    if request.method == "POST":
+        try:
+            drawn = drawn_signature(request.form.get("signature", ""))
+            signer = Signer(
+                signer_values["role"],
+                signer_values.get("name") or None,
+                signer_values.get("relationship") or None,
+            )
+            if signer.role == "patient":
+                signer = Signer("patient")
+            signing.submit(
+                link=link,
+                choices={purpose: value == "yes" for purpose, value in chosen.items()},
+                signer=signer,
+                drawn=drawn,
+            )
+        except InvalidInput as exc:
+            error = (
+                _("Please sign in the box.")
+                if "empty" in str(exc.errors)
+                else _(
+                    "This is too short to be a signature. Please sign with your name or your "
+                    "usual mark."
+                )
+            )
+        else:
+            session["submitted"] = link.request_id
+            return redirect(url_for("tablet.wait"))
+    return render_template(
+        "tablet/sign.html", **ctx, chosen=chosen, signer=signer_values, error=error, step=7
+    ), (422 if error else 200)
+
+
+def _submitted_request() -> str:
+    request_id = session.get("submitted")
+    if not request_id:
+        abort(404)
+    return str(request_id)
+
+
+@blp.get("/wait")
+def wait() -> Any:
+    request_id = _submitted_request()
+    if signing.consent_for_request(request_id) is not None:
+        return redirect(url_for("tablet.done"))
+    request_row = get_request(request_id)
+    return render_template("tablet/wait.html", request=request_row, step=8)
+
+
+@blp.get("/status")
+def status() -> Any:
+    """For the waiting page's script: has the clinician confirmed yet?"""
+    request_id = _submitted_request()
+    return {"confirmed": signing.consent_for_request(request_id) is not None}
+
+
+@blp.get("/done")
+def done() -> Any:
+    """What was agreed and refused, the QR code of the public page, the withdrawal code."""
+    request_id = _submitted_request()
+    consent = signing.consent_for_request(request_id)
+    if consent is None:
+        return redirect(url_for("tablet.wait"))
+    receipt = json.loads(consent.receipt)
+    request_row = get_request(request_id)
+    form = db.session.get_one(FormVersion, request_row.form_version_id)
+    labels = json.loads(form.definition)["purposes"]
+    public_url = url_for("public.consent_page", consent_id=consent.id, _external=True)
+    try:
+        code = withdrawal_code(consent)
+    except ConsentError:
+        code = None
+    return render_template(
+        "tablet/done.html",
+        consent=consent,
+        receipt=receipt,
+        labels=labels,
+        public_url=public_url,
+        qr=qr_svg(public_url, label=_("QR code of the page that shows this consent")),
+        code=code,
+        step=9,
+    )

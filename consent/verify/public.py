@@ -1,0 +1,79 @@
+"""What the public verification page shows of one consent: uses, states, expiry. No identity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from consent import clock
+from consent.consents.models import Consent, Withdrawal
+from consent.crypto.receipts import verify_stored
+from consent.dbtypes import rfc3339
+from consent.errors import IntegrityFailure, NotFound, VerificationError
+from consent.extensions import db
+from consent.runtime import runtime
+
+
+@dataclass(frozen=True)
+class UseState:
+    purpose: str
+    channels: list[str]
+    state: str  # granted, refused, withdrawn, expired
+
+
+@dataclass(frozen=True)
+class ConsentStatus:
+    consent_id: str
+    issued_at: str
+    expires_at: str
+    expired: bool
+    log_index: int
+    uses: list[UseState]
+
+    @property
+    def valid_for(self) -> list[str]:
+        return [use.purpose for use in self.uses if use.state == "granted"]
+
+
+def consent_status(consent_id: str) -> ConsentStatus:
+    """The state of every use of a consent, from its verified receipts.
+
+    Raises NotFound, or IntegrityFailure when a stored receipt does not verify.
+    """
+    consent = db.session.get(Consent, consent_id)
+    if consent is None:
+        raise NotFound("No such consent.")
+    keyring = runtime().keyring
+    try:
+        body = verify_stored(
+            body_bytes=consent.receipt,
+            signature=consent.signature,
+            key_id=consent.key_id,
+            keys=keyring,
+        )
+        withdrawn: set[str] = set()
+        for row in db.session.scalars(
+            select(Withdrawal).where(Withdrawal.consent_id == consent_id)
+        ):
+            withdrawal = verify_stored(
+                body_bytes=row.receipt, signature=row.signature, key_id=row.key_id, keys=keyring
+            )
+            withdrawn.update(withdrawal["purposes"])
+    except VerificationError as exc:
+        raise IntegrityFailure("This consent's records do not verify.") from exc
+    expired = body["expires_at"] <= rfc3339(clock.now())
+    uses = []
+    for use in body["uses"]:
+        if not use["granted"]:
+            state = "refused"
+        elif use["purpose"] in withdrawn:
+            state = "withdrawn"
+        elif expired:
+            state = "expired"
+        else:
+            state = "granted"
+        uses.append(UseState(use["purpose"], use["channels"], state))
+    return ConsentStatus(
+        consent_id, body["issued_at"], body["expires_at"], expired, body["log_index"], uses
+    )

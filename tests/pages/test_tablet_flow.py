@@ -1,0 +1,240 @@
+"""The patient's path on the tablet, page by page through the test client (the browser tests
+walk the same path in Chromium): single-use link, comprehension check, explicit choices,
+drawn signature, the clinician's confirmation, and the summary with the withdrawal code."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
+
+from consent import clock
+from consent.accounts.service import create_account, create_api_key
+from consent.crypto.receipts import verify_envelope
+from consent.extensions import db
+from consent.runtime import runtime
+from tests.factories import Flow, photo
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+PASSWORD = "correct horse battery staple"
+
+
+def csrf(page: str) -> str:
+    match = CSRF.search(page)
+    assert match, "every form carries a CSRF token"
+    return match.group(1)
+
+
+def strokes(points: int = 40, width: float = 200.0, ms: float = 1200.0) -> str:
+    """A signature as signature_pad's toData() gives it: a wavy line with times."""
+    return json.dumps(
+        [
+            {
+                "penColor": "#000",
+                "points": [
+                    {
+                        "x": 10 + width * i / points,
+                        "y": 50 + 20 * ((i % 6) - 3),
+                        "pressure": 0.5,
+                        "time": 1_700_000_000_000 + ms * i / points,
+                    }
+                    for i in range(points)
+                ],
+            }
+        ]
+    )
+
+
+@pytest.fixture
+def clinician(app: Flask) -> dict[str, Any]:
+    account = create_account(
+        email="dr.house@hospital.test", display_name="Dr House", role="clinician"
+    )
+    account.password_hash = generate_password_hash(PASSWORD)
+    key = create_api_key(name="ehr", scopes=["verify", "consents:write"], days=30, account=account)
+    db.session.commit()
+    return {"account_id": account.id, "email": account.email, "key": key.secret}
+
+
+@pytest.fixture
+def opened(app: Flask, clinician: dict[str, Any]) -> dict[str, Any]:
+    """A request opened through the API, as an integration would, with its signing link."""
+    api = Flow(app.test_client(), clinician["key"])
+    patient = api.patient()
+    media = api.media(patient, photo(3))
+    response = api.client.post(
+        "/api/v1/requests",
+        json={
+            "patient_id": patient,
+            "media_ids": [media["id"]],
+            "form": "media-publication",
+            "language": "en",
+            "uses": [{"purpose": "teaching"}, {"purpose": "public_social_network"}],
+            "expires_at": "2031-01-01T00:00:00Z",
+        },
+        headers=api.headers,
+    )
+    assert response.status_code == 201, response.json
+    url = response.json["signing_url"]
+    assert url.startswith("http://consent.test/tablet/s/")
+    return {
+        "api": api,
+        "media": media,
+        "request_id": response.json["id"],
+        "path": url[len("http://consent.test") :],
+    }
+
+
+def walk_to_signature(tablet: FlaskClient, opened: dict[str, Any]) -> None:
+    response = tablet.get(opened["path"])
+    assert response.status_code == 302 and response.location.endswith("/tablet/start")
+    assert tablet.get("/tablet/start").status_code == 200
+    media_page = tablet.get("/tablet/media").get_data(as_text=True)
+    assert f"/tablet/media/{opened['media']['id']}" in media_page
+    image = tablet.get(f"/tablet/media/{opened['media']['id']}")
+    assert image.status_code == 200 and image.mimetype == "image/jpeg"
+    assert image.get_data() == photo(3)  # the patient sees the very file that is hashed
+    for number in range(1, 13):
+        assert tablet.get(f"/tablet/read/{number}").status_code == 200
+    check = tablet.get("/tablet/check").get_data(as_text=True)
+    wrong = tablet.post(
+        "/tablet/check",
+        data={
+            "csrf_token": csrf(check),
+            "who_can_see": "a",
+            "delete_shared": "a",
+            "saying_no": "a",
+        },
+    )
+    assert wrong.status_code == 422
+    assert "A public post can reach anyone in the world." in wrong.get_data(as_text=True)
+    questions = db.session.execute(
+        db.text("SELECT definition FROM form_versions WHERE language='en'")
+    ).scalar()
+    correct = {q["key"]: q["correct"] for q in json.loads(questions)["comprehension"]}
+    right = tablet.post("/tablet/check", data={"csrf_token": csrf(check), **correct})
+    assert right.status_code == 302 and right.location.endswith("/tablet/choose")
+    choose = tablet.get("/tablet/choose").get_data(as_text=True)
+    assert "checked" not in choose  # nothing pre-ticked
+    assert "2031-01-01" in choose  # the expiry is shown
+    partial = tablet.post("/tablet/choose", data={"csrf_token": csrf(choose), "teaching": "yes"})
+    assert partial.status_code == 422
+    chosen = tablet.post(
+        "/tablet/choose",
+        data={"csrf_token": csrf(choose), "teaching": "yes", "public_social_network": "no"},
+    )
+    assert chosen.status_code == 302
+    who = tablet.get("/tablet/who").get_data(as_text=True)
+    assert (
+        tablet.post("/tablet/who", data={"csrf_token": csrf(who), "role": "patient"}).status_code
+        == 302
+    )
+
+
+def test_patient_path_to_a_confirmed_receipt(
+    app: Flask, clinician: dict[str, Any], opened: dict[str, Any]
+) -> None:
+    tablet = app.test_client()
+    walk_to_signature(tablet, opened)
+    sign = tablet.get("/tablet/sign").get_data(as_text=True)
+    blank = tablet.post("/tablet/sign", data={"csrf_token": csrf(sign), "signature": ""})
+    assert blank.status_code == 422
+    dot = tablet.post(
+        "/tablet/sign",
+        data={"csrf_token": csrf(sign), "signature": strokes(points=3, width=2, ms=20)},
+    )
+    assert dot.status_code == 422 and "too short to be a signature" in dot.get_data(as_text=True)
+    signed = tablet.post("/tablet/sign", data={"csrf_token": csrf(sign), "signature": strokes()})
+    assert signed.status_code == 302 and signed.location.endswith("/tablet/wait")
+    assert tablet.get("/tablet/status").json == {"confirmed": False}
+    # The link is spent: reopening it, here or elsewhere, records nothing.
+    assert tablet.get(opened["path"]).status_code == 410
+    assert app.test_client().get(opened["path"]).status_code == 410
+
+    doctor = app.test_client()
+    login = doctor.get("/clinician/login").get_data(as_text=True)
+    logged = doctor.post(
+        "/clinician/login",
+        data={"csrf_token": csrf(login), "email": clinician["email"], "password": PASSWORD},
+    )
+    assert logged.status_code == 302
+    page = doctor.get(f"/clinician/requests/{opened['request_id']}").get_data(as_text=True)
+    assert "The patient has signed" in page
+    confirmed = doctor.post(
+        f"/clinician/requests/{opened['request_id']}/confirm", data={"csrf_token": csrf(page)}
+    )
+    assert confirmed.status_code == 302
+
+    assert tablet.get("/tablet/status").json == {"confirmed": True}
+    done = tablet.get("/tablet/done").get_data(as_text=True)
+    code = re.search(r'class="code"[^>]*>([0-9A-Z-]+)<', done)
+    assert code and len(code.group(1).replace("-", "")) == 20
+    assert "<svg" in done and "/v/cs_" in done
+
+    api = opened["api"]
+    consent_id = re.search(r"/v/(cs_[0-9a-f]{32})", done).group(1)
+    envelope = api.client.get(f"/api/v1/consents/{consent_id}/receipt", headers=api.headers).json
+    body = verify_envelope(envelope=envelope, body_key="receipt", keys=runtime().keyring).body
+    assert body["method"] == "tablet"
+    assert body["signature"]["kind"] == "drawn" and len(body["signature"]["strokes_sha256"]) == 64
+    assert body["informed_by"] == {"clinician": "Dr House", "confirmed_by": "Dr House"}
+    sha = opened["media"]["sha256"]
+    assert api.verify(sha, "teaching")["answer"]["decision"] == "allowed"
+    assert api.verify(sha, "public_social_network")["answer"]["decision"] == "not_covered"
+    public = app.test_client().get(f"/v/{consent_id}").get_data(as_text=True)
+    assert "Allowed" in public and "Refused" in public and "Jeanne" not in public
+
+
+def test_expired_link_shows_a_clear_page(
+    app: Flask, opened: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    later = clock.now() + timedelta(minutes=31)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    response = app.test_client().get(opened["path"])
+    assert response.status_code == 410
+    assert "This link has expired" in response.get_data(as_text=True)
+
+
+def test_link_opened_on_one_tablet_cannot_be_used_on_another(
+    app: Flask, opened: dict[str, Any]
+) -> None:
+    assert app.test_client().get(opened["path"]).status_code == 302
+    other = app.test_client().get(opened["path"])
+    assert other.status_code == 410 and "another device" in other.get_data(as_text=True)
+
+
+def test_forms_without_csrf_token_are_refused(app: Flask, opened: dict[str, Any]) -> None:
+    tablet = app.test_client()
+    tablet.get(opened["path"])
+    response = tablet.post("/tablet/check", data={"who_can_see": "b"})
+    assert response.status_code == 400
+    login = app.test_client().post("/clinician/login", data={"email": "x@y.z", "password": "p"})
+    assert login.status_code == 400
+
+
+def test_legal_representative_path_needs_name_and_relationship(
+    app: Flask, opened: dict[str, Any]
+) -> None:
+    tablet = app.test_client()
+    walk_to_signature(tablet, opened)
+    who = tablet.get("/tablet/who").get_data(as_text=True)
+    missing = tablet.post(
+        "/tablet/who", data={"csrf_token": csrf(who), "role": "legal_representative"}
+    )
+    assert missing.status_code == 422
+    ok = tablet.post(
+        "/tablet/who",
+        data={
+            "csrf_token": csrf(who),
+            "role": "legal_representative",
+            "name": "Paul Parent",
+            "relationship": "parent",
+        },
+    )
+    assert ok.status_code == 302
