@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import IO
 
 import nacl.bindings as sodium
 import nacl.hash
@@ -77,7 +77,7 @@ def open_sealed(data_key: bytes, ciphertext: bytes) -> bytes:
         raise IntegrityFailure("an encrypted field does not decrypt") from exc
 
 
-def encrypt_stream(data_key: bytes, source: BinaryIO, sink: BinaryIO) -> None:
+def encrypt_stream(data_key: bytes, source: IO[bytes], sink: IO[bytes]) -> None:
     """Encrypt ``source`` into ``sink`` chunk by chunk (secretstream XChaCha20-Poly1305).
 
     The last chunk carries the FINAL tag, so a truncated file is detected on decryption.
@@ -99,7 +99,7 @@ def encrypt_stream(data_key: bytes, source: BinaryIO, sink: BinaryIO) -> None:
         chunk = following
 
 
-def decrypt_stream(data_key: bytes, source: BinaryIO) -> Iterator[bytes]:
+def decrypt_stream(data_key: bytes, source: IO[bytes]) -> Iterator[bytes]:
     """Yield the plaintext chunks of a file written by ``encrypt_stream``.
 
     Raises IntegrityFailure on a wrong key, an altered chunk or a truncated file.

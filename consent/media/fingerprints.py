@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 import filetype
 import imagehash
@@ -33,7 +33,7 @@ class Fingerprint:
     phash: str | None  # 16 hex digits, images only
 
 
-def sha256_stream(stream: BinaryIO, *, limit: int) -> tuple[str, int]:
+def sha256_stream(stream: IO[bytes], *, limit: int) -> tuple[str, int]:
     """SHA-256 and size of a stream read in chunks. Raises PayloadTooLarge past ``limit``."""
     digest = hashlib.sha256()
     size = 0
@@ -45,7 +45,7 @@ def sha256_stream(stream: BinaryIO, *, limit: int) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def sniff_type(stream: BinaryIO) -> str:
+def sniff_type(stream: IO[bytes]) -> str:
     """The media type from the file's first bytes, never its name.
 
     Raises UnsupportedMediaType for anything that is not an accepted image or video.
@@ -64,7 +64,7 @@ def sniff_type(stream: BinaryIO) -> str:
     return media_type
 
 
-def perceptual_hash(stream: BinaryIO, *, max_pixels: int) -> str:
+def perceptual_hash(stream: IO[bytes], *, max_pixels: int) -> str:
     """64-bit pHash of an image as 16 hex digits.
 
     Raises InvalidInput for a truncated or undecodable image, or one with more than
@@ -99,7 +99,7 @@ def perceptual_hash(stream: BinaryIO, *, max_pixels: int) -> str:
         stream.seek(0)
 
 
-def fingerprint(stream: BinaryIO, *, limit: int, max_pixels: int) -> Fingerprint:
+def fingerprint(stream: IO[bytes], *, limit: int, max_pixels: int) -> Fingerprint:
     """Everything the service binds a media item by. Raises as the functions above."""
     media_type = sniff_type(stream)
     sha256, size = sha256_stream(stream, limit=limit)

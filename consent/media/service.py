@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import IO
 
 from flask import current_app
 
@@ -15,7 +15,7 @@ from consent.patients.service import data_key, get_patient
 from consent.runtime import runtime
 
 
-def add_media(*, patient_id: str, description: str, stream: BinaryIO) -> MediaItem:
+def add_media(*, patient_id: str, description: str, stream: IO[bytes]) -> MediaItem:
     """Store a photo or video of a patient.
 
     Raises NotFound/Gone for the patient, UnsupportedMediaType, PayloadTooLarge or InvalidInput

@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from consent.crypto.vault import decrypt_stream, encrypt_stream
 from consent.errors import NotFound
@@ -25,7 +25,7 @@ class MediaStore:
             raise NotFound("No such media item.")
         return self.root / media_id[3:5] / media_id
 
-    def put(self, *, media_id: str, data_key: bytes, source: BinaryIO) -> None:
+    def put(self, *, media_id: str, data_key: bytes, source: IO[bytes]) -> None:
         """Encrypt ``source`` into the store; the file appears whole or not at all."""
         path = self._path(media_id)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
