@@ -115,7 +115,7 @@ def submit(
     Conflict (a decision is already waiting). Commits.
     """
     request = get_request(link.request_id)
-    asked = [use for use in _asked(request)]
+    asked = _asked(request)
     missing = [purpose for purpose in asked if purpose not in choices]
     if missing or set(choices) - set(asked):
         raise InvalidInput("Answer yes or no for every use.", errors={"choices": missing})
@@ -146,8 +146,6 @@ def submit(
 
 
 def _asked(request: ConsentRequest) -> list[str]:
-    from consent.consents.models import RequestUse
-
     return list(
         db.session.scalars(
             select(RequestUse.purpose)
