@@ -20,7 +20,13 @@ from sqlalchemy import select, update
 
 from consent import clock
 from consent.accounts.models import Account
-from consent.consents.models import Consent, ConsentRequest, PendingDecision, SigningLink
+from consent.consents.models import (
+    Consent,
+    ConsentRequest,
+    PendingDecision,
+    RequestUse,
+    SigningLink,
+)
 from consent.consents.service import Signer, get_request, record_decision
 from consent.consents.signature import DrawnSignature
 from consent.crypto.vault import open_sealed, seal
