@@ -166,3 +166,20 @@ class Flow:
         response = self.client.post("/api/v1/verify", data=form, headers=self.headers)
         assert response.status_code == 200, response.json
         return dict(response.json)
+
+
+def comprehension_answers(
+    form_id: str = "media-publication", language: str = "en"
+) -> dict[str, str]:
+    """The right answer to each comprehension question of a form version."""
+    import json
+
+    from sqlalchemy import select
+
+    from consent.forms.models import FormVersion
+
+    definition = db.session.scalar(
+        select(FormVersion.definition).filter_by(form_id=form_id, language=language)
+    )
+    assert definition is not None
+    return {q["key"]: q["correct"] for q in json.loads(definition)["comprehension"]}

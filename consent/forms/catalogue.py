@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from sqlalchemy import exists, select
@@ -23,6 +23,7 @@ from consent.consents.uses import PURPOSES
 from consent.errors import ConfigurationError
 from consent.extensions import db
 from consent.forms.models import FormVersion
+from consent.forms.schema import validate_definition
 
 FORMS_DIR = Path(__file__).resolve().parents[2] / "schemas" / "forms"
 
@@ -59,9 +60,19 @@ def render_text(language_block: dict[str, Any], placeholders: dict[str, str]) ->
 
 
 def read_definitions(forms_dir: Path, placeholders: dict[str, str]) -> Iterator[FormText]:
-    """Every (form, version, language) defined under ``forms_dir``."""
-    for path in sorted(forms_dir.glob("*.yaml")):
-        definition = yaml.safe_load(path.read_text(encoding="utf-8"))
+    """Every (form, version, language) defined under ``forms_dir``.
+
+    Raises ConfigurationError, before yielding anything, when a file cannot be read or fails
+    ``validate_definition``: a catalogue is loaded whole or not at all.
+    """
+    definitions = [_load(path) for path in sorted(forms_dir.glob("*.yaml"))]
+    seen: set[tuple[str, int]] = set()
+    for definition in definitions:
+        name = (definition["id"], definition["version"])
+        if name in seen:
+            raise ConfigurationError(f"form {name[0]} v{name[1]} is defined in two files")
+        seen.add(name)
+    for definition in definitions:
         for language, block in definition["languages"].items():
             placed = json.loads(_fill(json.dumps(block, ensure_ascii=False), placeholders))
             yield FormText(
@@ -72,6 +83,15 @@ def read_definitions(forms_dir: Path, placeholders: dict[str, str]) -> Iterator[
                 text=render_text(block, placeholders),
                 definition=placed,
             )
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        definition = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"form definition {path} is not valid YAML: {exc}") from exc
+    validate_definition(definition, source=str(path))
+    return cast(dict[str, Any], definition)
 
 
 def _fill(text: str, placeholders: dict[str, str]) -> str:

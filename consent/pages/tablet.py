@@ -19,6 +19,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     redirect,
     render_template,
     request,
@@ -328,7 +329,11 @@ def done() -> Any:
     request_row = get_request(request_id)
     form = db.session.get_one(FormVersion, request_row.form_version_id)
     labels = json.loads(form.definition)["purposes"]
-    public_url = url_for("public.consent_page", consent_id=consent.id, _external=True)
+    # The address printed and encoded for the patient is the service's public one, whatever
+    # host the tablet reached it through.
+    public_url = current_app.config["CONSENT_PUBLIC_URL"].rstrip("/") + url_for(
+        "public.consent_page", consent_id=consent.id
+    )
     try:
         code = withdrawal_code(consent)
     except ConsentError:

@@ -25,9 +25,13 @@ def test_forms_endpoint_lists_both_languages_with_text_hashes(client: FlaskClien
     assert {(f["form"], f["version"], f["language"]) for f in forms} == {
         ("media-publication", 1, "en"),
         ("media-publication", 1, "fr"),
+        ("media-publication-representative", 1, "en"),
+        ("media-publication-representative", 1, "fr"),
     }
     for form in forms:
-        row = db.session.scalar(select(FormVersion).filter_by(language=form["language"]))
+        row = db.session.scalar(
+            select(FormVersion).filter_by(form_id=form["form"], language=form["language"])
+        )
         assert form["text_sha256"] == hashlib.sha256(row.text.encode()).hexdigest()
 
 

@@ -19,7 +19,7 @@ from consent.accounts.service import create_account, create_api_key
 from consent.crypto.receipts import verify_envelope
 from consent.extensions import db
 from consent.runtime import runtime
-from tests.factories import Flow, photo
+from tests.factories import Flow, comprehension_answers, photo
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery staple"
@@ -114,10 +114,7 @@ def walk_to_signature(tablet: FlaskClient, opened: dict[str, Any]) -> None:
     )
     assert wrong.status_code == 422
     assert "A public post can reach anyone in the world." in wrong.get_data(as_text=True)
-    questions = db.session.execute(
-        db.text("SELECT definition FROM form_versions WHERE language='en'")
-    ).scalar()
-    correct = {q["key"]: q["correct"] for q in json.loads(questions)["comprehension"]}
+    correct = comprehension_answers()
     right = tablet.post("/tablet/check", data={"csrf_token": csrf(check), **correct})
     assert right.status_code == 302 and right.location.endswith("/tablet/choose")
     choose = tablet.get("/tablet/choose").get_data(as_text=True)
