@@ -75,6 +75,8 @@ def read_definitions(forms_dir: Path, placeholders: dict[str, str]) -> Iterator[
     for definition in definitions:
         for language, block in definition["languages"].items():
             placed = json.loads(_fill(json.dumps(block, ensure_ascii=False), placeholders))
+            # Who the form is written for decides who may sign it on the tablet.
+            placed["audience"] = definition["audience"]
             yield FormText(
                 form_id=definition["id"],
                 version=int(definition["version"]),

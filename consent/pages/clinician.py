@@ -67,7 +67,10 @@ def choose_language() -> Any:
     if request.form.get("lang") in LANGUAGES:
         session["lang"] = request.form["lang"]
     target = request.form.get("next", "")
-    return redirect(target if target.startswith("/clinician/") else url_for("clinician.dashboard"))
+    # Back to the page it was chosen on: the clinician's pages or a public consent page.
+    if target.startswith(("/clinician/", "/v/")) and "//" not in target:
+        return redirect(target)
+    return redirect(url_for("clinician.dashboard"))
 
 
 @blp.get("/")

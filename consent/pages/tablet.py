@@ -226,7 +226,10 @@ def who(link: SigningLink, ctx: dict[str, Any]) -> Any:
     if not session.get("choices"):
         return redirect(url_for("tablet.choose"))
     errors: dict[str, str] = {}
+    representative_only = ctx["definition"].get("audience") == "legal_representative"
     values = dict(session.get("signer") or {})
+    if representative_only:
+        values.setdefault("role", "legal_representative")
     if request.method == "POST":
         values = {
             "role": request.form.get("role", ""),
@@ -235,6 +238,11 @@ def who(link: SigningLink, ctx: dict[str, Any]) -> Any:
         }
         if values["role"] not in ("patient", "legal_representative"):
             errors["role"] = _("Please say who is signing.")
+        elif representative_only and values["role"] != "legal_representative":
+            errors["role"] = _(
+                "This form is for the patient's legal representative. Please ask your care "
+                "team for the patient's own form."
+            )
         elif values["role"] == "legal_representative":
             if not values["name"]:
                 errors["name"] = _("Please write your full name.")
@@ -249,6 +257,7 @@ def who(link: SigningLink, ctx: dict[str, Any]) -> Any:
         values=values,
         errors=errors,
         relationships=RELATIONSHIPS,
+        representative_only=representative_only,
         step=6,
     ), (422 if errors else 200)
 

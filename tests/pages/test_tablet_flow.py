@@ -235,3 +235,49 @@ def test_legal_representative_path_needs_name_and_relationship(
         },
     )
     assert ok.status_code == 302
+
+
+def test_representative_form_is_signed_by_a_representative(
+    app: Flask, clinician: dict[str, Any]
+) -> None:
+    api = Flow(app.test_client(), clinician["key"])
+    patient = api.patient()
+    media = api.media(patient, photo(4))
+    created = api.client.post(
+        "/api/v1/requests",
+        json={
+            "patient_id": patient,
+            "media_ids": [media["id"]],
+            "form": "media-publication-representative",
+            "language": "fr",
+            "uses": [{"purpose": "teaching"}],
+            "expires_at": "2031-01-01T00:00:00Z",
+        },
+        headers=api.headers,
+    ).json
+    tablet = app.test_client()
+    tablet.get(created["signing_url"][len("http://consent.test") :])
+    check = tablet.get("/tablet/check").get_data(as_text=True)
+    answers = comprehension_answers("media-publication-representative", "fr")
+    assert (
+        tablet.post("/tablet/check", data={"csrf_token": csrf(check), **answers}).status_code == 302
+    )
+    choose = tablet.get("/tablet/choose").get_data(as_text=True)
+    tablet.post("/tablet/choose", data={"csrf_token": csrf(choose), "teaching": "yes"})
+    who = tablet.get("/tablet/who").get_data(as_text=True)
+    assert 'id="role-patient"' not in who
+    as_patient = tablet.post("/tablet/who", data={"csrf_token": csrf(who), "role": "patient"})
+    assert as_patient.status_code == 422
+
+
+def test_language_switch_returns_to_the_page_it_was_made_on(app: Flask) -> None:
+    client = app.test_client()
+    token = csrf(client.get("/clinician/login").get_data(as_text=True))
+    back = client.post(
+        "/clinician/language", data={"csrf_token": token, "lang": "fr", "next": "/v/cs_" + "0" * 32}
+    )
+    assert back.status_code == 302 and back.location.endswith("/v/cs_" + "0" * 32)
+    away = client.post(
+        "/clinician/language", data={"csrf_token": token, "lang": "fr", "next": "//evil.example/"}
+    )
+    assert away.location.endswith("/clinician/")
