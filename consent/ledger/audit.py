@@ -217,6 +217,34 @@ def _pop_leaf(
         report.findings.append(Finding(record_id, f"stored receipt differs from log entry {index}"))
 
 
+def _logged_receipt(
+    report: AuditReport,
+    keyring: Keyring,
+    leaves: dict[str, tuple[int, str, bytes]],
+    record: Consent | Withdrawal,
+    kind: str,
+) -> dict[str, Any] | None:
+    """A record's verified receipt, matched to its log entry; None (and a finding) if it fails."""
+    try:
+        body = verify_stored(
+            body_bytes=record.receipt,
+            signature=record.signature,
+            key_id=record.key_id,
+            keys=keyring,
+        )
+    except VerificationError as exc:
+        report.findings.append(Finding(record.id, f"receipt does not verify: {exc}"))
+        return None
+    envelope = envelope_from_parts(
+        body_bytes=record.receipt,
+        signature=record.signature,
+        key_id=record.key_id,
+        body_key="receipt",
+    )
+    _pop_leaf(report, leaves, record.id, kind, record.log_index, envelope)
+    return body
+
+
 def _check_consents(
     session: AnySession,
     report: AuditReport,
@@ -241,23 +269,10 @@ def _check_consents(
         uses.setdefault(use.consent_id, {})[use.purpose] = use
     for consent in _stream(session, select(Consent).order_by(Consent.log_index)):
         report.consents += 1
-        try:
-            body = verify_stored(
-                body_bytes=consent.receipt,
-                signature=consent.signature,
-                key_id=consent.key_id,
-                keys=keyring,
-            )
-        except VerificationError as exc:
-            report.findings.append(Finding(consent.id, f"receipt does not verify: {exc}"))
+        signed = _logged_receipt(report, keyring, leaves, consent, "consent")
+        if signed is None:
             continue
-        envelope = envelope_from_parts(
-            body_bytes=consent.receipt,
-            signature=consent.signature,
-            key_id=consent.key_id,
-            body_key="receipt",
-        )
-        _pop_leaf(report, leaves, consent.id, "consent", consent.log_index, envelope)
+        body = signed
         if (
             body["receipt_id"] != consent.id
             or body["request_id"] != consent.request_id
@@ -302,23 +317,9 @@ def _check_withdrawals(
     }
     for withdrawal in session.scalars(select(Withdrawal).order_by(Withdrawal.log_index)):
         report.withdrawals += 1
-        try:
-            body = verify_stored(
-                body_bytes=withdrawal.receipt,
-                signature=withdrawal.signature,
-                key_id=withdrawal.key_id,
-                keys=keyring,
-            )
-        except VerificationError as exc:
-            report.findings.append(Finding(withdrawal.id, f"receipt does not verify: {exc}"))
+        body = _logged_receipt(report, keyring, leaves, withdrawal, "withdrawal")
+        if body is None:
             continue
-        envelope = envelope_from_parts(
-            body_bytes=withdrawal.receipt,
-            signature=withdrawal.signature,
-            key_id=withdrawal.key_id,
-            body_key="receipt",
-        )
-        _pop_leaf(report, leaves, withdrawal.id, "withdrawal", withdrawal.log_index, envelope)
         consent_receipt = receipts.get(withdrawal.consent_id)
         if (
             consent_receipt is None
