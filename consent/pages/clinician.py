@@ -38,6 +38,7 @@ def load_account(account_id: str) -> Account | None:
 @blp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     error = None
+    email = ""
     if request.method == "POST":
         email = request.form.get("email", "").strip().lower()[:254]
         password = request.form.get("password", "")[:200]
@@ -52,7 +53,9 @@ def login() -> Any:
             login_user(account)
             return redirect(url_for("clinician.dashboard"))
         error = _("The e-mail or the password is not right.")
-    return render_template("clinician/login.html", error=error), (401 if error else 200)
+    return render_template("clinician/login.html", error=error, email=email), (
+        401 if error else 200
+    )
 
 
 @blp.post("/logout")
