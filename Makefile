@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+# Links printed for tablets and patients name the address the service is served on.
+CONSENT_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
+export CONSENT_PUBLIC_URL
 # Reinstall only when the dependencies change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
