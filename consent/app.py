@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,9 @@ def _init_pages(app: Flask) -> None:
     app.config.setdefault("SESSION_COOKIE_SECURE", secure)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
+    # Every session cookie expires: a clinician's log-in after a working day, a tablet's
+    # flow long before (its signing link lasts CONSENT_SIGNING_LINK_MINUTES).
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["CONSENT_SESSION_HOURS"])
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "clinician.login"

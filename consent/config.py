@@ -47,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "CONSENT_CONTROLLER": "Demo Hospital",
     "CONSENT_DPO_CONTACT": "dpo@hospital.example",
     "CONSENT_JURISDICTION": "FR",
+    # Hours a clinician's log-in lasts.
+    "CONSENT_SESSION_HOURS": 10,
     # Minutes a tablet signing link stays valid.
     "CONSENT_SIGNING_LINK_MINUTES": 30,
     # Public base URL used in links printed on paper and in receipts.

@@ -91,9 +91,20 @@ def error_body(status: int, message: str, errors: dict[str, Any] | None = None) 
     }
 
 
-def _respond(status: int, message: str, errors: dict[str, Any] | None = None) -> Response:
-    from flask import jsonify
+# Pages people read get an HTML page; everything else (the API, the well-known keys, the
+# tablet's status poll) keeps the one JSON shape.
+PAGE_PREFIXES = ("/tablet/", "/clinician/", "/v/")
 
+
+def _respond(status: int, message: str, errors: dict[str, Any] | None = None) -> Response:
+    from flask import jsonify, render_template, request
+
+    path = request.path if request else ""
+    if path.startswith(PAGE_PREFIXES) and not path.endswith("/status"):
+        from flask import make_response
+
+        page = render_template("error.html", status=status, message=message)
+        return make_response(page, status)
     response = jsonify(error_body(status, message, errors))
     response.status_code = status
     return response

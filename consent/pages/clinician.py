@@ -50,6 +50,8 @@ def login() -> Any:
             and check_password_hash(account.password_hash, password)
         ):
             session.pop("link", None)
+            # The log-in lasts a working day (CONSENT_SESSION_HOURS), then asks again.
+            session.permanent = True
             login_user(account)
             return redirect(url_for("clinician.dashboard"))
         error = _("The e-mail or the password is not right.")

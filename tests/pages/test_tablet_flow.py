@@ -281,3 +281,25 @@ def test_language_switch_returns_to_the_page_it_was_made_on(app: Flask) -> None:
         "/clinician/language", data={"csrf_token": token, "lang": "fr", "next": "//evil.example/"}
     )
     assert away.location.endswith("/clinician/")
+
+
+def test_pages_answer_errors_in_html_and_the_api_in_json(app: Flask) -> None:
+    client = app.test_client()
+    page = client.post("/tablet/check", data={"who_can_see": "b"})  # no CSRF token
+    assert page.status_code == 400 and page.mimetype == "text/html"
+    assert "Nothing was recorded" in page.get_data(as_text=True)
+    missing = client.get("/clinician/requests/rq_nope", follow_redirects=False)
+    assert missing.status_code in (302, 404)  # log-in first
+    api = client.get("/api/v1/nothing")
+    assert api.status_code == 404 and api.is_json
+
+
+def test_clinician_log_in_expires(app: Flask, clinician: dict[str, Any]) -> None:
+    doctor = app.test_client()
+    login = doctor.get("/clinician/login").get_data(as_text=True)
+    response = doctor.post(
+        "/clinician/login",
+        data={"csrf_token": csrf(login), "email": clinician["email"], "password": PASSWORD},
+    )
+    cookie = response.headers["Set-Cookie"]
+    assert "Expires=" in cookie and "HttpOnly" in cookie
