@@ -101,9 +101,10 @@ class Flow:
         assert response.status_code == 201, response.json
         return dict(response.json)
 
-    def request(
+    def open_request(
         self, patient_id: str, media_ids: list[str], uses: list[dict[str, Any]], **overrides: Any
-    ) -> str:
+    ) -> dict[str, Any]:
+        """POST /api/v1/requests; the whole answer (id, status, signing_url)."""
         body = {
             "patient_id": patient_id,
             "media_ids": media_ids,
@@ -115,7 +116,12 @@ class Flow:
         }
         response = self.client.post("/api/v1/requests", json=body, headers=self.headers)
         assert response.status_code == 201, response.json
-        return str(response.json["id"])
+        return dict(response.json)
+
+    def request(
+        self, patient_id: str, media_ids: list[str], uses: list[dict[str, Any]], **overrides: Any
+    ) -> str:
+        return str(self.open_request(patient_id, media_ids, uses, **overrides)["id"])
 
     def decide(self, request_id: str, choices: dict[str, bool], **overrides: Any) -> dict[str, Any]:
         body = {

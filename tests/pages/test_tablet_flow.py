@@ -68,25 +68,18 @@ def opened(app: Flask, clinician: dict[str, Any]) -> dict[str, Any]:
     api = Flow(app.test_client(), clinician["key"])
     patient = api.patient()
     media = api.media(patient, photo(3))
-    response = api.client.post(
-        "/api/v1/requests",
-        json={
-            "patient_id": patient,
-            "media_ids": [media["id"]],
-            "form": "media-publication",
-            "language": "en",
-            "uses": [{"purpose": "teaching"}, {"purpose": "public_social_network"}],
-            "expires_at": "2031-01-01T00:00:00Z",
-        },
-        headers=api.headers,
+    created = api.open_request(
+        patient,
+        [media["id"]],
+        [{"purpose": "teaching"}, {"purpose": "public_social_network"}],
+        expires_at="2031-01-01T00:00:00Z",
     )
-    assert response.status_code == 201, response.json
-    url = response.json["signing_url"]
+    url = created["signing_url"]
     assert url.startswith("http://consent.test/tablet/s/")
     return {
         "api": api,
         "media": media,
-        "request_id": response.json["id"],
+        "request_id": created["id"],
         "path": url[len("http://consent.test") :],
     }
 
@@ -243,18 +236,13 @@ def test_representative_form_is_signed_by_a_representative(
     api = Flow(app.test_client(), clinician["key"])
     patient = api.patient()
     media = api.media(patient, photo(4))
-    created = api.client.post(
-        "/api/v1/requests",
-        json={
-            "patient_id": patient,
-            "media_ids": [media["id"]],
-            "form": "media-publication-representative",
-            "language": "fr",
-            "uses": [{"purpose": "teaching"}],
-            "expires_at": "2031-01-01T00:00:00Z",
-        },
-        headers=api.headers,
-    ).json
+    created = api.open_request(
+        patient,
+        [media["id"]],
+        [{"purpose": "teaching"}],
+        form="media-publication-representative",
+        language="fr",
+    )
     tablet = app.test_client()
     tablet.get(created["signing_url"][len("http://consent.test") :])
     check = tablet.get("/tablet/check").get_data(as_text=True)
