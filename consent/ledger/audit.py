@@ -106,8 +106,8 @@ def audit(
                     "published with another root: the log was rewritten since",
                 )
             )
-    _check_consents(session, report, keyring, leaves_by_record)
-    _check_withdrawals(session, report, keyring, leaves_by_record)
+    withdrawn = _check_withdrawals(session, report, keyring, leaves_by_record)
+    _check_consents(session, report, keyring, leaves_by_record, withdrawn)
     for record_id, (index, kind, _) in leaves_by_record.items():
         report.findings.append(
             Finding(record_id, f"log entry {index} ({kind}) has no record in the database")
@@ -250,20 +250,10 @@ def _check_consents(
     report: AuditReport,
     keyring: Keyring,
     leaves: dict[str, tuple[int, str, bytes]],
+    withdrawn: dict[tuple[str, str], str],
 ) -> None:
-    withdrawn: dict[tuple[str, str], str] = {}
-    for withdrawal in session.scalars(select(Withdrawal)):
-        try:
-            body = verify_stored(
-                body_bytes=withdrawal.receipt,
-                signature=withdrawal.signature,
-                key_id=withdrawal.key_id,
-                keys=keyring,
-            )
-        except VerificationError:
-            continue  # reported by _check_withdrawals
-        for purpose in body.get("purposes", []):
-            withdrawn[(withdrawal.consent_id, purpose)] = withdrawal.id
+    """Check each consent's receipt, its leaf, its columns, and its uses against the
+    withdrawals that verified (``withdrawn``: (consent id, purpose) -> withdrawal id)."""
     uses: dict[str, dict[str, ConsentUse]] = {}
     for use in session.scalars(select(ConsentUse)):
         uses.setdefault(use.consent_id, {})[use.purpose] = use
@@ -310,7 +300,12 @@ def _check_withdrawals(
     report: AuditReport,
     keyring: Keyring,
     leaves: dict[str, tuple[int, str, bytes]],
-) -> None:
+) -> dict[tuple[str, str], str]:
+    """Check each withdrawal's receipt, its leaf and its binding to the consent it ends.
+
+    Returns, from the withdrawal receipts that verify, (consent id, purpose) -> withdrawal id.
+    """
+    withdrawn: dict[tuple[str, str], str] = {}
     receipts = {
         consent_id: bytes(receipt)
         for consent_id, receipt in session.execute(select(Consent.id, Consent.receipt))
@@ -320,6 +315,8 @@ def _check_withdrawals(
         body = _logged_receipt(report, keyring, leaves, withdrawal, "withdrawal")
         if body is None:
             continue
+        for purpose in body.get("purposes", []):
+            withdrawn[(withdrawal.consent_id, purpose)] = withdrawal.id
         consent_receipt = receipts.get(withdrawal.consent_id)
         if (
             consent_receipt is None
@@ -329,3 +326,4 @@ def _check_withdrawals(
             report.findings.append(
                 Finding(withdrawal.id, "not bound to the consent receipt it names")
             )
+    return withdrawn
