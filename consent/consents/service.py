@@ -131,6 +131,17 @@ def get_request(request_id: str) -> ConsentRequest:
     return request
 
 
+def requested_uses(request_id: str) -> list[RequestUse]:
+    """The uses a request asks about, in the order the clinician listed them."""
+    return list(
+        db.session.scalars(
+            select(RequestUse)
+            .where(RequestUse.request_id == request_id)
+            .order_by(RequestUse.position)
+        )
+    )
+
+
 @dataclass(frozen=True)
 class Signer:
     role: str
@@ -156,9 +167,7 @@ def record_decision(
     if request.status != "open":
         raise Conflict("This request already has a decision; a second one cannot be recorded.")
     patient = get_patient(request.patient_id)
-    requested = db.session.scalars(
-        select(RequestUse).where(RequestUse.request_id == request_id).order_by(RequestUse.position)
-    ).all()
+    requested = requested_uses(request_id)
     wanted = [use.purpose for use in requested]
     errors: dict[str, Any] = {}
     missing = [purpose for purpose in wanted if purpose not in choices]

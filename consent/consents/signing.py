@@ -24,10 +24,9 @@ from consent.consents.models import (
     Consent,
     ConsentRequest,
     PendingDecision,
-    RequestUse,
     SigningLink,
 )
-from consent.consents.service import Signer, get_request, record_decision
+from consent.consents.service import Signer, get_request, record_decision, requested_uses
 from consent.consents.signature import DrawnSignature
 from consent.crypto.vault import open_sealed, seal
 from consent.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
@@ -152,13 +151,7 @@ def submit(
 
 
 def _asked(request: ConsentRequest) -> list[str]:
-    return list(
-        db.session.scalars(
-            select(RequestUse.purpose)
-            .where(RequestUse.request_id == request.id)
-            .order_by(RequestUse.position)
-        )
-    )
+    return [use.purpose for use in requested_uses(request.id)]
 
 
 def confirm(*, request_id: str, account: Account) -> Consent:

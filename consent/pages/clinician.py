@@ -15,8 +15,8 @@ from werkzeug.security import check_password_hash
 
 from consent.accounts.models import Account
 from consent.consents import signing
-from consent.consents.models import ConsentRequest, RequestUse
-from consent.consents.service import UseRequest, get_request, open_request
+from consent.consents.models import ConsentRequest
+from consent.consents.service import UseRequest, get_request, open_request, requested_uses
 from consent.consents.uses import CHANNEL, PURPOSES
 from consent.errors import ConsentError
 from consent.extensions import db
@@ -241,11 +241,7 @@ def request_page(request_id: str) -> str:
 
 def _render_request(request_id: str, *, link_url: str | None) -> str:
     consent_request = _request(request_id)
-    uses = db.session.scalars(
-        select(RequestUse.purpose)
-        .where(RequestUse.request_id == request_id)
-        .order_by(RequestUse.position)
-    ).all()
+    uses = [use.purpose for use in requested_uses(request_id)]
     pending = signing.pending_for(request_id)
     consent = signing.consent_for_request(request_id)
     return render_template(

@@ -30,8 +30,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from consent.consents import signing
-from consent.consents.models import ConsentRequest, RequestMedia, RequestUse, SigningLink
-from consent.consents.service import Signer, get_request, withdrawal_code
+from consent.consents.models import ConsentRequest, RequestMedia, SigningLink
+from consent.consents.service import Signer, get_request, requested_uses, withdrawal_code
 from consent.consents.signature import drawn_signature
 from consent.consents.uses import RELATIONSHIPS
 from consent.errors import ConsentError, InvalidInput
@@ -79,13 +79,7 @@ def _context(link: SigningLink) -> dict[str, Any]:
     request_row = get_request(link.request_id)
     form = db.session.get_one(FormVersion, request_row.form_version_id)
     definition = json.loads(form.definition)
-    uses = list(
-        db.session.execute(
-            select(RequestUse.purpose, RequestUse.channels)
-            .where(RequestUse.request_id == request_row.id)
-            .order_by(RequestUse.position)
-        )
-    )
+    uses = [(use.purpose, use.channels) for use in requested_uses(request_row.id)]
     media = list(
         db.session.scalars(
             select(MediaItem)
