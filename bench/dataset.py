@@ -40,7 +40,11 @@ def populate(app: Flask, count: int, *, seed: int = 7) -> list[str]:
     hashes: list[str] = []
     with app.app_context():
         rt = runtime()
-        form = db.session.query(FormVersion).filter_by(language="en").one()
+        form = (
+            db.session.query(FormVersion)
+            .filter_by(form_id="media-publication", language="en")
+            .one()
+        )
         now = clock.now()
         expires = now + timedelta(days=3650)
         log = BulkLog(db.session)

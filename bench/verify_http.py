@@ -86,10 +86,12 @@ def main() -> None:
     with ExitStack() as servers:
         # Every server up at once, measured in turn, round after round: this machine's speed
         # drifts (shared host), and interleaving spreads the drift over every target alike.
+        # The bare endpoint gets the same requests as verify (same script), see bare_app.py.
+        first_instance, first_key, first_sample = next(iter(prepared.values()))
         targets = {
             "bare": (
-                servers.enter_context(gunicorn("bench.bare_app:app", 5301, {})) + "/bare",
-                None,
+                servers.enter_context(gunicorn("bench.bare_app:app", 5301, {})) + "/",
+                lua_script(first_instance, first_key, first_sample),
             )
         }
         for number, (size, (instance, key, sample)) in enumerate(prepared.items()):
@@ -137,7 +139,8 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
         f"Machine: {results['machine']}; SQLite (WAL); gunicorn 2 sync workers; wrk 1 thread on "
         f"the same machine.  Date: {results['date']}",
         "",
-        f"Bare Flask endpoint (constant JSON, same gunicorn): {bare_rps:,.0f} req/s. Every "
+        f"Bare Flask endpoint (constant JSON, same gunicorn, sent the same requests by the same "
+        f"wrk script): {bare_rps:,.0f} req/s. Every "
         f"server runs at once and is measured in turn, {args.rounds} rounds of "
         f"{args.seconds} s; each figure is the median over the rounds.",
         "",

@@ -23,6 +23,7 @@ from sqlalchemy import and_, bindparam, or_, select
 from consent import clock
 from consent.consents.models import Consent, RequestMedia, Withdrawal
 from consent.consents.uses import channel_covered
+from consent.crypto.keyring import Keyring
 from consent.crypto.receipts import signed_json, verify_stored
 from consent.dbtypes import rfc3339
 from consent.errors import IntegrityFailure, VerificationError
@@ -30,6 +31,7 @@ from consent.extensions import db
 from consent.ledger.models import LogHead
 from consent.media.fingerprints import bands, hamming
 from consent.media.models import MediaItem, PerceptualBand
+from consent.rawsql import PreparedRead
 from consent.runtime import runtime
 
 DECISIONS = ("allowed", "not_covered", "withdrawn", "expired", "unknown")
@@ -65,7 +67,7 @@ _head = LogHead.__table__
 # names is the tree that held the receipts it read.
 _HEAD_SIZE = select(_head.c.size).where(_head.c.id == 1).scalar_subquery()
 _HEAD_ROOT = select(_head.c.root).where(_head.c.id == 1).scalar_subquery()
-_HEAD = select(_head.c.size, _head.c.root).where(_head.c.id == 1)
+_HEAD = PreparedRead(select(_head.c.size, _head.c.root).where(_head.c.id == 1))
 _RECORDS = (
     select(
         _HEAD_SIZE.label("head_size"),
@@ -86,7 +88,7 @@ _RECORDS = (
     .outerjoin(_consents, _consents.c.request_id == _links.c.request_id)
     .outerjoin(_withdrawals, _withdrawals.c.consent_id == _consents.c.id)
 )
-_BY_SHA256 = _RECORDS.where(_media.c.sha256 == bindparam("sha256"))
+_BY_SHA256 = PreparedRead(_RECORDS.where(_media.c.sha256 == bindparam("sha256")))
 _BY_MEDIA_IDS = _RECORDS.where(_media.c.id.in_(bindparam("media_ids", expanding=True)))
 
 
@@ -123,11 +125,11 @@ def perceptual_candidates(phash: str) -> tuple[list[str], int, str] | None:
 
 
 def _verified(
-    kind: str, record_id: str, body_bytes: bytes, signature: bytes, key_id: str
+    keyring: Keyring, kind: str, record_id: str, body_bytes: bytes, signature: bytes, key_id: str
 ) -> dict[str, Any]:
     try:
         return verify_stored(
-            body_bytes=body_bytes, signature=signature, key_id=key_id, keys=runtime().keyring
+            body_bytes=body_bytes, signature=signature, key_id=key_id, keys=keyring
         )
     except VerificationError as exc:
         raise IntegrityFailure(
@@ -135,7 +137,9 @@ def _verified(
         ) from exc
 
 
-def _evidence(rows: Sequence[Any], purpose: str, channel: str | None) -> list[_Evidence]:
+def _evidence(
+    rows: Sequence[Any], purpose: str, channel: str | None, keyring: Keyring
+) -> list[_Evidence]:
     """What the verified receipts in ``rows`` say about this purpose and channel.
 
     Raises IntegrityFailure when a receipt does not verify or is not bound to the media item.
@@ -149,6 +153,7 @@ def _evidence(rows: Sequence[Any], purpose: str, channel: str | None) -> list[_E
             continue
         if row.consent_id not in consents:
             body = _verified(
+                keyring,
                 "consent",
                 row.consent_id,
                 row.consent_receipt,
@@ -177,6 +182,7 @@ def _evidence(rows: Sequence[Any], purpose: str, channel: str | None) -> list[_E
         if row.withdrawal_id is not None and row.withdrawal_id not in seen_withdrawals:
             seen_withdrawals.add(row.withdrawal_id)
             body = _verified(
+                keyring,
                 "withdrawal",
                 row.withdrawal_id,
                 row.withdrawal_receipt,
@@ -205,23 +211,25 @@ def decide(
     Raises IntegrityFailure when a stored receipt does not verify: doubt is never ``allowed``.
     """
     now = now or clock.now()
-    # A plain pooled connection, not the ORM session: this is the hot path.
-    with db.engine.connect() as connection:
-        rows = connection.execute(_BY_SHA256, {"sha256": sha256}).all()
-        match: dict[str, Any] | None = {"kind": "exact"} if rows else None
-        if not rows and phash is not None:
-            near = perceptual_candidates(phash)
-            if near is not None:
-                media_ids, distance, matched_sha256 = near
-                rows = connection.execute(_BY_MEDIA_IDS, {"media_ids": media_ids}).all()
-                match = {"kind": "perceptual", "distance": distance, "sha256": matched_sha256}
-        if rows:
-            head_size, head_root = rows[0].head_size, rows[0].head_root
-        else:
-            head_size, head_root = connection.execute(_HEAD).one()
+    engine, keyring = db.engine, runtime().keyring
+    # Straight on a pooled DBAPI cursor, not the ORM session: this is the hot path.
+    rows: list[Any] = _BY_SHA256.all(engine, sha256=sha256)
+    match: dict[str, Any] | None = {"kind": "exact"} if rows else None
+    if not rows and phash is not None:
+        near = perceptual_candidates(phash)
+        if near is not None:
+            media_ids, distance, matched_sha256 = near
+            with engine.connect() as connection:
+                rows = list(connection.execute(_BY_MEDIA_IDS, {"media_ids": media_ids}).all())
+            match = {"kind": "perceptual", "distance": distance, "sha256": matched_sha256}
+    if rows:
+        head_size, head_root = rows[0].head_size, rows[0].head_root
+    else:
+        # No record of this file: the answer still names the tree it was checked against.
+        head_size, head_root = _HEAD.all(engine)[0]
     decision, governing, grants = "unknown", None, []
     if match is not None:
-        evidence = _evidence(rows, purpose, channel)
+        evidence = _evidence(rows, purpose, channel, keyring)
         decision = "not_covered"
         if evidence:
             governing = max(evidence, key=lambda item: (item.issued_at, item.consent_id))
@@ -249,6 +257,4 @@ def decide(
         "expires_at": governing.expires_at if governing else None,
         "checked_at": rfc3339(now),
     }
-    return SignedAnswer(
-        answer, signed_json(body=answer, body_key="answer", keyring=runtime().keyring)
-    )
+    return SignedAnswer(answer, signed_json(body=answer, body_key="answer", keyring=keyring))
