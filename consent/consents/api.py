@@ -77,7 +77,14 @@ class DecisionIn(Schema):
     choices = fields.List(
         fields.Nested(ChoiceIn), required=True, validate=validate.Length(min=1, max=len(PURPOSES))
     )
-    method = fields.String(required=True, validate=validate.OneOf(METHODS))
+    method = fields.String(
+        required=True,
+        validate=validate.OneOf([method for method in METHODS if method != "paper"]),
+        metadata={
+            "description": "A form signed on paper goes to POST /requests/{request_id}/paper, "
+            "with its scan."
+        },
+    )
 
     @validates_schema
     def _one_choice_per_use(self, data: dict[str, Any], **_: Any) -> None:

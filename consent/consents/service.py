@@ -220,6 +220,9 @@ def stage_decision(
     patient = get_patient(request.patient_id)
     requested = requested_uses(request_id)
     errors = decision_errors(request_id, signer, choices)
+    if (method == "paper") != (paper_scan is not None):
+        # A paper decision is bound to the scan of the signed form, and only a paper one is.
+        errors["method"] = ["A decision on paper is recorded with the scan of the signed form."]
     if errors:
         raise InvalidInput("The decision is not valid; see errors.", errors=errors)
 

@@ -19,9 +19,10 @@ from sqlalchemy import func, select
 
 from consent.consents import signing
 from consent.consents.models import Consent, ConsentRequest, PaperScan, SigningLink
-from consent.consents.service import Signer
+from consent.consents.service import Signer, record_decision
 from consent.consents.signature import drawn_signature
 from consent.crypto.receipts import verify_envelope
+from consent.errors import InvalidInput
 from consent.extensions import db
 from consent.ledger.audit import audit
 from consent.runtime import runtime
@@ -69,7 +70,9 @@ def test_paper_form_becomes_a_signed_receipt_that_verify_answers_from(
     response = flow.paper(opened["id"], TICKED, pdf)
     assert response.status_code == 201, response.json
     answer = response.json
-    body = verify_envelope(envelope=answer["receipt"], body_key="receipt", keys=runtime().keyring).body
+    body = verify_envelope(
+        envelope=answer["receipt"], body_key="receipt", keys=runtime().keyring
+    ).body
     assert body["method"] == "paper"
     assert body["paper_scan"] == {
         "sha256": hashlib.sha256(pdf).hexdigest(),
@@ -90,7 +93,9 @@ def test_paper_form_becomes_a_signed_receipt_that_verify_answers_from(
     assert refused["answer"]["decision"] == "not_covered"
 
     # Staff get the scan back byte for byte; on disk it is encrypted.
-    scan = flow.client.get(f"/api/v1/consents/{answer['consent_id']}/paper-scan", headers=flow.headers)
+    scan = flow.client.get(
+        f"/api/v1/consents/{answer['consent_id']}/paper-scan", headers=flow.headers
+    )
     assert scan.status_code == 200
     assert scan.mimetype == "application/pdf"
     assert scan.get_data() == pdf
@@ -234,9 +239,7 @@ def test_a_decided_request_refuses_a_paper_decision(flow: Flow, opened: dict[str
     assert decision.status_code == 409
 
 
-def test_request_decided_through_the_api_refuses_paper(
-    flow: Flow, opened: dict[str, Any]
-) -> None:
+def test_request_decided_through_the_api_refuses_paper(flow: Flow, opened: dict[str, Any]) -> None:
     flow.decide(opened["id"], {"teaching": True, "public_social_network": False})
     before = _store_files()
     response = flow.paper(opened["id"], TICKED, scan_pdf())
@@ -342,3 +345,27 @@ def test_paper_route_wants_multipart(flow: Flow, opened: dict[str, Any]) -> None
         f"/api/v1/requests/{opened['id']}/paper", json=TICKED, headers=flow.headers
     )
     assert response.status_code == 415
+
+
+def test_paper_method_without_a_scan_is_refused(flow: Flow, opened: dict[str, Any]) -> None:
+    response = flow.client.post(
+        f"/api/v1/requests/{opened['id']}/decision",
+        json={
+            "signer": {"role": "patient"},
+            "method": "paper",
+            "choices": [
+                {"purpose": "teaching", "granted": True},
+                {"purpose": "public_social_network", "granted": False},
+            ],
+        },
+        headers=flow.headers,
+    )
+    assert response.status_code == 422 and "method" in response.json["errors"]["json"]
+    with pytest.raises(InvalidInput):
+        record_decision(
+            request_id=opened["id"],
+            signer=Signer("patient"),
+            choices={"teaching": True, "public_social_network": False},
+            method="paper",
+        )
+    assert db.session.get_one(ConsentRequest, opened["id"]).status == "open"
