@@ -105,6 +105,7 @@ def _init_pages(app: Flask) -> None:
     from consent.i18n import select_locale
     from consent.pages.clinician import blp as clinician_blp
     from consent.pages.clinician import load_account
+    from consent.pages.paper import blp as paper_blp
     from consent.pages.public import blp as public_blp
     from consent.pages.tablet import blp as tablet_blp
 
@@ -120,7 +121,7 @@ def _init_pages(app: Flask) -> None:
     login_manager.login_view = "clinician.login"
     login_manager.user_loader(load_account)
     babel.init_app(app, locale_selector=select_locale)
-    for blueprint in (tablet_blp, clinician_blp, public_blp):
+    for blueprint in (tablet_blp, clinician_blp, paper_blp, public_blp):
         app.register_blueprint(blueprint)
     from flask_babel import get_locale
 

@@ -19,6 +19,8 @@ DEFAULTS: dict[str, Any] = {
     # Bytes of one HTTP request body. Uploads are streamed, but never beyond this.
     "MAX_CONTENT_LENGTH": 50 * 1024 * 1024 + 64 * 1024,
     "CONSENT_MAX_MEDIA_BYTES": 50 * 1024 * 1024,
+    # Largest scan of a signed paper form (PDF, JPEG or PNG).
+    "CONSENT_MAX_SCAN_BYTES": 25 * 1024 * 1024,
     # Largest JSON body accepted by the API (bytes); bigger bodies get 413.
     "CONSENT_MAX_JSON_BYTES": 256 * 1024,
     # Largest image, in pixels, that the service will decode (decompression bombs).

@@ -66,6 +66,45 @@ def reencode(data: bytes, *, quality: int, scale: float = 1.0) -> bytes:
         return jpeg(image, quality)
 
 
+def scan_pdf(marker: str = "SignedPaperForm0001") -> bytes:
+    """A small, valid PDF as a scanner makes one: a page, and ``marker`` in its metadata (stored
+    uncompressed, so a test can look for it on disk)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.add_metadata({"/Title": marker})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def scan_png(size: tuple[int, int] = (300, 400)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("L", size, 230).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def signature_strokes(points: int = 40) -> str:
+    """A drawn signature as signature_pad's toData() gives it: a wavy line with times."""
+    import json
+
+    return json.dumps(
+        [
+            {
+                "points": [
+                    {
+                        "x": 10 + 200 * i / points,
+                        "y": 50 + 20 * ((i % 6) - 3),
+                        "time": 1_700_000_000_000 + 1200 * i / points,
+                    }
+                    for i in range(points)
+                ]
+            }
+        ]
+    )
+
+
 def in_days(days: float) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -154,6 +193,20 @@ class Flow:
         decision["media"] = media
         decision["patient_id"] = patient_id
         return decision
+
+    def paper(
+        self,
+        request_id: str,
+        choices: dict[str, str],
+        scan: bytes,
+        name: str = "scan.pdf",
+        **fields: str,
+    ) -> Any:
+        """POST /api/v1/requests/<id>/paper; the response, whatever its status."""
+        form: dict[str, Any] = {**choices, **fields, "scan": (io.BytesIO(scan), name)}
+        return self.client.post(
+            f"/api/v1/requests/{request_id}/paper", data=form, headers=self.headers
+        )
 
     def verify(self, sha256: str, purpose: str, channel: str | None = None) -> dict[str, Any]:
         query = {"sha256": sha256, "purpose": purpose}

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask_smorest import Blueprint
+from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from consent.accounts.auth import current_caller, require_scope
 from consent.apischemas import EnvelopeSchema, FullMatch
-from consent.consents import service
+from consent.consents import paper, service
 from consent.consents.signing import issue_link
 from consent.consents.uses import CHANNEL, METHODS, PURPOSES, RELATIONSHIPS, SIGNER_ROLES
 from consent.errors import InvalidInput
-from consent.http import accepts_json
+from consent.http import accepts_json, accepts_multipart
 
 blp = Blueprint("consents", __name__, url_prefix="/api/v1", description="Consents")
 
@@ -75,7 +77,14 @@ class DecisionIn(Schema):
     choices = fields.List(
         fields.Nested(ChoiceIn), required=True, validate=validate.Length(min=1, max=len(PURPOSES))
     )
-    method = fields.String(required=True, validate=validate.OneOf(METHODS))
+    method = fields.String(
+        required=True,
+        validate=validate.OneOf([method for method in METHODS if method != "paper"]),
+        metadata={
+            "description": "A form signed on paper goes to POST /requests/{request_id}/paper, "
+            "with its scan."
+        },
+    )
 
     @validates_schema
     def _one_choice_per_use(self, data: dict[str, Any], **_: Any) -> None:
@@ -169,3 +178,118 @@ def withdraw(payload: dict[str, Any], consent_id: str) -> dict[str, Any]:
         "consent_id": consent_id,
         "receipt": service.receipt_envelope(withdrawal),
     }
+
+
+PAPER_ANSWERS = ("granted", "refused")
+
+
+class PaperSigner(Schema):
+    """Who signed the paper form, and who enters it."""
+
+    signer_role = fields.String(
+        load_default="patient",
+        validate=validate.OneOf(SIGNER_ROLES),
+        metadata={"description": "Who signed the paper form."},
+    )
+    signer_name = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "A legal representative's full name (kept encrypted)."},
+    )
+    relationship = fields.String(
+        validate=validate.OneOf(RELATIONSHIPS),
+        metadata={"description": "How a legal representative represents the patient."},
+    )
+    entered_by = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Who enters the paper form; defaults to the key's account."},
+    )
+
+
+def _ticked(purpose: str) -> fields.String:
+    return fields.String(
+        validate=validate.OneOf(PAPER_ANSWERS),
+        metadata={
+            "description": f"The box ticked for {purpose}: granted or refused. Every use the "
+            "request asks about must be answered, and no other."
+        },
+    )
+
+
+# The form fields: the signer, and one field per use (teaching=granted, survey=refused ...).
+PaperForm = type("PaperForm", (PaperSigner,), {purpose: _ticked(purpose) for purpose in PURPOSES})
+
+
+class PaperFile(Schema):
+    scan = Upload(
+        required=True,
+        metadata={"description": "The scan of the signed form: PDF, JPEG or PNG (by content)."},
+    )
+
+
+class PaperDecisionOut(Schema):
+    consent_id = fields.String(required=True)
+    receipt = fields.Nested(EnvelopeSchema, required=True)
+    withdrawal_code = fields.String(
+        required=True,
+        metadata={"description": "The patient's withdrawal code, to hand to them."},
+    )
+
+
+@blp.route("/requests/<request_id>/paper", methods=["POST"])
+@require_scope("consents:write")
+@accepts_multipart
+@blp.arguments(PaperForm(), location="form")
+@blp.arguments(PaperFile(), location="files")
+@blp.response(201, PaperDecisionOut)
+def record_paper_decision(
+    form: dict[str, Any], files: dict[str, Any], request_id: str
+) -> dict[str, Any]:
+    """Record a decision signed on paper: the scan of the form and the choices as ticked.
+
+    The receipt records method `paper` and the scan's SHA-256; the scan is stored encrypted.
+    Open tablet links of the request stop working. 409 when the request is decided or was
+    signed on the tablet.
+    """
+    caller = current_caller()
+    entered_by = form.get("entered_by") or caller.clinician_name
+    if not entered_by:
+        raise InvalidInput(
+            "Name the clinician who enters the paper form.",
+            errors={"entered_by": ["Required when the API key is not tied to a clinician."]},
+        )
+    consent = paper.record_paper_decision(
+        request_id=request_id,
+        signer=service.Signer(
+            form["signer_role"], form.get("signer_name"), form.get("relationship")
+        ),
+        choices={p: form[p] == "granted" for p in PURPOSES if p in form},
+        scan=files["scan"].stream,
+        entered_by=entered_by,
+        account_id=caller.account_id,
+    )
+    return {
+        "consent_id": consent.id,
+        "receipt": service.receipt_envelope(consent),
+        "withdrawal_code": service.withdrawal_code(consent),
+    }
+
+
+@blp.route("/consents/<consent_id>/paper-scan", methods=["GET"])
+@require_scope("consents:write")
+@blp.response(
+    200,
+    {"type": "string", "format": "binary"},
+    content_type="application/octet-stream",
+    description="The original bytes, with Content-Type application/pdf, image/jpeg or image/png.",
+)
+def get_paper_scan(consent_id: str) -> Response:
+    """The scan of a consent signed on paper, decrypted, byte for byte as uploaded."""
+    data, media_type = paper.paper_scan(consent_id)
+    extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}[media_type]
+    response = Response(data, mimetype=media_type)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{consent_id}-paper-form.{extension}"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -164,3 +164,26 @@ class PendingDecision(db.Model):  # type: ignore[name-defined,misc]
     strokes_sha256: Mapped[str] = mapped_column(String(64))
     svg_sha256: Mapped[str] = mapped_column(String(64))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+SCAN_TYPES = ("application/pdf", "image/jpeg", "image/png")
+
+
+class PaperScan(db.Model):  # type: ignore[name-defined,misc]
+    """The scan of a signed paper form: bound by SHA-256 in the consent's receipt; its bytes
+    are kept encrypted under the patient's data key in the media store, named by this id."""
+
+    __tablename__ = "paper_scans"
+    __table_args__ = (
+        CheckConstraint("length(sha256) = 64", name="sha256_hex"),
+        CheckConstraint("size_bytes > 0", name="not_empty"),
+        CheckConstraint(f"media_type IN {SCAN_TYPES!r}", name="media_type_known"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # One scan per consent, and only for a consent recorded on paper.
+    consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -32,6 +32,7 @@ def consent_receipt(
     expires_at: datetime,
     signature: dict[str, str] | None = None,
     confirmed_by: str | None = None,
+    paper_scan: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "receipt_version": RECEIPT_VERSION,
@@ -55,6 +56,9 @@ def consent_receipt(
         body["signature"] = signature
     if confirmed_by is not None:
         body["informed_by"] = {"clinician": clinician, "confirmed_by": confirmed_by}
+    if paper_scan is not None:
+        # The scan of the signed paper form is bound by hash; its bytes stay sealed.
+        body["paper_scan"] = paper_scan
     return body
 
 

@@ -6,6 +6,7 @@ Each function is one transaction: it commits what it records, or raises and reco
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -149,6 +150,9 @@ class Signer:
     relationship: str | None = None
 
 
+ALREADY_DECIDED = "This request already has a decision; a second one cannot be recorded."
+
+
 def record_decision(
     *,
     request_id: str,
@@ -163,12 +167,22 @@ def record_decision(
     Raises NotFound, Conflict (already decided), Gone (patient erased) or InvalidInput
     (a choice missing or extra, a representative without name or relationship). Commits.
     """
-    request = get_request(request_id)
-    if request.status != "open":
-        raise Conflict("This request already has a decision; a second one cannot be recorded.")
-    patient = get_patient(request.patient_id)
-    requested = requested_uses(request_id)
-    wanted = [use.purpose for use in requested]
+    consent = stage_decision(
+        request_id=request_id,
+        signer=signer,
+        choices=choices,
+        method=method,
+        drawn=drawn,
+        confirmed_by=confirmed_by,
+    )
+    commit_decision()
+    return consent
+
+
+def decision_errors(request_id: str, signer: Signer, choices: dict[str, bool]) -> dict[str, Any]:
+    """What is wrong with a decision on this request: missing or extra choices, a signer
+    without what their role needs. Empty when nothing is."""
+    wanted = [use.purpose for use in requested_uses(request_id)]
     errors: dict[str, Any] = {}
     missing = [purpose for purpose in wanted if purpose not in choices]
     extra = [purpose for purpose in choices if purpose not in wanted]
@@ -182,6 +196,33 @@ def record_decision(
         errors["signer"] = ["A legal representative gives their name and relationship."]
     if signer.role == "patient" and (signer.name or signer.relationship):
         errors["signer"] = ["Name and relationship are for a legal representative only."]
+    return errors
+
+
+def stage_decision(
+    *,
+    request_id: str,
+    signer: Signer,
+    choices: dict[str, bool],
+    method: str,
+    drawn: DrawnSignature | None = None,
+    confirmed_by: str | None = None,
+    paper_scan: dict[str, str] | None = None,
+) -> Consent:
+    """Sign, log and add a decision's rows in the current transaction, without committing
+    (``commit_decision`` does); the caller adds what belongs with it (a paper scan).
+
+    Raises as ``record_decision``.
+    """
+    request = get_request(request_id)
+    if request.status != "open":
+        raise Conflict(ALREADY_DECIDED)
+    patient = get_patient(request.patient_id)
+    requested = requested_uses(request_id)
+    errors = decision_errors(request_id, signer, choices)
+    if (method == "paper") != (paper_scan is not None):
+        # A paper decision is bound to the scan of the signed form, and only a paper one is.
+        errors["method"] = ["A decision on paper is recorded with the scan of the signed form."]
     if errors:
         raise InvalidInput("The decision is not valid; see errors.", errors=errors)
 
@@ -239,6 +280,7 @@ def record_decision(
         expires_at=request.expires_at,
         signature=drawn.receipt_block() if drawn else None,
         confirmed_by=confirmed_by,
+        paper_scan=paper_scan,
     )
     logged = sign_and_log(kind="consent", record_id=consent_id, body=body)
     key = data_key(patient.id)
@@ -272,15 +314,22 @@ def record_decision(
         for use in uses
     )
     request.status = "decided"
+    _write_or_conflict(db.session.flush)
+    return consent
+
+
+def commit_decision() -> None:
+    """Commit a staged decision. Raises Conflict when another worker recorded one first."""
+    _write_or_conflict(db.session.commit)
+
+
+def _write_or_conflict(write: Callable[[], None]) -> None:
     try:
-        db.session.commit()
+        write()
     except IntegrityError as exc:
         # Another worker recorded a decision first (consents.request_id is unique).
         db.session.rollback()
-        raise Conflict(
-            "This request already has a decision; a second one cannot be recorded."
-        ) from exc
-    return consent
+        raise Conflict(ALREADY_DECIDED) from exc
 
 
 def get_consent(consent_id: str) -> Consent:

@@ -84,7 +84,9 @@ def _usable(link: SigningLink | None, browser: str) -> SigningLink:
     if link.used_at is not None:
         raise LinkProblem("used")
     if link.revoked_at is not None:
-        raise LinkProblem("replaced")
+        # Links are revoked by a newer link, or by a decision recorded on paper.
+        decided = db.session.get_one(ConsentRequest, link.request_id).status != "open"
+        raise LinkProblem("decided" if decided else "replaced")
     if link.expires_at <= clock.now():
         raise LinkProblem("expired")
     if link.opened_by is not None and link.opened_by != browser:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from consent.consents.models import Consent, ConsentUse, Withdrawal
+from consent.consents.models import Consent, ConsentUse, PaperScan, Withdrawal
 from consent.crypto.keyring import Keyring
 from consent.crypto.receipts import (
     canonical,
@@ -257,6 +257,7 @@ def _check_consents(
     uses: dict[str, dict[str, ConsentUse]] = {}
     for use in session.scalars(select(ConsentUse)):
         uses.setdefault(use.consent_id, {})[use.purpose] = use
+    scans = {scan.consent_id: scan for scan in session.scalars(select(PaperScan))}
     for consent in _stream(session, select(Consent).order_by(Consent.log_index)):
         report.consents += 1
         signed = _logged_receipt(report, keyring, leaves, consent, "consent")
@@ -269,8 +270,10 @@ def _check_consents(
             or body["subject"] != consent.patient_id
             or body["expires_at"] != rfc3339(consent.expires_at)
             or body.get("log_index") != consent.log_index
+            or body["method"] != consent.method
         ):
             report.findings.append(Finding(consent.id, "columns differ from the signed receipt"))
+        _check_paper_scan(report, consent.id, body, scans.pop(consent.id, None))
         stored_uses = uses.pop(consent.id, {})
         signed_uses = {use["purpose"]: use for use in body["uses"]}
         if set(stored_uses) != set(signed_uses):
@@ -293,6 +296,29 @@ def _check_consents(
                 )
     for consent_id in uses:
         report.findings.append(Finding(consent_id, "uses recorded for a consent that is gone"))
+    for consent_id, scan in scans.items():
+        report.findings.append(
+            Finding(scan.id, f"paper scan recorded for consent {consent_id}, which is gone")
+        )
+
+
+def _check_paper_scan(
+    report: AuditReport, consent_id: str, body: dict[str, Any], scan: PaperScan | None
+) -> None:
+    """A consent recorded on paper has one scan row, and it is the scan its receipt binds."""
+    signed = body.get("paper_scan")
+    if scan is None:
+        if signed is not None or body.get("method") == "paper":
+            report.findings.append(Finding(consent_id, "paper consent has no scan recorded"))
+        return
+    if signed is None:
+        report.findings.append(
+            Finding(consent_id, f"scan {scan.id} recorded, but the receipt binds no scan")
+        )
+    elif signed.get("sha256") != scan.sha256 or signed.get("media_type") != scan.media_type:
+        report.findings.append(
+            Finding(consent_id, f"scan {scan.id} differs from the signed receipt")
+        )
 
 
 def _check_withdrawals(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
@@ -70,6 +72,20 @@ def perceptual_hash(stream: IO[bytes], *, max_pixels: int) -> str:
     Raises InvalidInput for a truncated or undecodable image, or one with more than
     ``max_pixels`` pixels (a decompression bomb is refused before it is decoded).
     """
+    with decoded_image(stream, max_pixels=max_pixels, reduce_to=(256, 256)) as image:
+        return str(imagehash.phash(image))
+
+
+@contextmanager
+def decoded_image(
+    stream: IO[bytes], *, max_pixels: int, reduce_to: tuple[int, int] | None = None
+) -> Iterator[Image.Image]:
+    """The image in ``stream``, decoded whole (so truncation shows), rewound afterwards.
+
+    Raises InvalidInput for a truncated or undecodable image, one in a format we do not
+    fingerprint, or one with more than ``max_pixels`` pixels (a decompression bomb is refused
+    before it is decoded). ``reduce_to`` lets JPEG decode at a reduced scale.
+    """
     stream.seek(0)
     try:
         with warnings.catch_warnings():
@@ -82,10 +98,11 @@ def perceptual_hash(stream: IO[bytes], *, max_pixels: int) -> str:
                     raise InvalidInput(
                         f"The image is {width}x{height} pixels; the limit is {max_pixels} pixels."
                     )
-                # draft() lets JPEG decode at a reduced scale: pHash only needs 32x32.
-                image.draft("L", (256, 256))
+                if reduce_to is not None:
+                    # draft() lets JPEG decode at a reduced scale: pHash only needs 32x32.
+                    image.draft("L", reduce_to)
                 image.load()
-                return str(imagehash.phash(image))
+                yield image
     except (
         UnidentifiedImageError,
         OSError,
@@ -97,6 +114,12 @@ def perceptual_hash(stream: IO[bytes], *, max_pixels: int) -> str:
         raise InvalidInput("The image is damaged or truncated and cannot be read.") from exc
     finally:
         stream.seek(0)
+
+
+def image_format(stream: IO[bytes], *, max_pixels: int) -> str:
+    """The media type of a whole, decodable image. Raises InvalidInput as ``decoded_image``."""
+    with decoded_image(stream, max_pixels=max_pixels) as image:
+        return _PIL_FORMATS[str(image.format)]
 
 
 def fingerprint(stream: IO[bytes], *, limit: int, max_pixels: int) -> Fingerprint:

@@ -1,4 +1,5 @@
-"""The media store: each item's bytes encrypted under its patient's data key, one file each."""
+"""The media store: each item's bytes (a media item or a paper form's scan) encrypted under its
+patient's data key, one file each."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import IO
 from consent.crypto.vault import decrypt_stream, encrypt_stream
 from consent.errors import NotFound
 
-_SAFE_ID = re.compile(r"^md_[0-9a-f]{32}$")
+# Media items (md_) and scans of signed paper forms (ps_).
+_SAFE_ID = re.compile(r"^(md|ps)_[0-9a-f]{32}$")
 
 
 class MediaStore:

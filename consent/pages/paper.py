@@ -1,0 +1,218 @@
+"""The clinician's pages of the paper path: upload the scan of the signed form, enter the
+choices as ticked, then hand the patient their withdrawal code.
+
+/clinician/requests/<id>/paper is stable per request: the printed form's QR code opens it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from consent.consents import paper, signing
+from consent.consents.models import ConsentRequest
+from consent.consents.service import Signer, get_request, requested_uses, withdrawal_code
+from consent.consents.uses import RELATIONSHIPS
+from consent.errors import (
+    Conflict,
+    ConsentError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from consent.extensions import db
+from consent.forms.models import FormVersion
+from consent.media.scans import SCAN_TYPES
+from consent.pages.labels import PURPOSE_LABELS
+from consent.pages.qr import qr_svg
+from consent.patients.service import identity
+
+blp = Blueprint("paper", __name__, url_prefix="/clinician/requests")
+ANSWERS = ("granted", "refused")
+# Errors the service reports about the decision itself rather than the scan.
+DECISION_FIELDS = {"choices", "signer", "entered_by"}
+
+
+def _open_request(request_id: str) -> ConsentRequest:
+    """The request, if it can take a paper decision from this clinician; else 404 or 403.
+
+    Raises Conflict when it is decided or signed on the tablet.
+    """
+    try:
+        return paper.paper_request(request_id, account_id=current_user.id)
+    except NotFound:
+        abort(404)
+
+
+@blp.route("/<request_id>/paper", methods=["GET", "POST"])
+@login_required
+def paper_form(request_id: str) -> Any:
+    """The scan and the choices as ticked on the signed paper form."""
+    try:
+        consent_request = _open_request(request_id)
+    except Conflict as exc:
+        if request.method == "POST":
+            raise
+        flash(exc.message)
+        return redirect(url_for("clinician.request_page", request_id=request_id))
+    uses = [
+        {"purpose": use.purpose, "channels": json.loads(use.channels)}
+        for use in requested_uses(request_id)
+    ]
+    representative_only = paper.representative_only(consent_request)
+    values: dict[str, Any] = {
+        "choices": {},
+        "role": "legal_representative" if representative_only else "",
+        "name": "",
+        "relationship": "",
+    }
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = {
+            "choices": {use["purpose"]: request.form.get(use["purpose"], "") for use in uses},
+            "role": request.form.get("role", ""),
+            "name": request.form.get("name", "").strip()[:200],
+            "relationship": request.form.get("relationship", ""),
+        }
+        errors = _check(values, uses, representative_only)
+        scan = request.files.get("scan")
+        if scan is None or not scan.filename:
+            errors["scan"] = _("Choose the file of the scanned paper form.")
+        if errors:
+            status = 422
+        else:
+            assert scan is not None
+            representative = values["role"] == "legal_representative"
+            try:
+                consent = paper.record_paper_decision(
+                    request_id=request_id,
+                    signer=Signer(
+                        values["role"],
+                        values["name"] if representative else None,
+                        values["relationship"] if representative else None,
+                    ),
+                    choices={p: value == "granted" for p, value in values["choices"].items()},
+                    scan=scan.stream,
+                    entered_by=current_user.display_name,
+                    account_id=current_user.id,
+                )
+            except (UnsupportedMediaType, PayloadTooLarge, InvalidInput) as exc:
+                errors.update(_scan_or_decision_error(exc))
+                status = exc.status
+            else:
+                return redirect(url_for("paper.done", request_id=consent.request_id))
+    if errors:
+        # The browser forgets the chosen file: say so, so that nobody thinks it was kept.
+        errors.setdefault("scan", _("Choose the file of the scanned paper form again."))
+    return render_template(
+        "clinician/paper.html",
+        request=consent_request,
+        identity=identity(consent_request.patient_id),
+        uses=uses,
+        values=values,
+        errors=errors,
+        anchors=_anchors(errors, uses, representative_only),
+        relationships=RELATIONSHIPS,
+        representative_only=representative_only,
+        accept=",".join(SCAN_TYPES),
+        max_mb=current_app.config["CONSENT_MAX_SCAN_BYTES"] // (1024 * 1024),
+    ), status
+
+
+def _check(
+    values: dict[str, Any], uses: list[dict[str, Any]], representative_only: bool
+) -> dict[str, str]:
+    """The page's own checks, one message per field, in the order the fields appear."""
+    errors: dict[str, str] = {}
+    for use in uses:
+        if values["choices"][use["purpose"]] not in ANSWERS:
+            errors[use["purpose"]] = _(
+                "Say whether “%(use)s” was ticked as allowed or refused.",
+                use=PURPOSE_LABELS[use["purpose"]],
+            )
+    if values["role"] not in ("patient", "legal_representative"):
+        errors["role"] = _("Say who signed the paper form.")
+    elif representative_only and values["role"] != "legal_representative":
+        errors["role"] = _("This form is signed by the patient's legal representative.")
+    elif values["role"] == "legal_representative":
+        if not values["name"]:
+            errors["name"] = _("Write the legal representative's full name.")
+        if values["relationship"] not in RELATIONSHIPS:
+            errors["relationship"] = _("Say how they represent the patient.")
+    return errors
+
+
+def _scan_or_decision_error(exc: ConsentError) -> dict[str, str]:
+    if isinstance(exc, UnsupportedMediaType):
+        return {"scan": _("This file is not a PDF, JPEG or PNG. Scan the signed form again.")}
+    if isinstance(exc, PayloadTooLarge):
+        mb = current_app.config["CONSENT_MAX_SCAN_BYTES"] // (1024 * 1024)
+        return {"scan": _("The file is larger than %(mb)s MB. Scan at a lower resolution.", mb=mb)}
+    if set(exc.errors) & DECISION_FIELDS:
+        return {"form": exc.message}
+    return {
+        "scan": _(
+            "This file cannot be read: it is damaged, cut short, protected by a password, or "
+            "too large in pixels. Scan the signed form again."
+        )
+    }
+
+
+def _anchors(
+    errors: dict[str, str], uses: list[dict[str, Any]], representative_only: bool
+) -> dict[str, str]:
+    """The element each error in the summary links to (the first control of its field)."""
+    anchors = {use["purpose"]: f"{use['purpose']}-granted" for use in uses}
+    anchors["role"] = "role-representative" if representative_only else "role-patient"
+    anchors["form"] = "paper-form"
+    return {field: anchors.get(field, field) for field in errors}
+
+
+@blp.get("/<request_id>/paper/done")
+@login_required
+def done(request_id: str) -> Any:
+    """What was recorded, the QR code of the public page, the withdrawal code to hand over."""
+    try:
+        consent_request = get_request(request_id)
+    except NotFound:
+        abort(404)
+    consent = signing.consent_for_request(request_id)
+    if consent is None or consent.method != "paper":
+        return redirect(url_for("clinician.request_page", request_id=request_id))
+    if consent_request.account_id not in (None, current_user.id):
+        raise Forbidden("Only the clinician who informed the patient can see the code.")
+    receipt = json.loads(consent.receipt)
+    form = db.session.get_one(FormVersion, consent_request.form_version_id)
+    public_url = current_app.config["CONSENT_PUBLIC_URL"].rstrip("/") + url_for(
+        "public.consent_page", consent_id=consent.id
+    )
+    try:
+        code = withdrawal_code(consent)
+    except ConsentError:
+        code = None
+    return render_template(
+        "clinician/paper_done.html",
+        request=consent_request,
+        consent=consent,
+        receipt=receipt,
+        labels=json.loads(form.definition)["purposes"],
+        public_url=public_url,
+        qr=qr_svg(public_url, label=_("QR code of the page that shows this consent")),
+        code=code,
+    )
