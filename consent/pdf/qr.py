@@ -29,6 +29,7 @@ def qr_svg(data: str, *, label: str) -> Markup:
     svg = buffer.getvalue().decode()
     svg = svg[svg.index("<svg") :]
     svg = re.sub(r' (width|height)="[^"]*mm"', "", svg, count=2)  # the CSS sizes it
+    svg = svg.replace(' id="qr-path"', "")  # two codes on a page: no duplicate ids
     # Modules are adjacent squares: crispEdges keeps anti-aliasing seams out of the print.
     attributes = (
         f'role="img" aria-label="{escape(label, {chr(34): "&quot;"})}" class="qr" '

@@ -10,17 +10,20 @@ made only on a miss: a cached answer costs neither a decryption nor a render.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
+from importlib import resources
 from typing import Any
 
 import weasyprint
 from flask import current_app, render_template
 from flask_babel import force_locale, format_date
 from PIL import Image
+from weasyprint.css import ColorProfile
 from weasyprint.text.fonts import FontConfiguration
 
 from consent.errors import IntegrityFailure
@@ -38,6 +41,7 @@ log = logging.getLogger(__name__)
 # hashed by ``renderer_version`` on their own).
 RENDER_VERSION = 1
 PDF_A_3B = "pdf/a-3b"
+OUTPUT_INTENT = "consent-srgb"
 CACHE_EXTENSION = "consent_pdf_cache"
 
 
@@ -142,10 +146,39 @@ def html_to_pdf(
         )
         for item in attachments
     ]
+    profiles: dict[str, ColorProfile] = {}
+    options: dict[str, Any] = {}
+    if variant is not None and variant.startswith("pdf/a"):
+        # PDF/A needs an output intent; WeasyPrint 70's own "srgb" leaves its file open
+        # (a ResourceWarning for every receipt), so the same sRGB profile is given from memory.
+        profiles[OUTPUT_INTENT] = ColorProfile(
+            io.BytesIO(_srgb_profile()),
+            "sRGB2014.icc",
+            "relative-colorimetric",
+            (["r"], ["g"], ["b"]),
+        )
+        options["output_intent"] = OUTPUT_INTENT
+        options["finisher"] = _one_entry_per_associated_file
     pdf: bytes = document.write_pdf(
-        font_config=FontConfiguration(), pdf_variant=variant, attachments=files
+        font_config=FontConfiguration(),
+        color_profiles=profiles,
+        pdf_variant=variant,
+        attachments=files,
+        **options,
     )
     return pdf
+
+
+def _one_entry_per_associated_file(document: Any, pdf: Any) -> None:
+    """WeasyPrint 70 lists each attachment twice in the catalog's /AF array; keep one."""
+    listed = pdf.catalog.get("AF")
+    if listed:
+        listed[:] = list(dict.fromkeys(listed))
+
+
+@cache
+def _srgb_profile() -> bytes:
+    return (resources.files("weasyprint.pdf") / "sRGB2014.icc").read_bytes()
 
 
 def _thumbnail(ref: MediaRef) -> dict[str, Any]:
