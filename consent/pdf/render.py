@@ -20,9 +20,10 @@ from importlib import resources
 from typing import Any
 
 import weasyprint
+import weasyprint.images
 from flask import current_app, render_template
 from flask_babel import force_locale, format_date
-from PIL import Image
+from PIL import Image, ImageFile
 from weasyprint.css import ColorProfile
 from weasyprint.text.fonts import FontConfiguration
 
@@ -36,6 +37,11 @@ from consent.pdf.thumbnails import PLACEHOLDER_URI, MediaRef, data_uri, thumbnai
 from consent.runtime import runtime
 
 log = logging.getLogger(__name__)
+
+# Importing WeasyPrint turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole process: uploads
+# would then accept a truncated photo (consent.media.fingerprints decodes it to refuse it).
+# Every image WeasyPrint gets from us is a whole JPEG we just made, so the default comes back.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 # Bump when Python code changes what a rendered document looks like (templates and fonts are
 # hashed by ``renderer_version`` on their own).

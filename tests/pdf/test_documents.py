@@ -458,3 +458,19 @@ def test_thumbnail_of_a_plain_jpeg_is_a_fresh_jpeg() -> None:
     made = thumbnail_jpeg(source, max_pixels=10_000_000)
     with Image.open(io.BytesIO(made)) as image:
         assert image.size == (600, 300) and not image.getexif()
+
+
+def test_after_a_render_a_truncated_upload_is_still_refused(flow: Flow) -> None:
+    # WeasyPrint switches Pillow to accept truncated images for the whole process.
+    opened = open_request(flow)
+    flow.client.get(f"/api/v1/requests/{opened['id']}/form.pdf", headers=flow.headers)
+    response = flow.client.post(
+        "/api/v1/media",
+        data={
+            "patient_id": opened["patient"],
+            "description": "",
+            "file": (io.BytesIO(photo(5)[:2000]), "cut.jpg"),
+        },
+        headers=flow.headers,
+    )
+    assert response.status_code == 422
