@@ -16,6 +16,7 @@ BENCH = Path(__file__).resolve().parent
 RUNS = [
     ["verify_http.py", "--sizes", "1000", "100000", "--seconds", "5", "--rounds", "3"],
     ["ledger.py", "--sizes", "1000", "100000", "1000000", "--appends", "2000"],
+    ["pdf.py", "--rounds", "15", "--seconds", "5"],
 ]
 
 

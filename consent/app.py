@@ -156,6 +156,7 @@ def _init_extensions(app: Flask) -> None:
     from consent.ledger.api import consent_proof_blp
     from consent.media.api import blp as media_blp
     from consent.patients.api import blp as patients_blp
+    from consent.pdf.api import blp as documents_blp
     from consent.verify.api import blp as verify_blp
     from consent.verify.api import keys_blp
 
@@ -165,6 +166,7 @@ def _init_extensions(app: Flask) -> None:
         media_blp,
         consents_blp,
         consent_proof_blp,
+        documents_blp,
         verify_blp,
         log_blp,
         keys_blp,

@@ -53,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "CONSENT_SESSION_HOURS": 10,
     # Minutes a tablet signing link stays valid.
     "CONSENT_SIGNING_LINK_MINUTES": 30,
+    # Bytes of rendered PDFs (forms, receipts) each worker keeps in memory, newest used first.
+    "CONSENT_PDF_CACHE_BYTES": 64 * 1024 * 1024,
     # Public base URL used in links printed on paper and in receipts.
     "CONSENT_PUBLIC_URL": "http://127.0.0.1:5000",
     # flask-smorest / OpenAPI

@@ -28,6 +28,20 @@ def bundle_for(index: int) -> str:
     return format_proof_bundle(ProofBundle(index, hashes, note))
 
 
+def bundle_as_appended(index: int) -> str:
+    """The proof bundle of leaf ``index`` in the tree that ended with it (size index + 1).
+
+    That tree never changes, and Ed25519 is deterministic: the same bundle every time, for a
+    document issued once (the receipt PDF). Later trees are checked against it with
+    consistency proofs. Raises NotFound for an index beyond the log.
+    """
+    size = index + 1
+    hashes = store.prove_inclusion(db.session, index=index, size=size)
+    root = store.root_at(db.session, size)
+    note = sign_checkpoint(origin=log_origin(), size=size, root=root, keyring=runtime().keyring)
+    return format_proof_bundle(ProofBundle(index, hashes, note))
+
+
 def consent_bundle(consent_id: str) -> str:
     """The proof bundle of a consent's receipt. Raises NotFound."""
     return bundle_for(get_consent(consent_id).log_index)

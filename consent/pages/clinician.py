@@ -26,6 +26,8 @@ from consent.media.service import add_media
 from consent.pages.qr import qr_svg
 from consent.patients.models import Patient
 from consent.patients.service import get_patient, identity, register_patient
+from consent.pdf.api import pdf_response
+from consent.pdf.documents import form_job
 
 blp = Blueprint("clinician", __name__, url_prefix="/clinician")
 MAX_FILES = 10
@@ -263,6 +265,13 @@ def _request(request_id: str) -> ConsentRequest:
         return get_request(request_id)
     except ConsentError:
         abort(404)
+
+
+@blp.get("/requests/<request_id>/form.pdf")
+@login_required
+def request_form(request_id: str) -> Any:
+    """The blank paper form, the same bytes as the API's, for the print button."""
+    return pdf_response(form_job(request_id))
 
 
 @blp.post("/requests/<request_id>/link")

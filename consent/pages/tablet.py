@@ -41,6 +41,8 @@ from consent.i18n import LANGUAGES
 from consent.media.models import MediaItem
 from consent.pages.qr import qr_svg
 from consent.patients.service import data_key
+from consent.pdf.api import pdf_response
+from consent.pdf.documents import receipt_job
 from consent.runtime import runtime
 
 blp = Blueprint("tablet", __name__, url_prefix="/tablet")
@@ -319,6 +321,15 @@ def status() -> Any:
     """For the waiting page's script: has the clinician confirmed yet?"""
     request_id = _submitted_request()
     return {"confirmed": signing.consent_for_request(request_id) is not None}
+
+
+@blp.get("/receipt.pdf")
+def receipt_pdf() -> Any:
+    """The receipt as a PDF to keep, for the browser that signed it, once it is confirmed."""
+    consent = signing.consent_for_request(_submitted_request())
+    if consent is None:
+        abort(404)
+    return pdf_response(receipt_job(consent.id), download=True)
 
 
 @blp.get("/done")

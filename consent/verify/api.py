@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -18,7 +17,7 @@ from consent.consents.uses import CHANNEL, PURPOSES
 from consent.errors import InvalidInput
 from consent.http import accepts_multipart
 from consent.media.fingerprints import fingerprint
-from consent.runtime import runtime
+from consent.verify.public import published_keys
 from consent.verify.service import decide
 
 blp = Blueprint("verify", __name__, url_prefix="/api/v1/verify", description="Verify")
@@ -150,15 +149,4 @@ class KeysOut(Schema):
 @keys_blp.response(200, KeysOut)
 def public_keys() -> dict[str, Any]:
     """The service's Ed25519 public keys, active and retired: anyone may check signatures."""
-    return {
-        "keys": [
-            {
-                "key_id": key.key_id,
-                "algorithm": "Ed25519",
-                "public_key": base64.b64encode(key.public_bytes).decode(),
-                "vkey": key.vkey,
-                "status": key.status,
-            }
-            for key in runtime().keyring.public_keys()
-        ]
-    }
+    return published_keys()

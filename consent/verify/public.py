@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -77,3 +79,19 @@ def consent_status(consent_id: str) -> ConsentStatus:
     return ConsentStatus(
         consent_id, body["issued_at"], body["expires_at"], expired, body["log_index"], uses
     )
+
+
+def published_keys() -> dict[str, Any]:
+    """The document of /.well-known/consent-keys: every public key, active and retired."""
+    return {
+        "keys": [
+            {
+                "key_id": key.key_id,
+                "algorithm": "Ed25519",
+                "public_key": base64.b64encode(key.public_bytes).decode(),
+                "vkey": key.vkey,
+                "status": key.status,
+            }
+            for key in runtime().keyring.public_keys()
+        ]
+    }
