@@ -64,6 +64,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "or set CONSENT_SECRET_KEY."
         )
     _init_extensions(app)
+    from consent.verify.fastpath import VerifyFastPath
+
+    app.wsgi_app = VerifyFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 
