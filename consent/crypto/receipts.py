@@ -39,24 +39,31 @@ def _plain(value: Any) -> bool:
     whose keys are in the Basic Multilingual Plane (there, sorting by code point equals RFC 8785's
     sorting by UTF-16 code unit). Python's escaping of strings is the ECMAScript one RFC 8785
     (3.2.2.2) prescribes. Floats and everything else take the rfc8785 package's path.
+
+    A loop over a stack rather than recursion: every verify answer passes through here.
     """
-    kind = type(value)
-    if kind is str:
-        return value.isascii() or not _SURROGATE.search(value)
-    if kind is dict:
-        for key, item in value.items():
-            if type(key) is not str:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is str:
+            if not item.isascii() and _SURROGATE.search(item):
                 return False
-            if not key.isascii() and (_OUTSIDE_BMP.search(key) or _SURROGATE.search(key)):
+        elif kind is dict:
+            for key in item:
+                if type(key) is not str:
+                    return False
+                if not key.isascii() and (_OUTSIDE_BMP.search(key) or _SURROGATE.search(key)):
+                    return False
+            pending.extend(item.values())
+        elif kind is list:
+            pending.extend(item)
+        elif kind is int:
+            if not -_SAFE_INTEGER <= item <= _SAFE_INTEGER:
                 return False
-            if not _plain(item):
-                return False
-        return True
-    if kind is list:
-        return all(_plain(item) for item in value)
-    if kind is int:
-        return bool(-_SAFE_INTEGER <= value <= _SAFE_INTEGER)
-    return value is None or kind is bool
+        elif item is not None and kind is not bool:
+            return False
+    return True
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

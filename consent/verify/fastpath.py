@@ -3,7 +3,8 @@
 Flask's request handling (request and session objects, URL matching, hooks, response object)
 costs about as much as the whole verify decision. This WSGI layer answers the one request shape
 publishing tools send thousands of times (GET, plain query, Bearer key) with the same functions
-the Flask route calls (``authenticate``, ``parse_hash_query``, ``decide``) and the same headers.
+the Flask route calls (``parse_hash_query``, ``decide``; for the key, the same per-worker cache
+that ``authenticate`` fills) and the same headers, without pushing an app context.
 
 Anything else goes to Flask untouched: other paths and methods, a query it would have to decode
 (percent escapes, ``+``, repeated names), and every failure. A failure is answered by Flask's
@@ -22,8 +23,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import Engine
 
-from consent.accounts.service import authenticate
+from consent.accounts.service import recent_caller
+from consent.crypto.keyring import Keyring
+from consent.extensions import db
+from consent.runtime import runtime
 from consent.verify.api import parse_hash_query
 from consent.verify.service import decide
 
@@ -54,6 +59,15 @@ class VerifyFastPath:
     def __init__(self, app: Flask, flask_wsgi_app: WSGIApp) -> None:
         self.app = app
         self.flask_wsgi_app = flask_wsgi_app
+        self._engine_and_keys: tuple[Engine, Keyring] | None = None
+
+    def _resources(self) -> tuple[Engine, Keyring]:
+        # The app's engine and keyring, looked up once: pushing an app context per request
+        # would cost more than the SQL.
+        if self._engine_and_keys is None:
+            with self.app.app_context():
+                self._engine_and_keys = (db.engine, runtime().keyring)
+        return self._engine_and_keys
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -70,13 +84,20 @@ class VerifyFastPath:
         args = _plain_query(environ.get("QUERY_STRING", ""))
         if args is None:
             return None
+        # A key not seen in the last few seconds is looked up by Flask's route, which remembers
+        # it for the next calls; so is every key that would be refused.
+        if recent_caller(environ.get("HTTP_AUTHORIZATION"), scope="verify") is None:
+            return None
+        engine, keyring = self._resources()
         try:
-            with self.app.app_context():
-                authenticate(environ.get("HTTP_AUTHORIZATION"), scope="verify")
-                query = parse_hash_query(args)
-                signed = decide(
-                    sha256=query["sha256"], purpose=query["purpose"], channel=query.get("channel")
-                )
+            query = parse_hash_query(args)
+            signed = decide(
+                sha256=query["sha256"],
+                purpose=query["purpose"],
+                channel=query.get("channel"),
+                engine=engine,
+                keyring=keyring,
+            )
         except Exception:  # Flask's route answers every failure (see above).
             return None
         return signed.envelope_json

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import Engine, and_, bindparam, or_, select
 
 from consent import clock
 from consent.consents.models import Consent, RequestMedia, Withdrawal
@@ -205,13 +205,19 @@ def decide(
     channel: str | None,
     phash: str | None = None,
     now: datetime | None = None,
+    engine: Engine | None = None,
+    keyring: Keyring | None = None,
 ) -> SignedAnswer:
     """The signed answer for one file and one intended use.
+
+    ``engine`` and ``keyring`` default to the current app's; given both (the verify fast path)
+    and no ``phash``, no app context is needed.
 
     Raises IntegrityFailure when a stored receipt does not verify: doubt is never ``allowed``.
     """
     now = now or clock.now()
-    engine, keyring = db.engine, runtime().keyring
+    engine = engine or db.engine
+    keyring = keyring or runtime().keyring
     # Straight on a pooled DBAPI cursor, not the ORM session: this is the hot path.
     rows: list[Any] = _BY_SHA256.all(engine, sha256=sha256)
     match: dict[str, Any] | None = {"kind": "exact"} if rows else None

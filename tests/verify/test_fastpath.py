@@ -174,3 +174,20 @@ def test_a_withdrawal_shows_at_once_on_the_fast_path(flow: Flow, flask_calls: li
     del flask_calls[:]
     assert flow.verify(sha, "teaching")["answer"]["decision"] == "withdrawn"
     assert flask_calls == []
+
+
+def test_a_key_is_looked_up_by_flask_first_then_trusted_for_a_few_seconds(
+    flow: Flow, flask_calls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sha = flow.consent(photo(6), {"teaching": True})["media"]["sha256"]
+    publisher = auth(api_key(("verify",), days=1))
+    url = f"/api/v1/verify?sha256={sha}&purpose=teaching"
+    del flask_calls[:]
+    assert flow.client.get(url, headers=publisher).status_code == 200
+    assert flow.client.get(url, headers=publisher).status_code == 200
+    assert flask_calls == ["/api/v1/verify"]  # the first call only
+    # Past its expiry the remembered key is not trusted: Flask refuses it, at once.
+    later = clock.now() + timedelta(days=2)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert flow.client.get(url, headers=publisher).status_code == 401
+    assert flask_calls == ["/api/v1/verify", "/api/v1/verify"]
