@@ -23,7 +23,7 @@ run: $(STAMP)
 	$(BIN)/python -m consent.bootstrap --demo --instance instance
 	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl-C to stop)"
 	CONSENT_INSTANCE_PATH=$(CURDIR)/instance $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) \
-		--workers 2 --access-logfile - 'consent:create_app()'
+		--workers 2 'consent:create_app()'
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

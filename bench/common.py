@@ -39,7 +39,13 @@ def machine() -> str:
 
 @contextmanager
 def gunicorn(app_spec: str, port: int, env: dict[str, str], workers: int = 2) -> Iterator[str]:
-    """Serve ``app_spec`` with gunicorn sync workers on 127.0.0.1:port until the block ends."""
+    """Serve ``app_spec`` with gunicorn sync workers on 127.0.0.1:port until the block ends.
+
+    The service's JSON request log (one line per request, as in production) goes to
+    bench/out/gunicorn-<port>.log.
+    """
+    OUT.mkdir(exist_ok=True)
+    log = (OUT / f"gunicorn-{port}.log").open("w")
     process = subprocess.Popen(
         [
             str(VENV_BIN / "gunicorn"),
@@ -53,6 +59,7 @@ def gunicorn(app_spec: str, port: int, env: dict[str, str], workers: int = 2) ->
         ],
         env={**os.environ, **env},
         cwd=ROOT,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -68,6 +75,7 @@ def gunicorn(app_spec: str, port: int, env: dict[str, str], workers: int = 2) ->
     finally:
         process.terminate()
         process.wait(timeout=20)
+        log.close()
 
 
 def wrk(

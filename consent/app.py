@@ -64,9 +64,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "or set CONSENT_SECRET_KEY."
         )
     _init_extensions(app)
+    from consent.requestlog import RequestLog, configure_logging
     from consent.verify.fastpath import VerifyFastPath
 
-    app.wsgi_app = VerifyFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
+    configure_logging(app.config["CONSENT_LOG_LEVEL"])
+    # Outermost: every request is logged, the verify fast path's included.
+    app.wsgi_app = RequestLog(VerifyFastPath(app, app.wsgi_app))  # type: ignore[method-assign]
     return app
 
 

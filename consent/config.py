@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "CONSENT_CONTROLLER": "Demo Hospital",
     "CONSENT_DPO_CONTACT": "dpo@hospital.example",
     "CONSENT_JURISDICTION": "FR",
+    # Level of the JSON logs on stderr (one line per request at INFO; WARNING keeps errors only).
+    "CONSENT_LOG_LEVEL": "INFO",
     # Hours a clinician's log-in lasts.
     "CONSENT_SESSION_HOURS": 10,
     # Minutes a tablet signing link stays valid.

@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from consent import clock
+from consent.requestlog import RequestLog
 from consent.verify.fastpath import VerifyFastPath
 from tests.factories import Flow, api_key, auth, photo
 
@@ -39,7 +40,7 @@ def flow(client: FlaskClient) -> Flow:
 @pytest.fixture
 def flask_calls(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Paths that reached Flask's own dispatch (through the fast path's fall-back)."""
-    fast = app.wsgi_app
+    fast = app.wsgi_app.wsgi_app  # type: ignore[attr-defined]  # inside the request log
     assert isinstance(fast, VerifyFastPath)
     calls: list[str] = []
     inner = fast.flask_wsgi_app
@@ -77,16 +78,17 @@ def test_the_answer_is_byte_for_byte_the_flask_routes(
     monkeypatch.setattr(clock, "now", lambda: moment)  # one checked_at for both answers
     url = f"/api/v1/verify?sha256={sha}&purpose=teaching"
     del flask_calls[:]
-    fast = flow.client.get(url, headers=flow.headers)
+    fast = flow.client.get(url, headers={**flow.headers, "X-Request-ID": "support-42"})
     assert flask_calls == []  # answered in front of Flask
     slow = app.response_class.from_app(
-        app.wsgi_app.flask_wsgi_app,  # type: ignore[attr-defined]
+        RequestLog(app.wsgi_app.wsgi_app.flask_wsgi_app),  # type: ignore[attr-defined]
         {
             **flow.client.environ_base,
             "REQUEST_METHOD": "GET",
             "PATH_INFO": "/api/v1/verify",
             "QUERY_STRING": url.split("?", 1)[1],
             "HTTP_AUTHORIZATION": flow.headers["Authorization"],
+            "HTTP_X_REQUEST_ID": "support-42",
             "SERVER_NAME": "localhost",
             "SERVER_PORT": "80",
             "wsgi.url_scheme": "http",
