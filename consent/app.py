@@ -65,11 +65,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         )
     _init_extensions(app)
     from consent.requestlog import RequestLog, configure_logging
+    from consent.securityheaders import SecurityHeaders
     from consent.verify.fastpath import VerifyFastPath
 
     configure_logging(app.config["CONSENT_LOG_LEVEL"])
     # Outermost: every request is logged, the verify fast path's included.
-    app.wsgi_app = RequestLog(VerifyFastPath(app, app.wsgi_app))  # type: ignore[method-assign]
+    app.wsgi_app = RequestLog(  # type: ignore[method-assign]
+        SecurityHeaders(
+            VerifyFastPath(app, app.wsgi_app),
+            public_url_is_https=app.config["CONSENT_PUBLIC_URL"].startswith("https://"),
+        )
+    )
     return app
 
 

@@ -118,6 +118,9 @@ def tablet_page(browser: Any) -> Iterator[Callable[..., Any]]:
     opens a new browser context (own cookies), closed after the test.
     """
     contexts: list[Any] = []
+    # The pages run with the service's Content-Security-Policy enforced: anything it refuses
+    # (an inline script or style, a foreign resource) is a failure of the test.
+    refused: list[str] = []
 
     def open_page(
         orientation: str = "portrait", zoom: float = 1.0, *, locale: str = "en-GB"
@@ -136,9 +139,16 @@ def tablet_page(browser: Any) -> Iterator[Callable[..., Any]]:
         )
         contexts.append(context)
         page = context.new_page()
+        page.on(
+            "console",
+            lambda message: (
+                refused.append(message.text) if "Content Security Policy" in message.text else None
+            ),
+        )
         remember_full_size(page, full)
         return page
 
     yield open_page
     for context in contexts:
         context.close()
+    assert not refused, f"the Content-Security-Policy refused: {refused}"

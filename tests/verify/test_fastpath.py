@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from consent import clock
 from consent.requestlog import RequestLog
+from consent.securityheaders import SecurityHeaders
 from consent.verify.fastpath import VerifyFastPath
 from tests.factories import Flow, api_key, auth, photo
 
@@ -40,7 +41,7 @@ def flow(client: FlaskClient) -> Flow:
 @pytest.fixture
 def flask_calls(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Paths that reached Flask's own dispatch (through the fast path's fall-back)."""
-    fast = app.wsgi_app.wsgi_app  # type: ignore[attr-defined]  # inside the request log
+    fast = app.wsgi_app.wsgi_app.wsgi_app  # type: ignore[attr-defined]  # log, headers, fast
     assert isinstance(fast, VerifyFastPath)
     calls: list[str] = []
     inner = fast.flask_wsgi_app
@@ -80,8 +81,9 @@ def test_the_answer_is_byte_for_byte_the_flask_routes(
     del flask_calls[:]
     fast = flow.client.get(url, headers={**flow.headers, "X-Request-ID": "support-42"})
     assert flask_calls == []  # answered in front of Flask
+    flask_path = app.wsgi_app.wsgi_app.wsgi_app.flask_wsgi_app  # type: ignore[attr-defined]
     slow = app.response_class.from_app(
-        RequestLog(app.wsgi_app.wsgi_app.flask_wsgi_app),  # type: ignore[attr-defined]
+        RequestLog(SecurityHeaders(flask_path, public_url_is_https=False)),
         {
             **flow.client.environ_base,
             "REQUEST_METHOD": "GET",
