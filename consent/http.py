@@ -8,7 +8,39 @@ from typing import Any, TypeVar
 
 from flask import current_app, request
 
-from consent.errors import UnsupportedMediaType
+from consent.errors import InvalidInput, UnsupportedMediaType
+
+MAX_FILE_NAME = 255
+_NAME_PROBLEM = (
+    "A file name must be a plain name: no folders ('/', '\\' or '..'), no control characters, "
+    f"at most {MAX_FILE_NAME} characters."
+)
+
+
+def plain_file_name(name: str) -> bool:
+    """A name without folders or control characters, short enough to show."""
+    return not (
+        len(name) > MAX_FILE_NAME
+        or "/" in name
+        or "\\" in name
+        or ".." in name
+        or any(ord(character) < 32 or ord(character) == 127 for character in name)
+    )
+
+
+def check_upload_names() -> None:
+    """Refuse files whose names try to reach other folders (422).
+
+    Names are never used to store anything (files are stored by id), but a client sending
+    ``../../etc/passwd`` is misbehaving or probing, and gets told so rather than a quiet success.
+    """
+    errors: dict[str, list[str]] = {}
+    for field, upload in request.files.items(multi=True):
+        if not plain_file_name(upload.filename or ""):
+            errors[field] = [_NAME_PROBLEM]
+    if errors:
+        raise InvalidInput("A file name is not acceptable; see errors.", errors={"files": errors})
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,7 +61,7 @@ def accepts_json(view: F) -> F:
 
 
 def accepts_multipart(view: F) -> F:
-    """Refuse a body that is not ``multipart/form-data`` (415)."""
+    """Refuse a body that is not ``multipart/form-data`` (415), or hostile file names (422)."""
 
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
@@ -37,6 +69,7 @@ def accepts_multipart(view: F) -> F:
             raise UnsupportedMediaType(
                 f"Send the file as multipart/form-data (got {request.mimetype or 'none'})."
             )
+        check_upload_names()
         return view(*args, **kwargs)
 
     return guarded  # type: ignore[return-value]

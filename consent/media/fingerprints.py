@@ -130,9 +130,65 @@ def fingerprint(stream: IO[bytes], *, limit: int, max_pixels: int) -> Fingerprin
         raise InvalidInput("The file is empty.")
     phash = None
     if media_type in _PIL_FORMATS.values():
+        refuse_polyglot(stream, media_type)
         phash = perceptual_hash(stream, max_pixels=max_pixels)
     stream.seek(0)
     return Fingerprint(sha256, size, media_type, phash)
+
+
+# Markers of another kind of file hidden inside an image (a "polyglot": one file that a browser,
+# an archive tool or a PDF reader would each open as something else). Long enough that image
+# data holds them by chance about once in 2**36 bytes or less.
+_FOREIGN_MARKERS = (
+    b"%PDF-",
+    b"PK\x03\x04\x14\x00",  # a ZIP entry (also Office documents, JARs)
+    b"PK\x03\x04\x0a\x00",
+    b"<script",
+    b"<html",
+    b"<?php",
+    b"<svg xmlns",
+    b"<!doctype",
+)
+# What ends each image format: nothing may follow it.
+_PNG_END = b"IEND\xaeB`\x82"
+
+
+def refuse_polyglot(stream: IO[bytes], media_type: str) -> None:
+    """Refuse an image that carries another file: bytes after its end, or a foreign header.
+
+    Raises InvalidInput. Images only; the stream is rewound.
+    """
+    stream.seek(0)
+    overlap = max(len(marker) for marker in _FOREIGN_MARKERS) - 1
+    tail = b""
+    size = 0
+    while chunk := stream.read(READ_CHUNK):
+        size += len(chunk)
+        window = (tail + chunk).lower()
+        if any(marker.lower() in window for marker in _FOREIGN_MARKERS):
+            stream.seek(0)
+            raise InvalidInput(
+                "The image also holds another kind of file (a document, an archive or a page); "
+                "send the photo alone."
+            )
+        tail = (tail + chunk)[-max(overlap, 64) :]
+    stream.seek(0)
+    end = tail.rstrip(b"\x00")  # some cameras pad with zeros
+    ends_well = {
+        "image/jpeg": end.endswith(b"\xff\xd9"),
+        "image/png": end.endswith(_PNG_END),
+        # RIFF's own length field names the file's length.
+        "image/webp": _riff_length(stream) == size,
+    }.get(media_type, True)
+    if not ends_well:
+        raise InvalidInput("The image has data after its end; send the photo alone.")
+
+
+def _riff_length(stream: IO[bytes]) -> int:
+    stream.seek(0)
+    head = stream.read(8)
+    stream.seek(0)
+    return int.from_bytes(head[4:8], "little") + 8 if head[:4] == b"RIFF" else -1
 
 
 def hamming(a: str, b: str) -> int:

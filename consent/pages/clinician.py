@@ -21,6 +21,7 @@ from consent.consents.uses import CHANNEL, PURPOSES
 from consent.errors import ConsentError
 from consent.extensions import db
 from consent.forms.models import FormVersion
+from consent.http import plain_file_name
 from consent.i18n import LANGUAGES
 from consent.media.service import add_media
 from consent.pages.qr import qr_svg
@@ -188,6 +189,8 @@ def new_request(patient_id: str) -> Any:
         files = [f for f in request.files.getlist("media") if f and f.filename][:MAX_FILES]
         if not files:
             errors["media"] = _("Add at least one photo or video.")
+        elif not all(plain_file_name(file.filename or "") for file in files):
+            errors["media"] = _("A file name holds folders or strange characters. Rename the file.")
         if not values["purposes"]:
             errors["purposes"] = _("Choose at least one use to ask about.")
         uses = []

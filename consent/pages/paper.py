@@ -37,6 +37,7 @@ from consent.errors import (
 )
 from consent.extensions import db
 from consent.forms.models import FormVersion
+from consent.http import plain_file_name
 from consent.media.scans import SCAN_TYPES
 from consent.pages.labels import PURPOSE_LABELS
 from consent.pages.qr import qr_svg
@@ -94,6 +95,8 @@ def paper_form(request_id: str) -> Any:
         scan = request.files.get("scan")
         if scan is None or not scan.filename:
             errors["scan"] = _("Choose the file of the scanned paper form.")
+        elif not plain_file_name(scan.filename):
+            errors["scan"] = _("A file name holds folders or strange characters. Rename the file.")
         if errors:
             status = 422
         else:
