@@ -132,16 +132,20 @@ def audit_command(checkpoint_files: tuple[str, ...]) -> None:
 @click.option("--email", required=True)
 @click.option("--name", "display_name", required=True, help="As shown to patients.")
 @click.option("--role", type=click.Choice(["clinician", "admin"]), default="clinician")
-@click.password_option(help="At least 12 characters; asked for when not given.")
+@click.password_option(
+    help="At least 12 characters, not a common one, without your name; asked for when not given."
+)
 def create_account_command(email: str, display_name: str, role: str, password: str) -> None:
     """Create a clinician or admin account that can log in to the pages."""
     from werkzeug.security import generate_password_hash
 
+    from consent.accounts.passwords import password_problems
     from consent.accounts.service import create_account
     from consent.extensions import db
 
-    if len(password) < 12:
-        raise click.UsageError("the password needs at least 12 characters")
+    problems = password_problems(password, email=email, name=display_name)
+    if problems:
+        raise click.UsageError(" ".join(problems))
     try:
         account = create_account(email=email, display_name=display_name, role=role)
     except ConsentError as exc:
