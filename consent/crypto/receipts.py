@@ -158,7 +158,7 @@ def verify_envelope(
     body, key_id, signature_b64 = envelope[body_key], envelope["key_id"], envelope["signature"]
     if not isinstance(body, Mapping) or not body:
         raise VerificationError(f"{body_key} must be a non-empty object")
-    if not isinstance(key_id, str) or not _KEY_ID.match(key_id):
+    if not isinstance(key_id, str) or not _KEY_ID.fullmatch(key_id):
         raise VerificationError("key_id must be 8 lower-case hex digits")
     if not isinstance(signature_b64, str):
         raise VerificationError("signature must be a base64 string")

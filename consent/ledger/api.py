@@ -88,7 +88,8 @@ def consistency(query: dict[str, int]) -> dict[str, Any]:
     return {"first": query["first"], "second": query["second"], "hashes": _b64(hashes)}
 
 
-@blp.route("/entries/<int:index>", methods=["GET"])
+# Bounded as JSON integers are (2**53 - 1): a larger number is no entry, not a database error.
+@blp.route("/entries/<int(max=9007199254740991):index>", methods=["GET"])
 @require_scope(ANY_VALID_KEY)
 @blp.response(200, EntryOut)
 def get_entry(index: int) -> dict[str, Any]:

@@ -162,7 +162,7 @@ def media_file(media_id: str, link: SigningLink, ctx: dict[str, Any]) -> Respons
     return response
 
 
-@blp.get("/read/<int:number>")
+@blp.get("/read/<int(max=1000):number>")
 @signing_step
 def read(number: int, link: SigningLink, ctx: dict[str, Any]) -> Any:
     sections = ctx["sections"]
