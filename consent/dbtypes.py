@@ -53,7 +53,9 @@ def rfc3339(value: datetime) -> str:
 
 def insert_unless_present(table: Any, dialect_name: str) -> Any:
     """An INSERT that does nothing when the row's key is already there (ON CONFLICT DO
-    NOTHING, on PostgreSQL and SQLite alike): a result's rowcount tells whether it inserted.
+    NOTHING, on PostgreSQL and SQLite alike). Add ``.returning(<key column>)`` to learn
+    whether it inserted: the rowcount of such a statement is not reliable through the ORM
+    session (psycopg reports -1).
 
     Concurrent writers of the same key wait for each other, and only one inserts.
     """

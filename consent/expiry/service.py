@@ -18,7 +18,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, select
-from sqlalchemy.engine import CursorResult
 
 from consent import clock
 from consent.consents.models import Consent, ConsentUse
@@ -124,12 +123,12 @@ def expire_due(now: datetime | None = None) -> list[ExpiredConsent]:
         if not rows:
             return expired
         for row in rows:
-            inserted: CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
-                insert_unless_present(ConsentExpiry.__table__, dialect).values(
-                    consent_id=row.id, expired_at=row.expires_at, recorded_at=now
-                )
-            )
-            if inserted.rowcount != 1:  # another run recorded it (and told the publishers)
+            inserted = db.session.execute(
+                insert_unless_present(ConsentExpiry.__table__, dialect)
+                .values(consent_id=row.id, expired_at=row.expires_at, recorded_at=now)
+                .returning(ConsentExpiry.__table__.c.consent_id)
+            ).first()
+            if inserted is None:  # another run recorded it (and told the publishers)
                 continue
             notified = consent_expired(
                 consent_id=row.id,

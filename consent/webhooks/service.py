@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from consent import clock
 from consent.accounts.service import Caller
 from consent.dbtypes import new_id, rfc3339
-from consent.errors import InvalidInput, NotFound
+from consent.errors import Conflict, InvalidInput, NotFound
 from consent.extensions import db
 from consent.runtime import runtime
 from consent.webhooks.models import (
@@ -81,9 +81,9 @@ def _owned(caller: Caller) -> Any:
 def register_endpoint(*, url: str, events: list[str], caller: Caller) -> RegisteredEndpoint:
     """Register ``url`` for ``events``, with a new signing secret. Commits.
 
-    Raises InvalidInput for a URL that is not http(s) (https only, unless
-    CONSENT_WEBHOOKS_ALLOW_HTTP), too long or with credentials, for unknown or no events, and
-    when the owner already has MAX_ENDPOINTS_PER_OWNER endpoints.
+    Raises Conflict when the owner already has this URL; InvalidInput for a URL that is not
+    http(s) (https only, unless CONSENT_WEBHOOKS_ALLOW_HTTP), too long or with credentials,
+    for unknown or no events, and when the owner already has MAX_ENDPOINTS_PER_OWNER.
     """
     errors: dict[str, list[str]] = {}
     problems = url_errors(url, allow_http=bool(current_app.config["CONSENT_WEBHOOKS_ALLOW_HTTP"]))
@@ -95,12 +95,16 @@ def register_endpoint(*, url: str, events: list[str], caller: Caller) -> Registe
         errors["events"] = [f"Choose among {', '.join(EVENTS)}; got {got}."]
     if errors:
         raise InvalidInput("The webhook endpoint is not valid; see errors.", errors=errors)
-    owned = db.session.scalar(
-        select(db.func.count())
-        .select_from(WebhookEndpoint)
-        .where(_owned(caller), WebhookEndpoint.deleted_at.is_(None))
-    )
-    if owned is not None and owned >= MAX_ENDPOINTS_PER_OWNER:
+    owned = db.session.scalars(
+        select(WebhookEndpoint.url).where(_owned(caller), WebhookEndpoint.deleted_at.is_(None))
+    ).all()
+    if url in owned:
+        # Two registrations of one URL would receive every event twice.
+        raise Conflict(
+            "This URL is already registered: delete that endpoint first to change its events.",
+            errors={"url": ["Already registered."]},
+        )
+    if len(owned) >= MAX_ENDPOINTS_PER_OWNER:
         raise InvalidInput(
             f"At most {MAX_ENDPOINTS_PER_OWNER} webhook endpoints; delete one first.",
             errors={"url": ["Too many endpoints."]},

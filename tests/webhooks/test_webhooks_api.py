@@ -125,6 +125,13 @@ def test_unknown_fields_and_non_json_are_refused(client: FlaskClient, key: str) 
     assert form.status_code == 415
 
 
+def test_same_url_twice_is_a_conflict(client: FlaskClient, key: str) -> None:
+    register(client, key, HOOK)
+    response = post(client, key, {"url": HOOK, "events": ["consent.expired"]})
+    assert response.status_code == 409
+    assert response.json["errors"] == {"url": ["Already registered."]}
+
+
 def test_an_owner_has_a_bounded_number_of_endpoints(client: FlaskClient, key: str) -> None:
     for n in range(MAX_ENDPOINTS_PER_OWNER):
         register(client, key, f"{HOOK}/{n}")
