@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import click
 
+from consent import clock
 from consent.dbtypes import rfc3339
 from consent.expiry.service import DueReview, assess_unassessed, due_reviews, expire_due
 
 
 def _review_line(review: DueReview) -> str:
+    when = "review due" if review.review_on <= clock.now().date() else "review soon"
     signer = review.signer.get("role", "?")
     if review.signer.get("relationship"):
         signer += f" ({review.signer['relationship']})"
     return (
-        f"review due {review.consent_id}: patient {review.patient_id} is 18 on "
+        f"{when} {review.consent_id}: patient {review.patient_id} is 18 on "
         f"{review.review_on.isoformat()}; signed by {signer}; still grants "
         f"{', '.join(review.purposes)}; ends {rfc3339(review.expires_at)}"
     )
@@ -50,4 +52,5 @@ def due_reviews_command(within_days: int) -> None:
     reviews = due_reviews(within_days=within_days)
     for review in reviews:
         click.echo(_review_line(review))
-    click.echo(f"{len(reviews)} reviews due")
+    due = sum(review.review_on <= clock.now().date() for review in reviews)
+    click.echo(f"{due} reviews due" + (f", {len(reviews) - due} soon" if within_days else ""))

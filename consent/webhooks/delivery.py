@@ -128,12 +128,19 @@ def claim_next(*, now: datetime, max_attempts: int, lease: timedelta) -> Claim |
             _claimable(now),
         )
         if row.state == "sending" and row.attempts >= 1:
-            lost = WebhookAttempt(
-                delivery_id=row.id, number=row.attempts, attempted_at=now, error=LOST
+            recorded = session.scalar(
+                select(WebhookAttempt.id).where(
+                    WebhookAttempt.delivery_id == row.id, WebhookAttempt.number == row.attempts
+                )
             )
-            session.add(lost)
-            if not _flush_or_rollback():
-                continue
+            if recorded is None:
+                session.add(
+                    WebhookAttempt(
+                        delivery_id=row.id, number=row.attempts, attempted_at=now, error=LOST
+                    )
+                )
+                if not _flush_or_rollback():
+                    continue
             if row.attempts >= max_attempts:
                 session.execute(
                     update(WebhookDelivery)

@@ -152,7 +152,8 @@ def test_consent_given_for_a_minor_is_due_for_review_at_18(
 
     assert "0 reviews due" in runner.invoke(args=["due-reviews"]).output
     soon = runner.invoke(args=["due-reviews", "--within", "60"])
-    assert f"review due {given['consent_id']}" in soon.output
+    assert f"review soon {given['consent_id']}" in soon.output
+    assert "0 reviews due, 1 soon" in soon.output
 
     moving_clock.advance(days=41)
     listed = runner.invoke(args=["due-reviews"])

@@ -382,3 +382,20 @@ def test_worker_thread_delivers_when_enabled(
         if worker is not None:
             worker.stop(10)
         dispose(serving)
+
+
+def test_lost_last_attempt_makes_the_delivery_dead(
+    flow: Flow, receiver: Receiver, key: str, moving_clock: Clock
+) -> None:
+    register(flow.client, key, receiver.url)
+    flow.consent(photo(17), CHOICES)
+    lease = timedelta(seconds=30)
+    only = claim_next(now=clock.now(), max_attempts=1, lease=lease)
+    assert only is not None
+    moving_clock.advance(seconds=31)
+    assert claim_next(now=clock.now(), max_attempts=1, lease=lease) is None
+    (row,) = deliveries()
+    db.session.refresh(row)
+    assert row.state == "dead" and row.lease_until is None and row.claim_token is None
+    assert [(a.number, a.error) for a in attempts(row.id)] == [(1, LOST)]
+    assert receiver.received == []
