@@ -171,6 +171,7 @@ def _init_extensions(app: Flask) -> None:
     from consent.pdf.api import blp as documents_blp
     from consent.verify.api import blp as verify_blp
     from consent.verify.api import keys_blp
+    from consent.webhooks.api import blp as webhooks_blp
 
     for blueprint in (
         forms_blp,
@@ -182,6 +183,7 @@ def _init_extensions(app: Flask) -> None:
         verify_blp,
         log_blp,
         keys_blp,
+        webhooks_blp,
     ):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # bearer keys, no cookies: nothing for a forged form to ride on
@@ -191,3 +193,6 @@ def _init_extensions(app: Flask) -> None:
     from consent.cli import register_commands
 
     register_commands(app)
+    from consent.webhooks.delivery import init_worker
+
+    init_worker(app)

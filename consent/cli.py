@@ -15,11 +15,20 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(sync_forms_command)
     app.cli.add_command(audit_command)
     app.cli.add_command(create_account_command)
+    from consent.expiry.cli import due_reviews_command, expire_command
+    from consent.webhooks.cli import deliver_command
+
+    for command in (deliver_command, expire_command, due_reviews_command):
+        app.cli.add_command(command)
 
 
 @click.command("create-api-key")
 @click.option("--name", required=True, help="Who or what will use the key.")
-@click.option("--scopes", required=True, help="Comma separated: verify, consents:write.")
+@click.option(
+    "--scopes",
+    required=True,
+    help="Comma separated: verify, consents:write, webhooks:manage (register webhook endpoints).",
+)
 @click.option("--days", default=None, type=int, help="Lifetime in days (default from config).")
 @click.option(
     "--account", "account_email", default=None, help="E-mail of the clinician it acts for."

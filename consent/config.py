@@ -59,6 +59,21 @@ DEFAULTS: dict[str, Any] = {
     "CONSENT_PDF_CACHE_BYTES": 64 * 1024 * 1024,
     # Public base URL used in links printed on paper and in receipts.
     "CONSENT_PUBLIC_URL": "http://127.0.0.1:5000",
+    # Webhooks (Standard Webhooks). Endpoints must be https unless this is set (for a receiver
+    # on the same host, in development and tests).
+    "CONSENT_WEBHOOKS_ALLOW_HTTP": False,
+    # Seconds to wait for an endpoint's answer; redirects are never followed.
+    "CONSENT_WEBHOOK_TIMEOUT_SECONDS": 10,
+    # Attempts before a delivery is given up ("dead"); the wait after failed attempt n is
+    # BACKOFF * 2**(n-1) seconds, at most BACKOFF_CAP: 2, 4, 8 ... 128 minutes, about 4 hours
+    # in all with these values.
+    "CONSENT_WEBHOOK_MAX_ATTEMPTS": 8,
+    "CONSENT_WEBHOOK_BACKOFF_SECONDS": 120,
+    "CONSENT_WEBHOOK_BACKOFF_CAP_SECONDS": 6 * 3600,
+    # Deliver from a thread inside each web worker as well (started by the first request),
+    # polling every POLL seconds. Off: run `flask --app consent deliver --loop` instead.
+    "CONSENT_WEBHOOK_WORKER": False,
+    "CONSENT_WEBHOOK_POLL_SECONDS": 5,
     # flask-smorest / OpenAPI
     "API_TITLE": "Consent service",
     "API_VERSION": "v1",

@@ -49,3 +49,20 @@ def rfc3339(value: datetime) -> str:
     """The one text form of a time in receipts and answers: UTC, seconds, ``Z``."""
     # isoformat is several times faster than strftime, and this runs in every verify answer.
     return value.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+def insert_unless_present(table: Any, dialect_name: str) -> Any:
+    """An INSERT that does nothing when the row's key is already there (ON CONFLICT DO
+    NOTHING, on PostgreSQL and SQLite alike). Add ``.returning(<key column>)`` to learn
+    whether it inserted: the rowcount of such a statement is not reliable through the ORM
+    session (psycopg reports -1).
+
+    Concurrent writers of the same key wait for each other, and only one inserts.
+    """
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()

@@ -14,21 +14,25 @@ from consent.consents.models import (
     SigningLink,
     Withdrawal,
 )
+from consent.expiry.models import ConsentExpiry, MajorityReview
 from consent.forms.models import FormVersion
 from consent.ledger.models import LogHead, LogLeaf, LogNode
 from consent.media.models import MediaItem, PerceptualBand
 from consent.patients.models import Patient, PatientKey
+from consent.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Account",
     "ApiKey",
     "Consent",
+    "ConsentExpiry",
     "ConsentRequest",
     "ConsentUse",
     "FormVersion",
     "LogHead",
     "LogLeaf",
     "LogNode",
+    "MajorityReview",
     "MediaItem",
     "PaperScan",
     "Patient",
@@ -38,5 +42,8 @@ __all__ = [
     "RequestMedia",
     "RequestUse",
     "SigningLink",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "Withdrawal",
 ]

@@ -12,7 +12,9 @@ from consent.dbtypes import UTCDateTime, utcnow
 from consent.extensions import db
 
 ROLES = ("clinician", "admin")
-SCOPES = ("verify", "consents:write")
+# verify: ask verify only; consents:write: patients, media, requests, decisions, withdrawals;
+# webhooks:manage: register, list and delete the key owner's webhook endpoints.
+SCOPES = ("verify", "consents:write", "webhooks:manage")
 
 
 class Account(UserMixin, db.Model):  # type: ignore[name-defined,misc]

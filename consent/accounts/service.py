@@ -79,6 +79,12 @@ class Caller:
     scopes: frozenset[str]
     account_id: int | None
     clinician_name: str | None
+    # The role of the account the key acts for ("clinician", "admin"), None for a key of its own.
+    account_role: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.account_role == "admin"
 
 
 def authenticate(authorization: str | None, *, scope: str | None) -> Caller:
@@ -102,7 +108,12 @@ def authenticate(authorization: str | None, *, scope: str | None) -> Caller:
             _recent_keys.pop(key_hash, None)
             raise Unauthorized(INVALID_KEY)
         caller = Caller(
-            row.id, row.name, frozenset(row.scopes.split(",")), row.account_id, row.display_name
+            row.id,
+            row.name,
+            frozenset(row.scopes.split(",")),
+            row.account_id,
+            row.display_name,
+            row.role,
         )
         expires_at = row.expires_at
         ttl: float = current_app.config["CONSENT_API_KEY_CACHE_SECONDS"]
@@ -160,6 +171,7 @@ _KEY_BY_HASH = (
         _keys.c.expires_at,
         _keys.c.revoked_at,
         _accounts.c.display_name,
+        _accounts.c.role,
     )
     .select_from(_keys)
     .outerjoin(_accounts, _accounts.c.id == _keys.c.account_id)

@@ -31,12 +31,14 @@ from consent.crypto.receipts import envelope_from_parts, verify_stored
 from consent.crypto.vault import open_sealed, seal
 from consent.dbtypes import new_id
 from consent.errors import Conflict, IntegrityFailure, InvalidInput, NotFound, VerificationError
+from consent.expiry.service import flag_if_minor
 from consent.extensions import db
 from consent.forms.models import FormVersion
 from consent.ledger.service import sign_and_log
 from consent.media.models import MediaItem
 from consent.patients.service import data_key, get_patient
 from consent.runtime import runtime
+from consent.webhooks import events as webhook_events
 
 # The longest a consent may run before it must be asked again.
 MAX_CONSENT_YEARS = 10
@@ -314,6 +316,13 @@ def stage_decision(
         for use in uses
     )
     request.status = "decided"
+    # In this transaction: publishers hear of the consent if and only if it is recorded.
+    webhook_events.consent_created(
+        consent_id=consent_id,
+        log_index=logged.log_index,
+        media=[item.sha256 for item in media],
+    )
+    flag_if_minor(consent_id=consent_id, patient_id=patient.id, issued_at=issued_at)
     _write_or_conflict(db.session.flush)
     return consent
 
@@ -410,6 +419,13 @@ def withdraw(*, consent_id: str, purposes: list[str] | None) -> Withdrawal:
     db.session.flush()
     for purpose in chosen:
         active[purpose].withdrawal_id = withdrawal_id
+    webhook_events.consent_withdrawn(
+        consent_id=consent.id,
+        withdrawal_id=withdrawal_id,
+        log_index=logged.log_index,
+        purposes=chosen,
+        media=webhook_events.media_sha256(consent.receipt),
+    )
     db.session.commit()
     return withdrawal
 

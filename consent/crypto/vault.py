@@ -43,6 +43,10 @@ class Vault:
             raise ConfigurationError("the master key is 32 bytes")
         self._wrap = nacl.secret.SecretBox(_derive(master_key, b"consent-wrap"))
         self._lookup_key = _derive(master_key, b"consent-lookup")
+        # Secrets the service itself must read back in clear (webhook signing secrets): sealed
+        # under their own subkey, apart from the patient key wrapping and from any patient key,
+        # so that erasing a patient never touches them.
+        self._service_secrets = nacl.secret.SecretBox(_derive(master_key, b"consent-secrets"))
 
     def new_data_key(self) -> tuple[bytes, bytes]:
         """A fresh data key and its wrapped form (the only form that is stored)."""
@@ -55,6 +59,17 @@ class Vault:
             return bytes(self._wrap.decrypt(wrapped))
         except CryptoError as exc:
             raise IntegrityFailure("a patient data key does not decrypt") from exc
+
+    def seal_service_secret(self, secret: bytes) -> bytes:
+        """Encrypt a secret the service needs again in clear (a webhook signing secret)."""
+        return bytes(self._service_secrets.encrypt(secret))
+
+    def open_service_secret(self, sealed: bytes) -> bytes:
+        """The secret inside ``sealed``. Raises IntegrityFailure if it was altered."""
+        try:
+            return bytes(self._service_secrets.decrypt(sealed))
+        except CryptoError as exc:
+            raise IntegrityFailure("a sealed service secret does not decrypt") from exc
 
     def record_lookup(self, record_number: str) -> str:
         """Keyed hash of a normalised record number, for look-up without storing it."""

@@ -1,0 +1,1 @@
+"""Webhooks: publishers subscribe to consent events, sent from an outbox (Standard Webhooks)."""

@@ -1,0 +1,55 @@
+"""The three events and what their ``data`` holds, in one place. None names a patient.
+
+Each is written to the outbox by ``emit`` in the transaction that records what it reports.
+``log_index`` is the log position of the receipt that records the event: the consent's
+receipt for created and expired, the withdrawal's own receipt for withdrawn.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from consent.dbtypes import rfc3339
+from consent.webhooks.service import emit
+
+
+def media_sha256(receipt: bytes) -> list[str]:
+    """The SHA-256 of every media item a consent receipt binds, in its order."""
+    return [item["sha256"] for item in json.loads(receipt)["media"]]
+
+
+def consent_created(*, consent_id: str, log_index: int, media: list[str]) -> int:
+    return emit(
+        "consent.created",
+        {"consent_id": consent_id, "log_index": log_index, "media_sha256": media},
+    )
+
+
+def consent_withdrawn(
+    *, consent_id: str, withdrawal_id: str, log_index: int, purposes: list[str], media: list[str]
+) -> int:
+    return emit(
+        "consent.withdrawn",
+        {
+            "consent_id": consent_id,
+            "withdrawal_id": withdrawal_id,
+            "log_index": log_index,
+            "purposes": sorted(purposes),
+            "media_sha256": media,
+        },
+    )
+
+
+def consent_expired(
+    *, consent_id: str, log_index: int, expired_at: datetime, media: list[str]
+) -> int:
+    return emit(
+        "consent.expired",
+        {
+            "consent_id": consent_id,
+            "log_index": log_index,
+            "expired_at": rfc3339(expired_at),
+            "media_sha256": media,
+        },
+    )
