@@ -103,6 +103,9 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         # FULL: a consent acknowledged to a client survives a power cut, not only a crash.
         cursor.execute("PRAGMA synchronous=FULL")
+        # Deleted content is overwritten with zeros: an erased patient's wrapped key must not
+        # linger in free pages of the file.
+        cursor.execute("PRAGMA secure_delete=ON")
         # Verify reads a few pages per call: keep them in memory (64 MiB of cache, and up to
         # 1 GiB mapped, of which only the pages read count) rather than in the default 2 MiB,
         # so that latency does not grow with the data set.

@@ -18,8 +18,29 @@ def register_commands(app: Flask) -> None:
     from consent.expiry.cli import due_reviews_command, expire_command
     from consent.webhooks.cli import deliver_command
 
-    for command in (deliver_command, expire_command, due_reviews_command):
+    for command in (deliver_command, expire_command, due_reviews_command, erase_patient_command):
         app.cli.add_command(command)
+
+
+@click.command("erase-patient")
+@click.argument("patient_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def erase_patient_command(patient_id: str, yes: bool) -> None:
+    """Destroy a patient's identity and media; withdraw their consents; log an erasure receipt.
+
+    Cannot be undone. The receipts stay verifiable and name only the pseudonymous id.
+    """
+    from consent.patients.erasure import erase_patient
+
+    if not yes:
+        click.confirm(
+            f"Erase patient {patient_id}: identity and media destroyed for good?", abort=True
+        )
+    try:
+        erasure = erase_patient(patient_id)
+    except ConsentError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"patient {patient_id} erased: erasure {erasure.id}, log entry {erasure.log_index}")
 
 
 @click.command("create-api-key")

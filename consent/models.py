@@ -18,7 +18,7 @@ from consent.expiry.models import ConsentExpiry, MajorityReview
 from consent.forms.models import FormVersion
 from consent.ledger.models import LogHead, LogLeaf, LogNode
 from consent.media.models import MediaItem, PerceptualBand
-from consent.patients.models import Patient, PatientKey
+from consent.patients.models import Patient, PatientErasure, PatientKey
 from consent.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "MediaItem",
     "PaperScan",
     "Patient",
+    "PatientErasure",
     "PatientKey",
     "PendingDecision",
     "PerceptualBand",

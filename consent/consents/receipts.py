@@ -82,3 +82,28 @@ def withdrawal_receipt(
         "subject": subject,
         "purposes": purposes,
     }
+
+
+def erasure_receipt(
+    *,
+    erasure_id: str,
+    issued_at: datetime,
+    subject: str,
+    consents: list[str],
+    withdrawals: list[str],
+    media_sha256: list[str],
+) -> dict[str, Any]:
+    """The patient's identity and media bytes were destroyed; their consents ended with it.
+
+    ``withdrawals`` are the withdrawal receipts the erasure issued for uses still granted.
+    """
+    return {
+        "receipt_version": RECEIPT_VERSION,
+        "type": "erasure",
+        "receipt_id": erasure_id,
+        "issued_at": rfc3339(issued_at),
+        "subject": subject,
+        "consents": sorted(consents),
+        "withdrawals": sorted(withdrawals),
+        "media_sha256": sorted(media_sha256),
+    }

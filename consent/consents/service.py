@@ -36,6 +36,7 @@ from consent.extensions import db
 from consent.forms.models import FormVersion
 from consent.ledger.service import sign_and_log
 from consent.media.models import MediaItem
+from consent.patients.models import PatientErasure
 from consent.patients.service import data_key, get_patient
 from consent.runtime import runtime
 from consent.webhooks import events as webhook_events
@@ -348,7 +349,7 @@ def get_consent(consent_id: str) -> Consent:
     return consent
 
 
-def receipt_envelope(consent: Consent | Withdrawal) -> dict[str, Any]:
+def receipt_envelope(consent: Consent | Withdrawal | PatientErasure) -> dict[str, Any]:
     """The stored receipt as an envelope, after checking it byte for byte.
 
     Raises IntegrityFailure if the stored bytes or signature were altered.
@@ -376,10 +377,22 @@ def withdraw(*, consent_id: str, purposes: list[str] | None) -> Withdrawal:
     Raises NotFound, InvalidInput (a purpose not granted in this consent) or Conflict
     (nothing left to withdraw).
     """
-    consent = get_consent(consent_id)
+    withdrawal = stage_withdrawal(get_consent(consent_id), purposes)
+    if withdrawal is None:
+        raise Conflict("Every use of this consent is already withdrawn or was refused.")
+    db.session.commit()
+    return withdrawal
+
+
+def stage_withdrawal(consent: Consent, purposes: list[str] | None) -> Withdrawal | None:
+    """The withdrawal of some granted uses (all when ``purposes`` is None), signed and logged
+    in the caller's transaction, with its webhook event; None when nothing is left to withdraw.
+
+    Raises InvalidInput for a purpose this consent did not grant.
+    """
     # Row locks on PostgreSQL: two withdrawals of the same use cannot both succeed.
     uses = db.session.scalars(
-        select(ConsentUse).where(ConsentUse.consent_id == consent_id).with_for_update()
+        select(ConsentUse).where(ConsentUse.consent_id == consent.id).with_for_update()
     ).all()
     active = {use.purpose: use for use in uses if use.granted and use.withdrawal_id is None}
     granted = {use.purpose for use in uses if use.granted}
@@ -394,7 +407,7 @@ def withdraw(*, consent_id: str, purposes: list[str] | None) -> Withdrawal:
             )
         chosen = [purpose for purpose in dict.fromkeys(purposes) if purpose in active]
     if not chosen:
-        raise Conflict("Every use of this consent is already withdrawn or was refused.")
+        return None
     withdrawal_id = new_id("wd")
     issued_at = clock.now()
     body = withdrawal_receipt(
@@ -426,7 +439,6 @@ def withdraw(*, consent_id: str, purposes: list[str] | None) -> Withdrawal:
         purposes=chosen,
         media=webhook_events.media_sha256(consent.receipt),
     )
-    db.session.commit()
     return withdrawal
 
 

@@ -29,6 +29,7 @@ from consent.ledger.checkpoint import Checkpoint
 from consent.ledger.merkle import EMPTY_ROOT, leaf_hash, node_hash
 from consent.ledger.models import LogHead, LogLeaf, LogNode
 from consent.ledger.store import AnySession
+from consent.patients.models import Patient, PatientErasure, PatientKey
 
 BATCH = 5000
 
@@ -108,6 +109,7 @@ def audit(
             )
     withdrawn = _check_withdrawals(session, report, keyring, leaves_by_record)
     _check_consents(session, report, keyring, leaves_by_record, withdrawn)
+    _check_erasures(session, report, keyring, leaves_by_record, withdrawn)
     for record_id, (index, kind, _) in leaves_by_record.items():
         report.findings.append(
             Finding(record_id, f"log entry {index} ({kind}) has no record in the database")
@@ -221,7 +223,7 @@ def _logged_receipt(
     report: AuditReport,
     keyring: Keyring,
     leaves: dict[str, tuple[int, str, bytes]],
-    record: Consent | Withdrawal,
+    record: Consent | Withdrawal | PatientErasure,
     kind: str,
 ) -> dict[str, Any] | None:
     """A record's verified receipt, matched to its log entry; None (and a finding) if it fails."""
@@ -353,3 +355,37 @@ def _check_withdrawals(
                 Finding(withdrawal.id, "not bound to the consent receipt it names")
             )
     return withdrawn
+
+
+def _check_erasures(
+    session: AnySession,
+    report: AuditReport,
+    keyring: Keyring,
+    leaves: dict[str, tuple[int, str, bytes]],
+    withdrawn: dict[tuple[str, str], str],
+) -> None:
+    """Each erasure: its receipt and leaf; the patient marked erased with no key left; every
+    consent it names withdrawn in full; and no patient marked erased without an erasure."""
+    erased_by_record = {}
+    for erasure in session.scalars(select(PatientErasure).order_by(PatientErasure.log_index)):
+        body = _logged_receipt(report, keyring, leaves, erasure, "erasure")
+        erased_by_record[erasure.patient_id] = erasure.id
+        if body is None:
+            continue
+        if body.get("subject") != erasure.patient_id:
+            report.findings.append(Finding(erasure.id, "names another patient than its row"))
+        patient = session.get(Patient, erasure.patient_id)
+        if patient is None or patient.erased_at is None:
+            report.findings.append(Finding(erasure.id, "the patient is not marked erased"))
+        if session.get(PatientKey, erasure.patient_id) is not None:
+            report.findings.append(Finding(erasure.id, "the patient's data key still exists"))
+        granted = session.execute(
+            select(ConsentUse.consent_id, ConsentUse.purpose).where(
+                ConsentUse.consent_id.in_(body.get("consents", [])), ConsentUse.granted.is_(True)
+            )
+        ).all()
+        if any((consent_id, purpose) not in withdrawn for consent_id, purpose in granted):
+            report.findings.append(Finding(erasure.id, "a consent it ended is not withdrawn"))
+    for (patient_id,) in session.execute(select(Patient.id).where(Patient.erased_at.is_not(None))):
+        if patient_id not in erased_by_record:
+            report.findings.append(Finding(patient_id, "marked erased without an erasure receipt"))

@@ -7,7 +7,8 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from consent.accounts.auth import require_scope
+from consent.accounts.auth import current_caller, require_scope
+from consent.errors import Forbidden
 from consent.http import accepts_json
 from consent.patients.service import register_patient
 
@@ -33,3 +34,28 @@ def create_patient(payload: dict[str, Any]) -> dict[str, str]:
     """Register a patient; the identity is sealed, the answer is a pseudonymous id."""
     patient = register_patient(**payload)
     return {"id": patient.id}
+
+
+class ErasureOut(Schema):
+    erasure_id = fields.String(required=True)
+    log_index = fields.Integer(required=True)
+    receipt = fields.Dict(required=True)
+
+
+@blp.route("/<patient_id>/erasure", methods=["POST"])
+@require_scope("consents:write")
+@blp.response(201, ErasureOut)
+def erase(patient_id: str) -> dict[str, Any]:
+    """Erase a patient (admins only): identity and media destroyed, consents withdrawn, an
+    erasure receipt logged. Cannot be undone."""
+    from consent.consents.service import receipt_envelope
+    from consent.patients.erasure import erase_patient
+
+    if not current_caller().is_admin:
+        raise Forbidden("Only an administrator's key may erase a patient.")
+    erasure = erase_patient(patient_id)
+    return {
+        "erasure_id": erasure.id,
+        "log_index": erasure.log_index,
+        "receipt": receipt_envelope(erasure),
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consent.dbtypes import UTCDateTime, utcnow
@@ -33,3 +33,21 @@ class PatientKey(db.Model):  # type: ignore[name-defined,misc]
         ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
     )
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PatientErasure(db.Model):  # type: ignore[name-defined,misc]
+    """The signed, logged record that a patient's identity and media were destroyed.
+
+    It names the pseudonymous patient id and what was ended, never who the patient was: the
+    evidence that consents existed (and were withdrawn by the erasure) stays verifiable.
+    """
+
+    __tablename__ = "patient_erasures"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    receipt: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(8))
+    log_index: Mapped[int] = mapped_column(BigInteger, unique=True)
