@@ -14,11 +14,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 ANY_VALID_KEY = None
+# Reading receipts and log entries: the clinicians who record consents, and the auditors. Not
+# publishers: entries link a pseudonymous patient to all of their media, which verify never does.
+RECORD_READERS = ("consents:write", "audit")
 
 
-def require_scope(scope: str | None) -> Callable[[F], F]:
+def require_scope(scope: str | tuple[str, ...] | None) -> Callable[[F], F]:
     """Only callers whose API key holds ``scope`` reach the view; ``g.caller`` names them.
 
+    A tuple admits a key holding any one of the scopes (docs/roles.md says who holds which).
     ``require_scope(ANY_VALID_KEY)`` admits every valid, unexpired key.
     """
 

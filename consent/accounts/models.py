@@ -14,7 +14,9 @@ from consent.extensions import db
 ROLES = ("clinician", "admin")
 # verify: ask verify only; consents:write: patients, media, requests, decisions, withdrawals;
 # webhooks:manage: register, list and delete the key owner's webhook endpoints.
-SCOPES = ("verify", "consents:write", "webhooks:manage")
+# An API key's scopes make its role (docs/roles.md): "verify" alone is a publisher, "audit" an
+# auditor, "consents:write" a clinician's tool, "webhooks:manage" an administrator's.
+SCOPES = ("verify", "consents:write", "webhooks:manage", "audit")
 
 
 class Account(UserMixin, db.Model):  # type: ignore[name-defined,misc]

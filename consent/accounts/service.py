@@ -87,8 +87,11 @@ class Caller:
         return self.account_role == "admin"
 
 
-def authenticate(authorization: str | None, *, scope: str | None) -> Caller:
+def authenticate(authorization: str | None, *, scope: str | tuple[str, ...] | None) -> Caller:
     """Resolve a ``Bearer`` header to a caller holding ``scope`` (any valid key when None).
+
+    ``scope`` may be a tuple: the caller then needs one of those scopes (an auditor's ``audit``
+    or a clinician's ``consents:write`` for a receipt, say).
 
     Raises Unauthorized for a missing, unknown, expired or revoked key, and Forbidden for a
     valid key without the scope.
@@ -124,8 +127,11 @@ def authenticate(authorization: str | None, *, scope: str | None) -> Caller:
     # Expiry is checked on every call, cached or not.
     if expires_at <= clock.now():
         raise Unauthorized(INVALID_KEY)
-    if scope is not None and scope not in caller.scopes:
-        raise Forbidden(f"This API key does not have the '{scope}' scope.")
+    if scope is not None:
+        wanted = (scope,) if isinstance(scope, str) else scope
+        if caller.scopes.isdisjoint(wanted):
+            named = " or ".join(f"'{name}'" for name in wanted)
+            raise Forbidden(f"This API key does not have the {named} scope.")
     return caller
 
 

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from consent.accounts.auth import current_caller, require_scope
+from consent.accounts.auth import RECORD_READERS, current_caller, require_scope
 from consent.apischemas import EnvelopeSchema, FullMatch
 from consent.consents import paper, service
 from consent.consents.signing import issue_link
@@ -158,7 +158,7 @@ def record_decision(payload: dict[str, Any], request_id: str) -> dict[str, Any]:
 
 
 @blp.route("/consents/<consent_id>/receipt", methods=["GET"])
-@require_scope("consents:write")
+@require_scope(RECORD_READERS)
 @blp.response(200, EnvelopeSchema)
 def get_receipt(consent_id: str) -> dict[str, Any]:
     """The consent's receipt envelope, byte-exact as signed."""

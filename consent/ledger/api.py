@@ -14,7 +14,7 @@ from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from consent.accounts.auth import ANY_VALID_KEY, require_scope
+from consent.accounts.auth import ANY_VALID_KEY, RECORD_READERS, require_scope
 from consent.extensions import db
 from consent.ledger import proofs, store
 
@@ -90,7 +90,7 @@ def consistency(query: dict[str, int]) -> dict[str, Any]:
 
 # Bounded as JSON integers are (2**53 - 1): a larger number is no entry, not a database error.
 @blp.route("/entries/<int(max=9007199254740991):index>", methods=["GET"])
-@require_scope(ANY_VALID_KEY)
+@require_scope(RECORD_READERS)
 @blp.response(200, EntryOut)
 def get_entry(index: int) -> dict[str, Any]:
     """A log entry: the receipt envelope's exact bytes and its leaf hash."""
@@ -105,7 +105,7 @@ def get_entry(index: int) -> dict[str, Any]:
 
 
 @consent_proof_blp.route("/<consent_id>/proof", methods=["GET"])
-@require_scope(ANY_VALID_KEY)
+@require_scope(RECORD_READERS)
 @consent_proof_blp.response(200, {"type": "string"}, content_type="text/plain")
 def consent_proof(consent_id: str) -> Response:
     """The consent receipt's offline proof bundle (c2sp.org/tlog-proof), for consent-verify."""

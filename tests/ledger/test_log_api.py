@@ -23,6 +23,7 @@ from tests.factories import Flow, api_key, auth, photo
 def history(client: FlaskClient) -> dict[str, Any]:
     flow = Flow(client, api_key())
     verify_only = auth(api_key(("verify",)))
+    auditor = auth(api_key(("audit",)))
     checkpoints = []
     consents = []
     for seed in range(3):
@@ -35,7 +36,9 @@ def history(client: FlaskClient) -> dict[str, Any]:
     keys = [parse_vkey(k["vkey"]) for k in client.get("/.well-known/consent-keys").json["keys"]]
     return {
         "flow": flow,
-        "headers": verify_only,
+        # The log's entries and the receipts' proofs are for auditors (and clinicians).
+        "headers": auditor,
+        "verify_only": verify_only,
         "consents": consents,
         "withdrawal": withdrawal,
         "checkpoints": checkpoints,
@@ -245,3 +248,17 @@ def test_consent_verify_rejects_a_forged_checkpoint(
 def test_consent_verify_needs_a_key(tmp_path: Path, offline: dict[str, Any]) -> None:
     result = run_verify(tmp_path, offline["envelope"], offline["bundle"])
     assert result.returncode == 2
+
+
+def test_a_publisher_reads_checkpoints_and_proofs_but_not_entries(
+    client: FlaskClient, history: dict[str, Any]
+) -> None:
+    """Entries link a pseudonymous patient to all their media: a verify-only key never sees them."""
+    publisher = history["verify_only"]
+    assert client.get("/api/v1/log/checkpoint", headers=publisher).status_code == 200
+    proof = client.get("/api/v1/log/proof/inclusion?index=0&size=2", headers=publisher)
+    assert proof.status_code == 200
+    assert client.get("/api/v1/log/entries/0", headers=publisher).status_code == 403
+    consent_id = history["consents"][0]["consent_id"]
+    assert client.get(f"/api/v1/consents/{consent_id}/proof", headers=publisher).status_code == 403
+    assert client.get("/api/v1/log/entries/0", headers=history["headers"]).status_code == 200
