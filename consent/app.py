@@ -64,6 +64,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "or set CONSENT_SECRET_KEY."
         )
     _init_extensions(app)
+    from consent.verify.ratelimit import init_verify_limit
+
+    init_verify_limit(app)
     from consent.requestlog import RequestLog, configure_logging
     from consent.securityheaders import SecurityHeaders
     from consent.verify.fastpath import VerifyFastPath

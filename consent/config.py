@@ -45,6 +45,12 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a worker trusts a key it has just looked up; a revocation takes this long to
     # reach every worker (0 looks the key up on every call).
     "CONSENT_API_KEY_CACHE_SECONDS": 5,
+    # Where rate-limit counters live: "memory://" counts per worker process; a shared store
+    # such as "redis://127.0.0.1:6379/0" (needs the redis package) counts across workers.
+    "CONSENT_RATELIMIT_STORAGE_URI": "memory://",
+    # Verify calls per API key (fast path and upload alike); an empty value turns it off.
+    # A publishing tool checks a file before posting it: 20 a second is far above that.
+    "CONSENT_RATELIMIT_VERIFY": "1200 per minute",
     # The data controller named on forms and in receipts.
     "CONSENT_CONTROLLER": "Demo Hospital",
     "CONSENT_DPO_CONTACT": "dpo@hospital.example",

@@ -56,6 +56,16 @@ class PayloadTooLarge(ConsentError):
     status = 413
 
 
+class TooManyRequests(ConsentError):
+    """A rate limit was reached; ``retry_after`` seconds until the caller may try again."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class UnsupportedMediaType(ConsentError):
     status = 415
 
@@ -118,7 +128,10 @@ def register_error_handlers(app: Flask) -> None:
     def _consent_error(exc: ConsentError) -> Response:
         if exc.status >= 500:
             log.error("service error: %s", type(exc).__name__)
-        return _respond(exc.status, exc.message, exc.errors)
+        response = _respond(exc.status, exc.message, exc.errors)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

@@ -19,6 +19,7 @@ from consent.extensions import db as _db
 from consent.forms.catalogue import FORMS_DIR, sync_catalogue
 from consent.ledger.merkle import EMPTY_ROOT
 from consent.ledger.models import LogHead
+from consent.verify.ratelimit import EXTENSION as VERIFY_LIMIT
 
 POSTGRES_URL = os.environ.get("CONSENT_TEST_DATABASE_URL")
 
@@ -108,6 +109,7 @@ def empty_tables(app: Flask) -> None:
 @pytest.fixture
 def app(_session_app: Flask) -> Iterator[Flask]:
     empty_tables(_session_app)
+    _session_app.extensions[VERIFY_LIMIT].reset()
     with _session_app.app_context():
         yield _session_app
         _db.session.remove()

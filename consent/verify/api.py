@@ -11,12 +11,13 @@ from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
-from consent.accounts.auth import require_scope
+from consent.accounts.auth import current_caller, require_scope
 from consent.apischemas import SHA256, AnswerEnvelopeSchema, ErrorSchema, FullMatch
 from consent.consents.uses import CHANNEL, PURPOSES
 from consent.errors import InvalidInput
 from consent.http import accepts_multipart
 from consent.media.fingerprints import fingerprint
+from consent.verify import ratelimit
 from consent.verify.public import published_keys
 from consent.verify.service import decide
 
@@ -99,9 +100,11 @@ def parse_hash_query(args: Mapping[str, str]) -> dict[str, str]:
 @require_scope("verify")
 @blp.doc(parameters=HASH_QUERY_PARAMETERS)
 @blp.alt_response(422, schema=ErrorSchema, description="The query is not valid.")
+@blp.alt_response(429, schema=ErrorSchema, description="Too many calls with this key.")
 @blp.response(200, AnswerEnvelopeSchema)
 def verify_hash() -> Response:
     """May the file with this SHA-256 be published for this purpose and channel? Signed."""
+    ratelimit.enforce(current_caller())
     query = parse_hash_query(request.args)
     # The envelope is serialised as is: the signature covers it, and re-dumping it through
     # the response schema on this hot path would only cost time (its shape is tested).
@@ -114,9 +117,11 @@ def verify_hash() -> Response:
 @accepts_multipart
 @blp.arguments(UseQuery(), location="form")
 @blp.arguments(VerifyFile(), location="files")
+@blp.alt_response(429, schema=ErrorSchema, description="Too many calls with this key.")
 @blp.response(200, AnswerEnvelopeSchema)
 def verify_upload(form: dict[str, Any], files: dict[str, Any]) -> Response:
     """The same question for an uploaded file; a re-encoded image matches perceptually."""
+    ratelimit.enforce(current_caller())
     config = current_app.config
     print_ = fingerprint(
         files["file"].stream,

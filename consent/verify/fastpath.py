@@ -29,6 +29,7 @@ from consent.accounts.service import recent_caller
 from consent.crypto.keyring import Keyring
 from consent.extensions import db
 from consent.runtime import runtime
+from consent.verify import ratelimit
 from consent.verify.api import parse_hash_query
 from consent.verify.service import decide
 
@@ -86,7 +87,13 @@ class VerifyFastPath:
             return None
         # A key not seen in the last few seconds is looked up by Flask's route, which remembers
         # it for the next calls; so is every key that would be refused.
-        if recent_caller(environ.get("HTTP_AUTHORIZATION"), scope="verify") is None:
+        caller = recent_caller(environ.get("HTTP_AUTHORIZATION"), scope="verify")
+        if caller is None:
+            return None
+        # Counted here, once; over the limit, Flask's route answers the 429 from the mark.
+        wait = self.app.extensions[ratelimit.EXTENSION].count(caller.api_key_id)
+        environ[ratelimit.COUNTED] = wait
+        if wait is not None:
             return None
         engine, keyring = self._resources()
         try:

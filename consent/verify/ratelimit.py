@@ -1,0 +1,65 @@
+"""Verify calls counted per API key: a publishing tool stuck in a loop gets 429 with
+Retry-After instead of taking every worker from the others.
+
+The count is kept with the ``limits`` library (Flask-Limiter's own), called directly because
+the verify fast path answers outside Flask's request cycle. A call is counted once: the fast
+path marks the WSGI environ when it has counted, and the Flask route, which answers whatever
+the fast path hands over, reads the mark instead of counting again.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import Flask, current_app, request
+from limits import RateLimitItem, parse_many
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+
+from consent.accounts.service import Caller
+from consent.errors import TooManyRequests
+
+EXTENSION = "consent.verify_limit"
+# Set in the environ by the fast path: None when the call was within the limit, else the
+# seconds to wait.
+COUNTED = "consent.verify_counted"
+
+
+class VerifyLimit:
+    def __init__(self, spec: str | None, storage_uri: str) -> None:
+        self.items: list[RateLimitItem] = parse_many(spec) if spec else []
+        self.storage = storage_from_string(storage_uri)
+        self.limiter = FixedWindowRateLimiter(self.storage)
+
+    def count(self, api_key_id: int) -> int | None:
+        """Count one call; None while within the limit, else the seconds until it resets."""
+        for item in self.items:
+            if not self.limiter.hit(item, "verify", str(api_key_id)):
+                reset_at, _remaining = self.limiter.get_window_stats(
+                    item, "verify", str(api_key_id)
+                )
+                return max(1, math.ceil(reset_at - time.time()))
+        return None
+
+    def reset(self) -> None:
+        self.storage.reset()
+
+
+def init_verify_limit(app: Flask) -> None:
+    app.extensions[EXTENSION] = VerifyLimit(
+        app.config["CONSENT_RATELIMIT_VERIFY"], app.config["CONSENT_RATELIMIT_STORAGE_URI"]
+    )
+
+
+def enforce(caller: Caller) -> None:
+    """In the Flask route: raise TooManyRequests when the caller's key is over its limit."""
+    if COUNTED in request.environ:
+        wait = request.environ[COUNTED]
+    else:
+        wait = current_app.extensions[EXTENSION].count(caller.api_key_id)
+    if wait is not None:
+        raise TooManyRequests(
+            f"This API key made too many verify calls; try again in {wait} seconds.",
+            retry_after=wait,
+        )

@@ -1,0 +1,79 @@
+"""Verify calls are limited per API key, counted once per call on either path (issue 7)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from consent.verify.fastpath import VerifyFastPath
+from consent.verify.ratelimit import EXTENSION, VerifyLimit
+from tests.factories import Flow, api_key, auth, photo
+
+LIMIT = 4
+
+
+@pytest.fixture
+def limited(app: Flask) -> Iterator[None]:
+    normal = app.extensions[EXTENSION]
+    app.extensions[EXTENSION] = VerifyLimit(f"{LIMIT} per minute", "memory://")
+    yield
+    app.extensions[EXTENSION] = normal
+
+
+@pytest.fixture
+def flask_calls(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Paths that reached Flask's own dispatch rather than the fast path's answer."""
+    fast = app.wsgi_app.wsgi_app.wsgi_app  # type: ignore[attr-defined]  # log, headers, fast
+    assert isinstance(fast, VerifyFastPath)
+    calls: list[str] = []
+    inner = fast.flask_wsgi_app
+
+    def counted(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        calls.append(environ["PATH_INFO"])
+        return inner(environ, start_response)
+
+    monkeypatch.setattr(fast, "flask_wsgi_app", counted)
+    return calls
+
+
+def _verify(client: FlaskClient, headers: dict[str, str], sha256: str) -> tuple[int, dict, str]:
+    response = client.get(f"/api/v1/verify?sha256={sha256}&purpose=teaching", headers=headers)
+    return response.status_code, response.json or {}, response.headers.get("Retry-After", "")
+
+
+def test_a_key_over_its_limit_gets_429_with_retry_after_and_others_go_on(
+    client: FlaskClient, limited: None, flask_calls: list[str]
+) -> None:
+    flow = Flow(client, api_key())
+    sha256 = flow.consent(photo(1), {"teaching": True})["media"]["sha256"]
+    publisher = auth(api_key(("verify",)))
+    # The first call goes through Flask (the key is new to the worker), the next ones through
+    # the fast path: each is counted once, so exactly LIMIT calls pass.
+    flask_calls.clear()
+    answers = [_verify(client, publisher, sha256) for _ in range(LIMIT + 2)]
+    assert [status for status, _, _ in answers] == [200] * LIMIT + [429, 429]
+    assert len(flask_calls) == 1 + 2  # the first call, then the two refused ones
+    assert answers[0][1]["answer"]["decision"] == "allowed"
+    _, error, retry_after = answers[LIMIT]
+    assert error["code"] == 429 and "too many" in error["message"]
+    assert 1 <= int(retry_after) <= 60
+    # An upload with the same key is refused too; another key is not.
+    upload = client.post(
+        "/api/v1/verify",
+        data={"purpose": "teaching", "file": (io.BytesIO(photo(1)), "a.jpg")},
+        headers=publisher,
+    )
+    assert upload.status_code == 429 and upload.headers["Retry-After"]
+    assert _verify(client, auth(api_key(("verify",))), sha256)[0] == 200
+
+
+def test_a_refused_query_counts_once(client: FlaskClient, limited: None) -> None:
+    """A call the fast path hands to Flask (here, a bad hash) is not counted twice."""
+    publisher = auth(api_key(("verify",)))
+    statuses = [_verify(client, publisher, "not-a-hash")[0] for _ in range(LIMIT + 1)]
+    assert statuses == [422] * LIMIT + [429]
