@@ -4,8 +4,11 @@ its events as the log records them, and no identity."""
 from __future__ import annotations
 
 import hashlib
+import json
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from flask.testing import FlaskClient
 
@@ -21,6 +24,14 @@ MANDATORY = (
 )  # fmt: skip
 
 
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[2] / "schemas/api/iso27560-record.schema.json").read_text()
+)
+CHECK = jsonschema.Draft202012Validator(
+    SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+)
+
+
 @pytest.fixture
 def flow(client: FlaskClient) -> Flow:
     return Flow(client, api_key())
@@ -33,6 +44,8 @@ def record(flow: Flow, consent_id: str) -> dict[str, Any]:
         headers=flow.headers,
     )
     assert response.status_code == 200, response.json
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in CHECK.iter_errors(response.json)]
+    assert not errors, errors
     return dict(response.json)
 
 
@@ -71,6 +84,9 @@ def test_the_record_carries_the_mandatory_fields_from_the_receipt(flow: Flow) ->
     stored = db.session.get(Consent, consent_id)
     assert found["proof"]["receipt_sha256"] == hashlib.sha256(stored.receipt).hexdigest()
     assert found["state"] == "active"
+    # The schema is not vacuous: a record that names the patient does not validate.
+    assert not CHECK.is_valid({**found, "pii_principal_name": NAME})
+    assert not CHECK.is_valid({**found, "state": "maybe"})
     text = str(found)
     assert NAME not in text and BIRTH not in text and RECORD not in text
 
