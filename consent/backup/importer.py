@@ -34,6 +34,7 @@ BATCH = 1000
 # Rows a freshly prepared database already holds, which a restore replaces: the form
 # catalogue (nothing refers to it yet) and the empty log's head.
 REPLACED = ("form_versions", "log_head")
+REQUIRED_FILES = ("log/checkpoint", "keys/consent-keys.json")
 
 
 class BackupRefused(ConsentError):
@@ -69,7 +70,23 @@ def read_manifest(directory: Path) -> dict[str, Any]:
             f"Not a backup this version restores (format {manifest.get('format')!r}, "
             f"version {manifest.get('format_version')!r}; expected {FORMAT} {FORMAT_VERSION})."
         )
-    files: dict[str, Any] = manifest.get("files") or {}
+    files = manifest.get("files")
+    tables = manifest.get("tables")
+    if (
+        not isinstance(files, dict)
+        or not isinstance(tables, list)
+        or not all(
+            isinstance(entry, dict) and {"name", "file", "rows"} <= entry.keys() for entry in tables
+        )
+        or not all(
+            isinstance(value, dict) and {"sha256", "bytes"} <= value.keys()
+            for value in files.values()
+        )
+    ):
+        raise BackupRefused(f"{MANIFEST} does not list the backup's tables and files.")
+    for required in REQUIRED_FILES:
+        if required not in files:
+            raise BackupRefused(f"{required} is not in the backup's manifest.")
     root = directory.resolve()
     for relative, expected in files.items():
         path = (directory / relative).resolve()
@@ -82,10 +99,10 @@ def read_manifest(directory: Path) -> dict[str, Any]:
                 f"{relative} does not match its SHA-256 in the manifest: the backup was "
                 "altered or damaged. Nothing was imported."
             )
-    unknown = [entry["name"] for entry in manifest["tables"] if entry["name"] not in TABLES]
+    unknown = [entry["name"] for entry in tables if entry["name"] not in TABLES]
     if unknown:
         raise BackupRefused(f"Tables this version does not know: {', '.join(unknown)}.")
-    for entry in manifest["tables"]:
+    for entry in tables:
         if entry["file"] not in files:
             raise BackupRefused(f"{entry['file']} is not covered by the manifest's hashes.")
     return manifest

@@ -249,3 +249,27 @@ def test_no_private_key_is_ever_in_a_backup(
     assert {key["key_id"] for key in keys["keys"]} == {
         key.key_id for key in runtime().keyring.public_keys()
     }
+
+
+def test_a_backup_of_another_format_or_missing_a_file_is_refused(
+    runner: FlaskCliRunner, data: Dataset, tmp_path: Path, instance_dir: Path
+) -> None:
+    backup = tmp_path / "backup"
+    assert runner.invoke(args=["export", str(backup)]).exit_code == 0
+    manifest_path = backup / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    url = "sqlite:///" + str(tmp_path / "restored.sqlite3")
+    with peer(instance_dir, url, tmp_path / "media") as target:
+        manifest_path.write_text(json.dumps({**manifest, "format_version": 2}))
+        refused = cli(target, "import", str(backup))
+        assert refused.exit_code != 0 and "Not a backup this version restores" in refused.output
+        manifest_path.write_text(json.dumps({**manifest, "tables": "everything"}))
+        refused = cli(target, "import", str(backup))
+        assert refused.exit_code != 0 and "does not list" in refused.output
+        manifest_path.write_text(json.dumps(manifest))
+        (backup / "tables" / "withdrawals.jsonl").unlink()
+        refused = cli(target, "import", str(backup))
+        assert refused.exit_code != 0
+        assert "tables/withdrawals.jsonl is missing" in refused.output
+        refused = cli(target, "import", str(tmp_path / "nowhere"))
+        assert refused.exit_code != 0 and "No backup directory" in refused.output
