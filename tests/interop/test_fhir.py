@@ -16,7 +16,14 @@ from fhir.resources.R4B.bundle import Bundle as BundleR4
 from fhir.resources.R4B.consent import Consent as ConsentR4
 from flask.testing import FlaskClient
 
-from consent.interop.fhir import PURPOSE_SYSTEM, SHA256_SYSTEM
+from consent.interop.fhir import (
+    PURPOSE_SYSTEM,
+    SHA256_SYSTEM,
+    ConsentFacts,
+    UnknownVersion,
+    consent_resource,
+    status,
+)
 from tests.factories import Flow, admin_key, api_key, auth, in_days, photo
 from tests.webhooks.conftest import Clock
 
@@ -228,3 +235,33 @@ def test_only_consent_writers_read_fhir(flow: Flow, client: FlaskClient) -> None
     url = f"/api/v1/consents/{consent_id}/fhir?version=R4"
     assert client.get(url).status_code == 401
     assert client.get(url, headers=auth(api_key(("verify",)))).status_code == 403
+
+
+def facts(**overrides: Any) -> ConsentFacts:
+    receipt = {
+        "receipt_id": "cs_" + "a" * 32, "log_index": 3, "subject": "pt_" + "b" * 32,
+        "signer": {"role": "patient"}, "controller": "Demo Hospital",
+        "issued_at": "2026-11-29T10:00:00Z", "expires_at": "2027-11-29T00:00:00Z",
+        "form": {"language": "en"}, "media": [{"sha256": "c" * 64}],
+        "uses": [{"purpose": "teaching", "channels": [], "granted": True},
+                 {"purpose": "survey", "channels": [], "granted": False}],
+    }  # fmt: skip
+    values: dict[str, Any] = {
+        "receipt": receipt, "withdrawn": frozenset(), "expired": False, "erased": False,
+        "base_url": "https://consent.example", **overrides,
+    }  # fmt: skip
+    return ConsentFacts(**values)
+
+
+def test_the_mapping_alone_is_pure_and_decides_the_status() -> None:
+    assert status(facts()) == "active"
+    assert status(facts(withdrawn=frozenset({"teaching"}))) == "inactive"
+    assert status(facts(expired=True)) == "inactive"
+    assert status(facts(erased=True)) == "inactive"
+    refused_only = facts()
+    refused_only.receipt["uses"] = [{"purpose": "survey", "channels": [], "granted": False}]
+    assert status(refused_only) == "active"  # a standing refusal is an active decision
+    for version, model in MODELS.items():
+        model.model_validate(consent_resource(facts(), version))
+    with pytest.raises(UnknownVersion):
+        consent_resource(facts(), "R3")
