@@ -170,6 +170,7 @@ def _init_extensions(app: Flask) -> None:
     )
     from consent.consents.api import blp as consents_blp
     from consent.forms.api import blp as forms_blp
+    from consent.interop.api import blp as interop_blp
     from consent.ledger.api import blp as log_blp
     from consent.ledger.api import consent_proof_blp
     from consent.media.api import blp as media_blp
@@ -190,6 +191,7 @@ def _init_extensions(app: Flask) -> None:
         log_blp,
         keys_blp,
         webhooks_blp,
+        interop_blp,
     ):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # bearer keys, no cookies: nothing for a forged form to ride on

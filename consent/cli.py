@@ -15,10 +15,18 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(sync_forms_command)
     app.cli.add_command(audit_command)
     app.cli.add_command(create_account_command)
+    from consent.backup.cli import export_command, import_command
     from consent.expiry.cli import due_reviews_command, expire_command
     from consent.webhooks.cli import deliver_command
 
-    for command in (deliver_command, expire_command, due_reviews_command, erase_patient_command):
+    for command in (
+        deliver_command,
+        expire_command,
+        due_reviews_command,
+        erase_patient_command,
+        export_command,
+        import_command,
+    ):
         app.cli.add_command(command)
 
 

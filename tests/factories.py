@@ -26,6 +26,16 @@ def api_key(scopes: tuple[str, ...] = ("verify", "consents:write"), *, days: int
     return issued.secret
 
 
+def admin_key(scopes: tuple[str, ...] = ("consents:write",)) -> str:
+    """A key of an administrator's account (erasure needs one)."""
+    account = create_account(
+        email=f"admin{random.randrange(10**9)}@hospital.test", display_name="Admin", role="admin"
+    )
+    issued = create_api_key(name="admin", scopes=list(scopes), days=30, account=account)
+    db.session.commit()
+    return issued.secret
+
+
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 

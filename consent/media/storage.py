@@ -27,6 +27,10 @@ class MediaStore:
             raise NotFound("No such media item.")
         return self.root / media_id[3:5] / media_id
 
+    def path(self, media_id: str) -> Path:
+        """Where the encrypted file of ``media_id`` lives (backups copy it as it is)."""
+        return self._path(media_id)
+
     def put(self, *, media_id: str, data_key: bytes, source: IO[bytes]) -> None:
         """Encrypt ``source`` into the store; the file appears whole or not at all."""
         path = self._path(media_id)
