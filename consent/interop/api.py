@@ -11,7 +11,7 @@ from typing import Any
 from flask import Response, jsonify, request
 from flask_smorest import Blueprint
 
-from consent.accounts.auth import require_scope
+from consent.accounts.auth import RECORD_READERS, require_scope
 from consent.apischemas import ErrorSchema
 from consent.interop import service
 
@@ -42,7 +42,7 @@ def _fhir(resource: dict[str, Any]) -> Response:
 
 
 @blp.route("/consents/<consent_id>/fhir", methods=["GET"])
-@require_scope("consents:write")
+@require_scope(RECORD_READERS)
 @blp.doc(parameters=[VERSION_PARAMETER])
 @blp.response(200, RESOURCE_SCHEMA, content_type=FHIR_JSON)
 @blp.alt_response(400, schema=ErrorSchema, description="No version, or not R4 or R5.")
@@ -55,7 +55,7 @@ def consent_fhir(consent_id: str) -> Response:
 
 
 @blp.route("/patients/<patient_id>/fhir", methods=["GET"])
-@require_scope("consents:write")
+@require_scope(RECORD_READERS)
 @blp.doc(parameters=[VERSION_PARAMETER])
 @blp.response(200, RESOURCE_SCHEMA, content_type=FHIR_JSON)
 @blp.alt_response(400, schema=ErrorSchema, description="No version, or not R4 or R5.")
@@ -67,7 +67,7 @@ def patient_fhir(patient_id: str) -> Response:
 
 
 @blp.route("/consents/<consent_id>/record", methods=["GET"])
-@require_scope("consents:write")
+@require_scope(RECORD_READERS)
 @blp.doc(parameters=[FORMAT_PARAMETER])
 @blp.response(200, {"type": "object"})
 @blp.alt_response(400, schema=ErrorSchema, description="No format, or not iso27560.")

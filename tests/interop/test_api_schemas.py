@@ -18,6 +18,8 @@ from sqlalchemy import select
 from consent.consents.uses import PURPOSES
 from consent.extensions import db
 from consent.ledger.models import LogLeaf
+from consent.verify.ratelimit import EXTENSION as VERIFY_LIMIT
+from consent.verify.ratelimit import VerifyLimit, init_verify_limit
 from consent.verify.service import DECISIONS
 from consent.webhooks.models import EVENTS, WebhookDelivery
 from tests.factories import Flow, api_key, auth, photo, reencode
@@ -130,6 +132,16 @@ def test_error_answers_follow_the_error_schema(flow: Flow, client: FlaskClient, 
     withdraw = f"/api/v1/consents/{consent_id}/withdrawal"
     assert client.post(withdraw, json={}, headers=flow.headers).status_code == 201
     answers[409] = client.post(withdraw, json={}, headers=flow.headers)
+    # A key over its verify limit: 429.
+    app.extensions[VERIFY_LIMIT] = VerifyLimit("1 per minute", "memory://")
+    try:
+        for _ in range(2):
+            answers[429] = client.get(
+                "/api/v1/verify?sha256=" + "0" * 64 + "&purpose=teaching", headers=verify_only
+            )
+    finally:
+        init_verify_limit(app)
+    assert answers[429].headers["Retry-After"]
     for status, response in answers.items():
         assert response.status_code == status, (status, response.json)
         valid(ERROR, response.json)
