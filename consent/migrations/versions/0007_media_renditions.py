@@ -43,9 +43,11 @@ NEW_KINDS = (*OLD_KINDS, "rendition")
 
 def _set_leaf_kinds(kinds):
     if op.get_bind().dialect.name != "sqlite":
-        op.drop_constraint("ck_log_leaves_kind_known", "log_leaves", type_="check")
+        op.drop_constraint(op.f("ck_log_leaves_kind_known"), "log_leaves", type_="check")
         listed = ", ".join(f"'{kind}'" for kind in kinds)
-        op.create_check_constraint("ck_log_leaves_kind_known", "log_leaves", f"kind IN ({listed})")
+        op.create_check_constraint(
+            op.f("ck_log_leaves_kind_known"), "log_leaves", f"kind IN ({listed})"
+        )
         return
     # SQLite cannot alter a CHECK constraint: the table is rebuilt, by the procedure of
     # sqlite.org/lang_altertable.html#otheralter. Foreign keys go off for it (consents and
