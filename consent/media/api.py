@@ -56,14 +56,26 @@ def upload_media(form: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_BINARY = {"type": "string", "format": "binary"}
+
+
 @blp.route("/<string(maxlength=40):media_id>/publishable", methods=["POST"])
 @require_scope("consents:write")
-@blp.response(
-    200,
-    {"type": "string", "format": "binary"},
-    content_type="image/jpeg",
-    description="The image without metadata (JPEG, PNG or WebP, as the original). Headers: "
-    "ETag (its SHA-256, quoted), X-Rendition-Of (the original's SHA-256).",
+@blp.response(200, _BINARY, content_type="image/jpeg")
+@blp.doc(
+    responses={
+        "200": {
+            "description": "The image without metadata, in the original's format.",
+            "content": {media_type: {"schema": _BINARY} for media_type in IMAGE_TYPES},
+            "headers": {
+                "ETag": {"schema": {"type": "string"}, "description": "The copy's SHA-256."},
+                "X-Rendition-Of": {
+                    "schema": {"type": "string"},
+                    "description": "The original's SHA-256.",
+                },
+            },
+        }
+    }
 )
 @blp.alt_response(404, schema=ErrorSchema, description="No such media item.")
 @blp.alt_response(409, schema=ErrorSchema, description="An earlier copy had other bytes.")
