@@ -418,3 +418,20 @@ def test_a_failing_service_exits_3(
     monkeypatch.setattr("consent.verify.fastpath.decide", broken)
     done = social(files["allowed"], server, key)
     assert done.returncode == 3 and "HTTP 500" in done.stderr
+
+
+def test_the_client_and_the_command_import_no_flask_and_no_database_driver() -> None:
+    """A publishing tool installs the package for consent-check, not the service's stack."""
+    probe = (
+        "import sys, consent.client, consent.tools.check_cli; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'flask', 'werkzeug', 'sqlalchemy', 'psycopg', 'flask_smorest', 'PIL'}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]"

@@ -125,14 +125,13 @@ def upgrade():
 
 
 def downgrade():
-    op.drop_index("ix_media_renditions_sha256", table_name="media_renditions")
-    op.drop_table("media_renditions")
-    logged = (
-        op.get_bind()
-        .execute(sa.text("SELECT count(*) FROM log_leaves WHERE kind = 'rendition'"))
-        .scalar()
-    )
+    # Checked first: on SQLite each statement below commits on its own.
+    logged = op.get_bind().execute(
+        sa.text("SELECT count(*) FROM log_leaves WHERE kind = 'rendition'")
+    ).scalar()
     if logged:
         # Log entries are never deleted: the log would no longer extend its checkpoints.
         raise RuntimeError(f"The log holds {logged} rendition receipts; 0007 cannot be undone.")
+    op.drop_index("ix_media_renditions_sha256", table_name="media_renditions")
+    op.drop_table("media_renditions")
     _set_leaf_kinds(OLD_KINDS)
