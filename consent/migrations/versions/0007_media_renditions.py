@@ -126,9 +126,11 @@ def upgrade():
 
 def downgrade():
     # Checked first: on SQLite each statement below commits on its own.
-    logged = op.get_bind().execute(
-        sa.text("SELECT count(*) FROM log_leaves WHERE kind = 'rendition'")
-    ).scalar()
+    logged = (
+        op.get_bind()
+        .execute(sa.text("SELECT count(*) FROM log_leaves WHERE kind = 'rendition'"))
+        .scalar()
+    )
     if logged:
         # Log entries are never deleted: the log would no longer extend its checkpoints.
         raise RuntimeError(f"The log holds {logged} rendition receipts; 0007 cannot be undone.")
