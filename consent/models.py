@@ -17,7 +17,7 @@ from consent.consents.models import (
 from consent.expiry.models import ConsentExpiry, MajorityReview
 from consent.forms.models import FormVersion
 from consent.ledger.models import LogHead, LogLeaf, LogNode
-from consent.media.models import MediaItem, PerceptualBand
+from consent.media.models import MediaItem, MediaRendition, PerceptualBand
 from consent.patients.models import Patient, PatientErasure, PatientKey
 from consent.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -34,6 +34,7 @@ __all__ = [
     "LogNode",
     "MajorityReview",
     "MediaItem",
+    "MediaRendition",
     "PaperScan",
     "Patient",
     "PatientErasure",

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Select, event
+from sqlalchemy import CompoundSelect, Engine, Select, event
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class PreparedRead:
     (strings, integers) are accepted; compiling checks this.
     """
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[Any] | CompoundSelect[Any]) -> None:
         self.statement = statement
         self._by_dialect: dict[str, _Compiled] = {}
 

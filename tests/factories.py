@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import random
+import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -252,3 +253,104 @@ def comprehension_answers(
     )
     assert definition is not None
     return {q["key"]: q["correct"] for q in json.loads(definition)["comprehension"]}
+
+
+# Strings planted in every metadata block of ``tagged_image``: none may survive stripping.
+PLANTED = {
+    "gps": b"GPSPLANT",  # EXIF GPS IFD (as the GPS processing method)
+    "exif": b"CameraSerial-7731",  # EXIF body serial number
+    "xmp": b"XmpCreatorJeanneMartin",
+    "iptc": b"IptcBylineJeanneMartin",
+    "comment": b"CommentRoom12Bed4",
+    "text": b"PngTextJeanneMartin",
+    "thumbnail": b"ThumbnailMarker",
+}
+
+
+def _exif_block(orientation: int = 1) -> bytes:
+    """EXIF with a camera serial, GPS position, an orientation and a thumbnail marker."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "PlantCam"  # Make
+    exif[0x0132] = "2026:11:29 08:15:00"  # DateTime
+    exif.get_ifd(0x8769)[0xA431] = PLANTED["exif"].decode()  # BodySerialNumber
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (48.0, 51.0, 24.0)
+    gps[3], gps[4] = "E", (2.0, 21.0, 3.0)
+    gps[0x1B] = b"ASCII\x00\x00\x00" + PLANTED["gps"]  # GPSProcessingMethod
+    exif[0x010E] = PLANTED["thumbnail"].decode()  # ImageDescription
+    return bytes(exif.tobytes())
+
+
+def _xmp_packet() -> bytes:
+    return (
+        b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+        b'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator>'
+        + PLANTED["xmp"]
+        + b"</dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>"
+        b'<?xpacket end="w"?>'
+    )
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+def tagged_image(kind: str = "jpeg", *, orientation: int = 1, seed: int = 5) -> bytes:
+    """A photo carrying every kind of metadata a camera or an editor writes: EXIF with GPS and
+    a serial number, XMP, IPTC (JPEG), a comment or text chunks, an ICC profile."""
+    from PIL import ImageCms
+
+    with Image.open(io.BytesIO(photo(seed, size=(160, 120)))) as decoded:
+        image = decoded.convert("RGB")
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    buffer = io.BytesIO()
+    if kind == "jpeg":
+        image.save(buffer, "JPEG", quality=90, icc_profile=icc, exif=_exif_block(orientation))
+        data = buffer.getvalue()
+        iptc = (
+            b"Photoshop 3.0\x008BIM\x04\x04\x00\x00"
+            + (len(PLANTED["iptc"]) + 5).to_bytes(4, "big")
+            + b"\x1c\x02\x50"
+            + len(PLANTED["iptc"]).to_bytes(2, "big")
+            + PLANTED["iptc"]
+            + b"\x00"
+        )
+        extra = (
+            _segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + _xmp_packet())
+            + _segment(0xED, iptc)
+            + _segment(0xFE, PLANTED["comment"])
+        )
+        # After SOI and Pillow's own APP segments, before the frame, as cameras place them.
+        return data[:2] + extra + data[2:]
+    if kind == "png":
+        from PIL import PngImagePlugin
+
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Author", PLANTED["text"].decode())
+        info.add_text("Comment", PLANTED["comment"].decode(), zip=True)
+        info.add_itxt("XML:com.adobe.xmp", _xmp_packet().decode())
+        image.save(buffer, "PNG", pnginfo=info, icc_profile=icc, exif=_exif_block(orientation))
+        data = buffer.getvalue()
+        # A tIME chunk (when the image was last changed), which Pillow does not write.
+        payload = b"\x07\xea\x0b\x1d\x08\x0f\x00"
+        time_chunk = (
+            len(payload).to_bytes(4, "big")
+            + b"tIME"
+            + payload
+            + zlib.crc32(b"tIME" + payload).to_bytes(4, "big")
+        )
+        return data[:33] + time_chunk + data[33:]  # after the signature and IHDR
+    if kind == "webp":
+        image.save(
+            buffer,
+            "WEBP",
+            quality=90,
+            icc_profile=icc,
+            exif=_exif_block(orientation),
+            xmp=_xmp_packet(),
+        )
+        return buffer.getvalue()
+    raise ValueError(kind)

@@ -36,6 +36,7 @@ TABLES: tuple[str, ...] = (
     "withdrawals",
     "consent_uses",
     "paper_scans",
+    "media_renditions",
     "patient_erasures",
     "consent_expiries",
     "majority_reviews",

@@ -1,4 +1,4 @@
-"""The bodies of consent and withdrawal receipts (what gets signed).
+"""The bodies of consent, withdrawal, erasure and rendition receipts (what gets signed).
 
 Receipts hold no identity: the patient is a pseudonymous id, a representative only a role and a
 relationship. Field names follow ISO/IEC TS 27560 where it has one.
@@ -106,4 +106,36 @@ def erasure_receipt(
         "consents": sorted(consents),
         "withdrawals": sorted(withdrawals),
         "media_sha256": sorted(media_sha256),
+    }
+
+
+def rendition_receipt(
+    *,
+    rendition_id: str,
+    issued_at: datetime,
+    kind: str,
+    media_sha256: str,
+    sha256: str,
+    media_type: str,
+    size: int,
+    phash: str | None,
+    made_by: str,
+) -> dict[str, Any]:
+    """A copy of a media item, made by the service: the copy answers verify as its original.
+
+    Binds the copy's SHA-256 to the original's, so that a row added in the database cannot make
+    an arbitrary file verify (invariant 4). Names no patient.
+    """
+    return {
+        "receipt_version": RECEIPT_VERSION,
+        "type": "rendition",
+        "receipt_id": rendition_id,
+        "issued_at": rfc3339(issued_at),
+        "kind": kind,
+        "media_sha256": media_sha256,
+        "sha256": sha256,
+        "media_type": media_type,
+        "size": size,
+        "phash": phash,
+        "made_by": made_by,
     }

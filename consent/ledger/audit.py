@@ -2,7 +2,8 @@
 
 It reads everything and trusts nothing: each leaf is recomputed from its bytes, each envelope's
 signature checked, the tree rebuilt from the leaves and compared with the stored subtree hashes
-and the head, and every consent and withdrawal matched to its leaf and to its own receipt.
+and the head, and every consent, withdrawal, erasure and rendition matched to its leaf and to its
+own receipt.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from consent.ledger.checkpoint import Checkpoint
 from consent.ledger.merkle import EMPTY_ROOT, leaf_hash, node_hash
 from consent.ledger.models import LogHead, LogLeaf, LogNode
 from consent.ledger.store import AnySession
+from consent.media.models import MediaItem, MediaRendition
 from consent.patients.models import Patient, PatientErasure, PatientKey
 
 BATCH = 5000
@@ -50,6 +52,7 @@ class AuditReport:
     leaves: int = 0
     consents: int = 0
     withdrawals: int = 0
+    renditions: int = 0
     root: bytes = EMPTY_ROOT
     findings: list[Finding] = field(default_factory=list)
 
@@ -110,6 +113,7 @@ def audit(
     withdrawn = _check_withdrawals(session, report, keyring, leaves_by_record)
     _check_consents(session, report, keyring, leaves_by_record, withdrawn)
     _check_erasures(session, report, keyring, leaves_by_record, withdrawn)
+    _check_renditions(session, report, keyring, leaves_by_record)
     for record_id, (index, kind, _) in leaves_by_record.items():
         report.findings.append(
             Finding(record_id, f"log entry {index} ({kind}) has no record in the database")
@@ -223,7 +227,7 @@ def _logged_receipt(
     report: AuditReport,
     keyring: Keyring,
     leaves: dict[str, tuple[int, str, bytes]],
-    record: Consent | Withdrawal | PatientErasure,
+    record: Consent | Withdrawal | PatientErasure | MediaRendition,
     kind: str,
 ) -> dict[str, Any] | None:
     """A record's verified receipt, matched to its log entry; None (and a finding) if it fails."""
@@ -389,3 +393,35 @@ def _check_erasures(
     for (patient_id,) in session.execute(select(Patient.id).where(Patient.erased_at.is_not(None))):
         if patient_id not in erased_by_record:
             report.findings.append(Finding(patient_id, "marked erased without an erasure receipt"))
+
+
+def _check_renditions(
+    session: AnySession,
+    report: AuditReport,
+    keyring: Keyring,
+    leaves: dict[str, tuple[int, str, bytes]],
+) -> None:
+    """Each rendition: its receipt and leaf, and its columns as signed, bound to the hash of
+    the media item it was made from (verify answers for the copy on that binding alone)."""
+    originals = {
+        media_id: sha for media_id, sha in session.execute(select(MediaItem.id, MediaItem.sha256))
+    }
+    for rendition in _stream(session, select(MediaRendition).order_by(MediaRendition.log_index)):
+        report.renditions += 1
+        body = _logged_receipt(report, keyring, leaves, rendition, "rendition")
+        if body is None:
+            continue
+        if (
+            body.get("receipt_id") != rendition.id
+            or body.get("sha256") != rendition.sha256
+            or body.get("kind") != rendition.kind
+            or body.get("phash") != rendition.phash
+            or body.get("size") != rendition.size_bytes
+            or body.get("made_by") != rendition.made_by
+            or body.get("log_index") != rendition.log_index
+        ):
+            report.findings.append(Finding(rendition.id, "columns differ from the signed receipt"))
+        if body.get("media_sha256") != originals.get(rendition.media_id):
+            report.findings.append(
+                Finding(rendition.id, f"not bound to media item {rendition.media_id}'s hash")
+            )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from consent.dbtypes import UTCDateTime, utcnow
 from consent.extensions import db
 
-LEAF_KINDS = ("consent", "withdrawal", "erasure")
+LEAF_KINDS = ("consent", "withdrawal", "erasure", "rendition")
 
 
 class LogLeaf(db.Model):  # type: ignore[name-defined,misc]
@@ -31,7 +31,7 @@ class LogLeaf(db.Model):  # type: ignore[name-defined,misc]
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     kind: Mapped[str] = mapped_column(String(20))
-    # The consent, withdrawal or erasure this leaf logs: one leaf per record.
+    # The consent, withdrawal, erasure or rendition this leaf logs: one leaf per record.
     record_id: Mapped[str] = mapped_column(String(40), unique=True)
     logged_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

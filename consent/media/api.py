@@ -1,15 +1,19 @@
-"""POST /api/v1/media: upload a photo or video of a patient."""
+"""POST /api/v1/media: upload a photo or video of a patient; and its publishable copy."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
-from consent.accounts.auth import require_scope
+from consent.accounts.auth import current_caller, require_scope
+from consent.apischemas import ErrorSchema
 from consent.http import accepts_multipart
+from consent.media.fingerprints import IMAGE_TYPES
+from consent.media.renditions import publishable_copy
 from consent.media.service import add_media
 
 blp = Blueprint("media", __name__, url_prefix="/api/v1/media", description="Media items")
@@ -50,3 +54,43 @@ def upload_media(form: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
         "media_type": item.media_type,
         "size": item.size_bytes,
     }
+
+
+_BINARY = {"type": "string", "format": "binary"}
+
+
+@blp.route("/<string(maxlength=40):media_id>/publishable", methods=["POST"])
+@require_scope("consents:write")
+@blp.response(200, _BINARY, content_type="image/jpeg")
+@blp.doc(
+    responses={
+        "200": {
+            "description": "The image without metadata, in the original's format.",
+            "content": {media_type: {"schema": _BINARY} for media_type in IMAGE_TYPES},
+            "headers": {
+                "ETag": {"schema": {"type": "string"}, "description": "The copy's SHA-256."},
+                "X-Rendition-Of": {
+                    "schema": {"type": "string"},
+                    "description": "The original's SHA-256.",
+                },
+            },
+        }
+    }
+)
+@blp.alt_response(404, schema=ErrorSchema, description="No such media item.")
+@blp.alt_response(409, schema=ErrorSchema, description="An earlier copy had other bytes.")
+@blp.alt_response(410, schema=ErrorSchema, description="The patient was erased.")
+@blp.alt_response(422, schema=ErrorSchema, description="Not an image (a video).")
+def publishable(media_id: str) -> Response:
+    """The image with every metadata block removed (EXIF, GPS, XMP, IPTC, comments), pixels
+    unchanged; recorded once as a rendition, so verify answers for it as for the original."""
+    caller = current_caller()
+    copy = publishable_copy(media_id=media_id, made_by=f"api-key:{caller.api_key_id}")
+    assert copy.media_type in IMAGE_TYPES
+    response = Response(copy.data, mimetype=copy.media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{copy.file_name}"'
+    # It shows a patient: no browser or proxy keeps a copy.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["ETag"] = f'"{copy.rendition.sha256}"'
+    response.headers["X-Rendition-Of"] = copy.rendition_of
+    return response

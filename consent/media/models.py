@@ -1,4 +1,4 @@
-"""Media items and the band index of their perceptual hashes."""
+"""Media items, the band index of their perceptual hashes, and their publishable renditions."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import (
     LargeBinary,
     SmallInteger,
     String,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -60,3 +61,39 @@ class PerceptualBand(db.Model):  # type: ignore[name-defined,misc]
     media_id: Mapped[str] = mapped_column(
         ForeignKey("media_items.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+RENDITION_KINDS = ("metadata-stripped",)
+
+
+class MediaRendition(db.Model):  # type: ignore[name-defined,misc]
+    """A copy of a media item made by the service (its metadata removed), bound to the original
+    by a signed, logged receipt so that verify answers for the copy as for the original.
+
+    Only hashes and sizes: the copy's bytes are never stored (they are made again from the
+    original on request), and nothing here says who the patient is.
+    """
+
+    __tablename__ = "media_renditions"
+    __table_args__ = (
+        CheckConstraint("length(sha256) = 64", name="sha256_hex"),
+        CheckConstraint("kind IN ('metadata-stripped')", name="kind_known"),
+        CheckConstraint("length(signature) = 64", name="signature_length"),
+        UniqueConstraint("media_id", "kind"),
+        # verify looks renditions up by hash, in the same statement as media items.
+        Index("ix_media_renditions_sha256", "sha256"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    media_id: Mapped[str] = mapped_column(ForeignKey("media_items.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    sha256: Mapped[str] = mapped_column(String(64))
+    phash: Mapped[str | None] = mapped_column(String(16))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    # The API key that asked for the copy ("api-key:<id>"): staff, never the patient.
+    made_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    receipt: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(8))
+    log_index: Mapped[int] = mapped_column(BigInteger, ForeignKey("log_leaves.index"), unique=True)

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Engine, and_, bindparam, or_, select
+from sqlalchemy import Engine, Select, and_, bindparam, null, or_, select, union_all
 
 from consent import clock
 from consent.consents.models import Consent, RequestMedia, Withdrawal
@@ -30,7 +30,7 @@ from consent.errors import IntegrityFailure, VerificationError
 from consent.extensions import db
 from consent.ledger.models import LogHead
 from consent.media.fingerprints import bands, hamming
-from consent.media.models import MediaItem, PerceptualBand
+from consent.media.models import MediaItem, MediaRendition, PerceptualBand
 from consent.rawsql import PreparedRead
 from consent.runtime import runtime
 
@@ -62,34 +62,75 @@ class _Evidence:
 # since this is the hot path of every publishing tool.
 _media, _links = MediaItem.__table__, RequestMedia.__table__
 _consents, _withdrawals = Consent.__table__, Withdrawal.__table__
+_renditions = MediaRendition.__table__
 _head = LogHead.__table__
 # The log head in the same statement: on PostgreSQL one snapshot, so the checkpoint an answer
 # names is the tree that held the receipts it read.
 _HEAD_SIZE = select(_head.c.size).where(_head.c.id == 1).scalar_subquery()
 _HEAD_ROOT = select(_head.c.root).where(_head.c.id == 1).scalar_subquery()
 _HEAD = PreparedRead(select(_head.c.size, _head.c.root).where(_head.c.id == 1))
-_RECORDS = (
-    select(
-        _HEAD_SIZE.label("head_size"),
-        _HEAD_ROOT.label("head_root"),
-        _media.c.id.label("media_id"),
-        _media.c.sha256.label("media_sha256"),
-        _consents.c.id.label("consent_id"),
-        _consents.c.receipt.label("consent_receipt"),
-        _consents.c.signature.label("consent_signature"),
-        _consents.c.key_id.label("consent_key_id"),
-        _withdrawals.c.id.label("withdrawal_id"),
-        _withdrawals.c.receipt.label("withdrawal_receipt"),
-        _withdrawals.c.signature.label("withdrawal_signature"),
-        _withdrawals.c.key_id.label("withdrawal_key_id"),
-    )
-    .select_from(_media)
-    .outerjoin(_links, _links.c.media_id == _media.c.id)
-    .outerjoin(_consents, _consents.c.request_id == _links.c.request_id)
-    .outerjoin(_withdrawals, _withdrawals.c.consent_id == _consents.c.id)
+
+
+_RENDITION_COLUMNS = (
+    "rendition_id",
+    "rendition_kind",
+    "rendition_receipt",
+    "rendition_signature",
+    "rendition_key_id",
 )
-_BY_SHA256 = PreparedRead(_RECORDS.where(_media.c.sha256 == bindparam("sha256")))
-_BY_MEDIA_IDS = _RECORDS.where(_media.c.id.in_(bindparam("media_ids", expanding=True)))
+
+
+def _records(*, via_rendition: bool) -> Select[Any]:
+    """The records of media items, found directly or through a rendition of them (a copy the
+    service made, whose receipt the rendition columns carry)."""
+    if via_rendition:
+        rendition = [
+            _renditions.c.id.label("rendition_id"),
+            _renditions.c.kind.label("rendition_kind"),
+            _renditions.c.receipt.label("rendition_receipt"),
+            _renditions.c.signature.label("rendition_signature"),
+            _renditions.c.key_id.label("rendition_key_id"),
+        ]
+        source = _renditions.join(_media, _media.c.id == _renditions.c.media_id)
+    else:
+        rendition = [null().label(name) for name in _RENDITION_COLUMNS]
+        source = _media
+    return (
+        select(
+            _HEAD_SIZE.label("head_size"),
+            _HEAD_ROOT.label("head_root"),
+            _media.c.id.label("media_id"),
+            _media.c.sha256.label("media_sha256"),
+            *rendition,
+            _consents.c.id.label("consent_id"),
+            _consents.c.receipt.label("consent_receipt"),
+            _consents.c.signature.label("consent_signature"),
+            _consents.c.key_id.label("consent_key_id"),
+            _withdrawals.c.id.label("withdrawal_id"),
+            _withdrawals.c.receipt.label("withdrawal_receipt"),
+            _withdrawals.c.signature.label("withdrawal_signature"),
+            _withdrawals.c.key_id.label("withdrawal_key_id"),
+        )
+        .select_from(source)
+        .outerjoin(_links, _links.c.media_id == _media.c.id)
+        .outerjoin(_consents, _consents.c.request_id == _links.c.request_id)
+        .outerjoin(_withdrawals, _withdrawals.c.consent_id == _consents.c.id)
+    )
+
+
+# One round trip for everything verify needs about a file: its media items, found by their
+# own hash or by the hash of a rendition (each branch through its sha256 index), the consents
+# whose requests include them, and their withdrawals. Built once; executed on a held DBAPI
+# connection, since this is the hot path of every publishing tool.
+_BY_SHA256 = PreparedRead(
+    union_all(
+        _records(via_rendition=False).where(_media.c.sha256 == bindparam("sha256")),
+        _records(via_rendition=True).where(_renditions.c.sha256 == bindparam("sha256")),
+    )
+)
+_BY_MEDIA_IDS = _records(via_rendition=False).where(
+    _media.c.id.in_(bindparam("media_ids", expanding=True))
+)
 
 
 def perceptual_candidates(phash: str) -> tuple[list[str], int, str] | None:
@@ -135,6 +176,47 @@ def _verified(
         raise IntegrityFailure(
             f"The receipt of {kind} {record_id} does not verify; no answer is given."
         ) from exc
+
+
+def _exact_match(rows: Sequence[Any], sha256: str, keyring: Keyring) -> dict[str, Any]:
+    """The match of rows found by ``sha256``: the file itself, or a rendition of an original.
+
+    Every rendition row must carry a verified receipt binding this very hash to the original
+    it joined: a rendition row added in the database cannot make a file verify.
+    Raises IntegrityFailure otherwise.
+    """
+    direct = False
+    originals: dict[str, str] = {}
+    for row in rows:
+        if row.rendition_id is None:
+            direct = True
+            continue
+        if row.rendition_id in originals:
+            continue
+        body = _verified(
+            keyring,
+            "rendition",
+            row.rendition_id,
+            row.rendition_receipt,
+            row.rendition_signature,
+            row.rendition_key_id,
+        )
+        if (
+            body.get("type") != "rendition"
+            or body.get("receipt_id") != row.rendition_id
+            or body.get("sha256") != sha256
+            or body.get("media_sha256") != row.media_sha256
+            or body.get("kind") != row.rendition_kind
+        ):
+            raise IntegrityFailure(f"Rendition {row.rendition_id} is not bound to this file.")
+        originals[row.rendition_id] = row.media_sha256
+    if direct:
+        return {"kind": "exact"}
+    # Two uploads of one photo that differ only in metadata have one publishable copy: the
+    # answer names the first original by hash, the decision weighs the consents of both.
+    first = min(originals.items(), key=lambda entry: entry[1])
+    kind = next(row.rendition_kind for row in rows if row.rendition_id == first[0])
+    return {"kind": "exact", "rendition_of": first[1], "rendition": kind}
 
 
 def _evidence(
@@ -220,7 +302,7 @@ def decide(
     keyring = keyring or runtime().keyring
     # Straight on a pooled DBAPI cursor, not the ORM session: this is the hot path.
     rows: list[Any] = _BY_SHA256.all(engine, sha256=sha256)
-    match: dict[str, Any] | None = {"kind": "exact"} if rows else None
+    match = _exact_match(rows, sha256, keyring) if rows else None
     if not rows and phash is not None:
         near = perceptual_candidates(phash)
         if near is not None:

@@ -2,7 +2,8 @@
 
 Each is written to the outbox by ``emit`` in the transaction that records what it reports.
 ``log_index`` is the log position of the receipt that records the event: the consent's
-receipt for created and expired, the withdrawal's own receipt for withdrawn.
+receipt for created and expired, the withdrawal's own receipt for withdrawn. Withdrawn and
+expired also name the publishable copies made of the media (``rendition_sha256``).
 """
 
 from __future__ import annotations
@@ -10,13 +11,31 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from sqlalchemy import select
+
 from consent.dbtypes import rfc3339
+from consent.extensions import db
+from consent.media.models import MediaItem, MediaRendition
 from consent.webhooks.service import emit
 
 
 def media_sha256(receipt: bytes) -> list[str]:
     """The SHA-256 of every media item a consent receipt binds, in its order."""
     return [item["sha256"] for item in json.loads(receipt)["media"]]
+
+
+def rendition_sha256(media: list[str]) -> list[str]:
+    """The SHA-256 of every publishable copy made of these media items: a publisher who posted
+    the copy knows it by that hash, not by the original's."""
+    return sorted(
+        set(
+            db.session.scalars(
+                select(MediaRendition.sha256)
+                .join(MediaItem, MediaItem.id == MediaRendition.media_id)
+                .where(MediaItem.sha256.in_(media))
+            )
+        )
+    )
 
 
 def consent_created(*, consent_id: str, log_index: int, media: list[str]) -> int:
@@ -37,6 +56,7 @@ def consent_withdrawn(
             "log_index": log_index,
             "purposes": sorted(purposes),
             "media_sha256": media,
+            "rendition_sha256": rendition_sha256(media),
         },
     )
 
@@ -51,5 +71,6 @@ def consent_expired(
             "log_index": log_index,
             "expired_at": rfc3339(expired_at),
             "media_sha256": media,
+            "rendition_sha256": rendition_sha256(media),
         },
     )

@@ -11,7 +11,16 @@ from typing import Any
 
 from consent.consents import service
 from consent.consents.signature import drawn_signature
-from tests.factories import Flow, admin_key, auth, in_days, photo, scan_png, signature_strokes
+from tests.factories import (
+    Flow,
+    admin_key,
+    auth,
+    in_days,
+    photo,
+    scan_png,
+    signature_strokes,
+    tagged_image,
+)
 from tests.webhooks.conftest import Clock, register
 
 
@@ -21,6 +30,7 @@ class Dataset:
     consents: dict[str, str] = field(default_factory=dict)  # name -> consent id
     patients: dict[str, str] = field(default_factory=dict)
     answers: dict[str, Any] = field(default_factory=dict)  # API answers, as returned
+    rendition: str = ""  # the SHA-256 of the publishable copy of the paper consent's photo
 
 
 def build(flow: Flow, webhook_key: str, clock: Clock) -> Dataset:
@@ -83,7 +93,8 @@ def build(flow: Flow, webhook_key: str, clock: Clock) -> Dataset:
     data.media["minor"] = media["sha256"]
     # Paper: the form signed by hand, and its scan.
     paper_patient = data.patients["paper"] = flow.patient()
-    media = flow.media(paper_patient, photo(504))
+    # A photo carrying EXIF (with GPS), XMP and a comment: its publishable copy differs.
+    media = flow.media(paper_patient, tagged_image(seed=504))
     request_id = flow.request(
         paper_patient,
         [media["id"]],
@@ -96,6 +107,11 @@ def build(flow: Flow, webhook_key: str, clock: Clock) -> Dataset:
     data.answers["paper"] = paper.json
     data.consents["paper"] = paper.json["consent_id"]
     data.media["paper"] = media["sha256"]
+    # A publishable copy of it: a rendition receipt in the log.
+    copy = flow.client.post(f"/api/v1/media/{media['id']}/publishable", headers=flow.headers)
+    assert copy.status_code == 200, copy.json
+    data.rendition = copy.headers["ETag"].strip('"')
+    assert data.rendition != media["sha256"]
     # Erased: their consent stays verifiable, withdrawn by the erasure.
     erased = data.patients["erased"] = flow.patient()
     gone = flow.consent(photo(505), {"teaching": True, "survey": True}, patient_id=erased)

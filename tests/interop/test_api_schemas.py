@@ -66,7 +66,7 @@ def test_every_receipt_the_service_wrote_follows_the_receipt_schema(flow: Flow, 
     # representative), withdrawals (asked for, and issued by the erasure) and the erasure.
     leaves = db.session.scalars(select(LogLeaf).order_by(LogLeaf.index)).all()
     kinds = {leaf.kind for leaf in leaves}
-    assert kinds == {"consent", "withdrawal", "erasure"}
+    assert kinds == {"consent", "withdrawal", "erasure", "rendition"}
     seen = set()
     for leaf in leaves:
         envelope = json.loads(leaf.data)
@@ -102,6 +102,10 @@ def test_a_verify_answer_of_each_decision_follows_the_answer_schema(flow: Flow, 
     perceptual = flow.verify_upload(reencode(photo(501), quality=70, scale=0.5), "teaching")
     assert perceptual["answer"]["match"]["kind"] == "perceptual"
     valid(ANSWER, perceptual)
+    copy = flow.verify(data.rendition, "teaching")
+    assert copy["answer"]["decision"] == "allowed"
+    assert copy["answer"]["match"]["rendition_of"] == data.media["paper"]
+    valid(ANSWER, copy)
 
 
 def test_the_webhook_payloads_as_enqueued_follow_the_webhook_schema(data: Any) -> None:

@@ -175,3 +175,34 @@ def test_an_erasure_without_its_receipt_is_caught_by_the_audit(
     findings = [str(finding) for finding in audit(db.session, runtime().keyring).findings]
     assert any("without an erasure receipt" in finding for finding in findings)
     assert any("(erasure) has no record" in finding for finding in findings)
+
+
+def test_a_publishable_copy_outlives_the_patient_only_as_a_hash(
+    app: Flask, flow: Flow, runner: FlaskCliRunner
+) -> None:
+    """After erasure the copy verifies as withdrawn, cannot be made again (410), and nothing it
+    was made from (the planted EXIF, XMP, IPTC and comment strings) is left anywhere."""
+    from tests.factories import PLANTED, tagged_image
+
+    patient_id = flow.patient("MRN-COPY-77", name=NAME, birth_date=BIRTH)
+    given = flow.consent(tagged_image("jpeg"), {"teaching": True}, patient_id=patient_id)
+    media_id = given["media"]["id"]
+    made = flow.client.post(f"/api/v1/media/{media_id}/publishable", headers=flow.headers)
+    assert made.status_code == 200, made.json
+    copy_sha = made.headers["ETag"].strip('"')
+    assert flow.verify(copy_sha, "teaching")["answer"]["decision"] == "allowed"
+
+    assert runner.invoke(args=["erase-patient", patient_id, "--yes"]).exit_code == 0
+    db.session.expire_all()
+    answer = flow.verify(copy_sha, "teaching")["answer"]
+    assert answer["decision"] == "withdrawn"
+    assert answer["match"]["rendition_of"] == given["media"]["sha256"]
+    again = flow.client.post(f"/api/v1/media/{media_id}/publishable", headers=flow.headers)
+    assert again.status_code == 410
+    report = audit(db.session, runtime().keyring)
+    assert report.ok, report.findings
+    raw = _raw_database(app) + _media_store_bytes()
+    for planted in PLANTED.values():
+        assert not _found(planted, raw), planted
+    for secret in (NAME, BIRTH, "MRN-COPY-77"):
+        assert not _found(secret.encode(), raw), secret

@@ -135,7 +135,29 @@ def test_withdrawal_is_delivered_with_the_withdrawn_purposes(
         "log_index": withdrawal["log_index"],
         "purposes": ["survey"],
         "media_sha256": [given["media"]["sha256"]],
+        "rendition_sha256": [],
     }
+
+
+def test_a_withdrawal_names_the_publishable_copies_too(
+    flow: Flow, runner: FlaskCliRunner, receiver: Receiver, key: str
+) -> None:
+    """A publisher who posted the metadata-free copy knows it by the copy's hash."""
+    endpoint = register(flow.client, key, receiver.url, ["consent.withdrawn"])
+    given = flow.consent(photo(5), {"teaching": True})
+    copy = flow.client.post(
+        f"/api/v1/media/{given['media']['id']}/publishable", headers=flow.headers
+    )
+    assert copy.status_code == 200, copy.json
+    response = flow.client.post(
+        f"/api/v1/consents/{given['consent_id']}/withdrawal", json={}, headers=flow.headers
+    )
+    assert response.status_code == 201
+    runner.invoke(args=["deliver"])
+    (request,) = receiver.wait_for(1)
+    payload = Webhook(endpoint["secret"]).verify(request.body, request.headers)
+    assert payload["data"]["media_sha256"] == [given["media"]["sha256"]]
+    assert payload["data"]["rendition_sha256"] == [copy.headers["ETag"].strip('"')]
 
 
 def test_refused_second_decision_queues_nothing(flow: Flow, receiver: Receiver, key: str) -> None:
