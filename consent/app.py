@@ -123,6 +123,7 @@ def _init_pages(app: Flask) -> None:
     from consent.pages.paper import blp as paper_blp
     from consent.pages.public import blp as public_blp
     from consent.pages.tablet import blp as tablet_blp
+    from consent.pages.withdraw import blp as withdraw_blp
 
     secure = app.config["CONSENT_PUBLIC_URL"].startswith("https://")
     app.config.setdefault("SESSION_COOKIE_SECURE", secure)
@@ -136,7 +137,7 @@ def _init_pages(app: Flask) -> None:
     login_manager.login_view = "clinician.login"
     login_manager.user_loader(load_account)
     babel.init_app(app, locale_selector=select_locale)
-    for blueprint in (tablet_blp, clinician_blp, paper_blp, public_blp):
+    for blueprint in (tablet_blp, clinician_blp, paper_blp, public_blp, withdraw_blp):
         app.register_blueprint(blueprint)
     from flask_babel import get_locale
 
@@ -192,6 +193,9 @@ def _init_extensions(app: Flask) -> None:
         csrf.exempt(blueprint)  # bearer keys, no cookies: nothing for a forged form to ride on
     _init_pages(app)
     register_error_handlers(app)
+    from consent import ratelimits
+
+    ratelimits.init_app(app)
     app.extensions["consent"] = load_runtime(app)
     from consent.cli import register_commands
 

@@ -43,3 +43,15 @@ def request_form(request_id: str) -> Response:
 def consent_receipt(consent_id: str) -> Response:
     """The patient's receipt (PDF/A-3b), with the envelope, proof and keys attached."""
     return pdf_response(receipt_job(consent_id))
+
+
+@blp.route("/withdrawals/<withdrawal_id>/withdrawal-receipt.pdf", methods=["GET"])
+@require_scope("consents:write")
+@blp.response(200, PDF_SCHEMA, content_type="application/pdf")
+@blp.alt_response(404, schema=ErrorSchema, description="No such withdrawal.")
+def withdrawal_receipt(withdrawal_id: str) -> Response:
+    """A withdrawal's receipt (PDF/A-3b): what was withdrawn, when, what remains; with the
+    signed withdrawal receipt, its log proof and the keys attached."""
+    from consent.pdf.withdrawals import withdrawal_receipt_job
+
+    return pdf_response(withdrawal_receipt_job(withdrawal_id))
