@@ -58,7 +58,7 @@ def hit(app: Flask, name: str, key: str) -> int | None:
     for item in items:
         if not strategy.test(item, name, key):
             stats = strategy.get_window_stats(item, name, key)
-            return max(1, math.ceil(stats.reset_time - time.time()))
+            return max(1, math.ceil(float(stats.reset_time) - time.time()))
     for item in items:
         strategy.hit(item, name, key)
     return None

@@ -32,7 +32,9 @@ MAX_CODE_INPUT = 200
 def consent_for_code(code: str) -> Consent | None:
     """The consent a withdrawal code opens, or None when it opens nothing (see above)."""
     wanted = code_hash(code[:MAX_CODE_INPUT])
-    consent = db.session.scalar(select(Consent).where(Consent.withdrawal_code_hash == wanted))
+    consent: Consent | None = db.session.scalar(
+        select(Consent).where(Consent.withdrawal_code_hash == wanted)
+    )
     # The index finds the row; the comparison that decides is made in constant time.
     if consent is None or not hmac.compare_digest(consent.withdrawal_code_hash or "", wanted):
         return None

@@ -48,7 +48,9 @@ def check_a_file(consent_id: str) -> Any:
             raise
         problem = {
             413: _("This file is too large to check here."),
-            415: _("Only photos (JPEG, PNG, WebP) and videos (MP4, MOV, WebM, MKV) can be checked."),
+            415: _(
+                "Only photos (JPEG, PNG, WebP) and videos (MP4, MOV, WebM, MKV) can be checked."
+            ),
         }.get(exc.status, _("This file cannot be read: it is damaged, or holds something else."))
         return _page(consent_id, problem=problem, status=exc.status)
     return _page(consent_id, result=result)
