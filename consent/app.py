@@ -150,6 +150,10 @@ def _init_pages(app: Flask) -> None:
         state_labels=STATE_LABELS,
     )
     app.jinja_env.filters["purpose_label"] = lambda purpose: PURPOSE_LABELS.get(purpose, purpose)
+    from consent.pdf.render import long_date
+
+    # "29 November 2027" in the person's language, rather than 2027-11-29.
+    app.jinja_env.filters["long_date"] = long_date
 
 
 def _init_extensions(app: Flask) -> None:

@@ -38,7 +38,9 @@ def test_patient_withdraws_one_use_with_the_keyboard(
     assert "We could not find a consent with this code" in page.content()
     check_page(page, f"{shot}-1-wrong-code")
 
-    # The QR code's address: the script fills the field and takes the code out of the URL.
+    # The QR code's address, opened afresh: the script fills the field and takes the code out
+    # of the URL.
+    page.goto("about:blank")
     page.goto(live_server + address.removeprefix(PUBLIC))
     assert page.locator("#code").input_value() == code
     assert "code=" not in page.url
@@ -82,8 +84,8 @@ def test_stop_and_the_french_pages_pass_the_same_checks(
     press(page, "button[value=all]")
     page.wait_for_url("**/withdraw/confirm")
     check_page(page, "withdraw-fr-3-confirm")
-    press(page, "form.stop button")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        press(page, "form.stop button")
     assert page.locator("h1").count() == 1
     check_page(page, "withdraw-fr-stopped")
     assert api.verify(decision["media"]["sha256"], "teaching")["answer"]["decision"] == "allowed"
