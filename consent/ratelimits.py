@@ -6,7 +6,8 @@ configuration on every request, so a deployment (or a test) changes it without a
 
 A limited request gets 429 with Retry-After: the JSON error shape under /api, a plain page in
 the person's language elsewhere. ``configured_limits`` and ``hit`` serve callers outside Flask's
-request cycle (the verify fast path, a CLI), on the same storage and the same counters.
+request cycle (the verify fast path, a CLI), on the same storage, and on the same counters as a
+route limited with ``limiter.shared_limit(limit_value(name), scope=name, key_func=...)``.
 """
 
 from __future__ import annotations
@@ -54,13 +55,20 @@ def hit(app: Flask, name: str, key: str) -> int | None:
     ones Flask's routes use (shared across workers with a Redis storage).
     """
     items = configured_limits(app, name)
-    strategy = _extension(app).limiter
+    extension = _extension(app)
+    strategy = extension.limiter
+    # The arguments Flask-Limiter builds for a limit shared under the scope ``name``
+    # (``limiter.shared_limit(limit_value(name), scope=name, key_func=...)``): the same
+    # counters, whether a request is counted here or by the route's decorator.
+    args = [str(app.config.get("RATELIMIT_KEY_PREFIX") or ""), key, name]
+    if not args[0]:
+        args = args[1:]
     for item in items:
-        if not strategy.test(item, name, key):
-            stats = strategy.get_window_stats(item, name, key)
+        if not strategy.test(item, *args):
+            stats = strategy.get_window_stats(item, *args)
             return max(1, math.ceil(float(stats.reset_time) - time.time()))
     for item in items:
-        strategy.hit(item, name, key)
+        strategy.hit(item, *args)
     return None
 
 

@@ -226,6 +226,26 @@ def test_hit_counts_outside_a_request_on_the_same_storage(
     assert ratelimits.hit(app, "file_check", "key-a") is None
 
 
+def test_hit_and_the_routes_share_one_counter(
+    app: Flask, flow: Flow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limited(app, monkeypatch, "file_check", "2 per minute")
+    consent_id = flow.consent(photo(11), {"teaching": True})["consent_id"]
+    visitor = from_address(app, "203.0.113.5")
+    page = visitor.get(f"/v/{consent_id}").get_data(as_text=True)
+
+    def check() -> Any:
+        return visitor.post(
+            f"/v/{consent_id}",
+            data={"csrf_token": csrf(page), "file": (io.BytesIO(photo(11)), "a.jpg")},
+        )
+
+    assert ratelimits.hit(app, "file_check", "203.0.113.5") is None  # counted outside Flask
+    assert check().status_code == 200  # the route's count: the second of two
+    retry_after(check())
+    assert ratelimits.hit(app, "file_check", "203.0.113.5") is not None
+
+
 def test_a_limit_that_does_not_parse_stops_the_start(app: Flask) -> None:
     from tests.conftest import make_app
 
