@@ -20,6 +20,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from consent.bootstrap import prepare_database
 from consent.extensions import db
 from tests.conftest import POSTGRES_URL, dispose, make_app
 from tests.factories import Flow, api_key, photo
@@ -143,6 +144,16 @@ def test_verify_on_another_worker_says_withdrawn_at_once_on_postgresql(
 
 @pytest.mark.skipif(bool(POSTGRES_URL), reason="the PostgreSQL variant runs instead")
 def test_verify_on_another_worker_says_withdrawn_at_once_on_sqlite(
-    app: Flask, client: FlaskClient, instance_dir: Path, database_url: str
+    instance_dir: Path, tmp_path: Path
 ) -> None:
-    run(app, client, instance_dir, database_url)
+    # A database file of its own: a second process opening and closing the session's SQLite
+    # file (WAL mode) left later tests' new connections with "disk I/O error".
+    url = "sqlite:///" + str(tmp_path / "two-workers.sqlite3")
+    own = make_app(instance_dir, url)
+    try:
+        prepare_database(own)
+        with own.app_context():
+            run(own, own.test_client(), instance_dir, url)
+            db.session.remove()
+    finally:
+        dispose(own)
