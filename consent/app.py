@@ -126,6 +126,7 @@ def _init_pages(app: Flask) -> None:
     from consent.pages.paper import blp as paper_blp
     from consent.pages.public import blp as public_blp
     from consent.pages.tablet import blp as tablet_blp
+    from consent.pages.withdraw import blp as withdraw_blp
 
     secure = app.config["CONSENT_PUBLIC_URL"].startswith("https://")
     app.config.setdefault("SESSION_COOKIE_SECURE", secure)
@@ -139,7 +140,7 @@ def _init_pages(app: Flask) -> None:
     login_manager.login_view = "clinician.login"
     login_manager.user_loader(load_account)
     babel.init_app(app, locale_selector=select_locale)
-    for blueprint in (tablet_blp, clinician_blp, paper_blp, public_blp):
+    for blueprint in (tablet_blp, clinician_blp, paper_blp, public_blp, withdraw_blp):
         app.register_blueprint(blueprint)
     from flask_babel import get_locale
 
@@ -152,6 +153,10 @@ def _init_pages(app: Flask) -> None:
         state_labels=STATE_LABELS,
     )
     app.jinja_env.filters["purpose_label"] = lambda purpose: PURPOSE_LABELS.get(purpose, purpose)
+    from consent.pdf.render import long_date
+
+    # "29 November 2027" in the person's language, rather than 2027-11-29.
+    app.jinja_env.filters["long_date"] = long_date
 
 
 def _init_extensions(app: Flask) -> None:
@@ -197,6 +202,9 @@ def _init_extensions(app: Flask) -> None:
         csrf.exempt(blueprint)  # bearer keys, no cookies: nothing for a forged form to ride on
     _init_pages(app)
     register_error_handlers(app)
+    from consent import ratelimits
+
+    ratelimits.init_app(app)
     app.extensions["consent"] = load_runtime(app)
     from consent.cli import register_commands
 

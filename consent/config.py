@@ -45,12 +45,6 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a worker trusts a key it has just looked up; a revocation takes this long to
     # reach every worker (0 looks the key up on every call).
     "CONSENT_API_KEY_CACHE_SECONDS": 5,
-    # Where rate-limit counters live: "memory://" counts per worker process; a shared store
-    # such as "redis://127.0.0.1:6379/0" (needs the redis package) counts across workers.
-    "CONSENT_RATELIMIT_STORAGE_URI": "memory://",
-    # Verify calls per API key (fast path and upload alike); an empty value turns it off.
-    # A publishing tool checks a file before posting it: 20 a second is far above that.
-    "CONSENT_RATELIMIT_VERIFY": "1200 per minute",
     # The data controller named on forms and in receipts.
     "CONSENT_CONTROLLER": "Demo Hospital",
     "CONSENT_DPO_CONTACT": "dpo@hospital.example",
@@ -80,6 +74,28 @@ DEFAULTS: dict[str, Any] = {
     # polling every POLL seconds. Off: run `flask --app consent deliver --loop` instead.
     "CONSENT_WEBHOOK_WORKER": False,
     "CONSENT_WEBHOOK_POLL_SECONDS": 5,
+    # Rate limits (Flask-Limiter; "N per minute;M per hour" strings, every part must hold).
+    # Where the counters live: memory:// counts per worker process; redis://host:6379 shares
+    # them between workers and hosts (pip install redis).
+    "CONSENT_RATELIMIT_STORAGE_URI": "memory://",
+    # Verify calls per API key (fast path and upload alike, consent/verify/ratelimit.py); an
+    # empty value turns it off. A publishing tool checks a file before posting it: 20 a second
+    # is far above that.
+    "CONSENT_RATELIMIT_VERIFY": "1200 per minute",
+    # Failed log-ins, counted per IP address and, separately, per account e-mail (throttling a
+    # guessed password spread over many addresses too). Successful log-ins are not counted.
+    "CONSENT_RATELIMIT_LOGIN": "10 per minute;50 per hour",
+    # Wrong withdrawal codes per IP address (a right code is not counted; past the limit even a
+    # right one waits). The 100-bit codes are beyond guessing anyway; this stops the noise.
+    "CONSENT_RATELIMIT_WITHDRAWAL_CODE": "5 per minute;30 per hour",
+    # Signing links that fail to open (unknown, spent, expired) per IP address.
+    "CONSENT_RATELIMIT_SIGNING_LINK": "20 per minute;100 per hour",
+    # Files checked on the public verification page per IP address (each one is hashed).
+    "CONSENT_RATELIMIT_FILE_CHECK": "10 per minute;60 per hour",
+    # Largest file the public verification page checks.
+    "CONSENT_MAX_FILE_CHECK_BYTES": 50 * 1024 * 1024,
+    # Minutes a patient's withdrawal page stays open after the code was typed.
+    "CONSENT_WITHDRAWAL_SESSION_MINUTES": 15,
     # flask-smorest / OpenAPI
     "API_TITLE": "Consent service",
     "API_VERSION": "v1",

@@ -103,10 +103,10 @@ def error_body(status: int, message: str, errors: dict[str, Any] | None = None) 
 
 # Pages people read get an HTML page; everything else (the API, the well-known keys, the
 # tablet's status poll) keeps the one JSON shape.
-PAGE_PREFIXES = ("/tablet/", "/clinician/", "/v/")
+PAGE_PREFIXES = ("/tablet/", "/clinician/", "/v/", "/withdraw")
 
 
-def _respond(status: int, message: str, errors: dict[str, Any] | None = None) -> Response:
+def respond(status: int, message: str, errors: dict[str, Any] | None = None) -> Response:
     from flask import jsonify, render_template, request
 
     path = request.path if request else ""
@@ -128,7 +128,7 @@ def register_error_handlers(app: Flask) -> None:
     def _consent_error(exc: ConsentError) -> Response:
         if exc.status >= 500:
             log.error("service error: %s", type(exc).__name__)
-        response = _respond(exc.status, exc.message, exc.errors)
+        response = respond(exc.status, exc.message, exc.errors)
         if isinstance(exc, TooManyRequests):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
@@ -146,7 +146,7 @@ def register_error_handlers(app: Flask) -> None:
             message = "The request does not follow the schema; see errors."
         elif status == 400 and errors:
             message = "The request could not be read; see errors."
-        response = _respond(status, message, errors)
+        response = respond(status, message, errors)
         if status == 405 and exc.response is None:
             allow = exc.get_headers()
             for name, value in allow:
@@ -159,4 +159,4 @@ def register_error_handlers(app: Flask) -> None:
         # Never log the exception's message: a database error quotes the row it failed on.
         where = "".join(traceback.format_tb(exc.__traceback__, limit=-3))
         log.error("unhandled %s\n%s", type(exc).__name__, where)
-        return _respond(500, "Internal error. The request was not recorded.")
+        return respond(500, "Internal error. The request was not recorded.")

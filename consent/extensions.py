@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -40,3 +42,6 @@ api = ConsentApi()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
+# Rate limits (consent.ratelimits): none by default; the routes that need one say so. Its storage
+# (memory://, or redis://... shared by every worker) comes from CONSENT_RATELIMIT_STORAGE_URI.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)

@@ -13,7 +13,7 @@ from flask import Flask, g
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
 
-from consent import create_app
+from consent import create_app, ratelimits
 from consent.bootstrap import form_placeholders, prepare_database, write_instance_secrets
 from consent.extensions import db as _db
 from consent.forms.catalogue import FORMS_DIR, sync_catalogue
@@ -110,6 +110,8 @@ def empty_tables(app: Flask) -> None:
 def app(_session_app: Flask) -> Iterator[Flask]:
     empty_tables(_session_app)
     _session_app.extensions[VERIFY_LIMIT].reset()
+    # Rate-limit counters start from zero too: one test's attempts never limit the next's.
+    ratelimits.reset(_session_app)
     with _session_app.app_context():
         yield _session_app
         _db.session.remove()

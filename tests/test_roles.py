@@ -23,7 +23,9 @@ from consent.extensions import db
 ROLES = ("none", "publisher", "clinician", "admin", "auditor")
 ROLES_DOC = Path(__file__).resolve().parents[1] / "docs" / "roles.md"
 # A table row: | METHOD | `rule` | guard | none | publisher | clinician | admin | auditor |
-ROW = re.compile(r"^\|\s*([A-Z]+)\s*\|\s*`([^`]+)`\s*\|([^|]*)\|" + r"\s*(yes|no|link)\s*\|" * 5)
+ROW = re.compile(
+    r"^\|\s*([A-Z]+)\s*\|\s*`([^`]+)`\s*\|([^|]*)\|" + r"\s*(yes|no|link|code)\s*\|" * 5
+)
 # Placeholder values for the rule's variables: well-formed, pointing at nothing.
 PLACEHOLDERS = {"filename": "css/app.css", "token": "x" * 43}
 
@@ -118,6 +120,10 @@ def _verdict(rule: str, role: str, mark: str, status: int, location: str) -> str
         # page that says the link is not valid (410), or nothing at all (404) for the steps
         # that only follow another, never the patient's documents.
         return None if status in (404, 410) else f"{status} instead of 410 or 404"
+    if mark == "code":
+        # Withdrawal steps: without the code typed in this browser, back to the code page.
+        back = status == 302 and location.rstrip("/").endswith("/withdraw")
+        return None if back or status == 404 else f"{status} {location} instead of /withdraw"
     if mark == "yes":
         # A page's own 401 is a wrong password on the login form, not a refused role.
         refused = (401, 403) if rule.startswith("/api/") else (403,)

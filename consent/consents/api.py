@@ -16,6 +16,7 @@ from consent.consents.signing import issue_link
 from consent.consents.uses import CHANNEL, METHODS, PURPOSES, RELATIONSHIPS, SIGNER_ROLES
 from consent.errors import InvalidInput
 from consent.http import accepts_json, accepts_multipart
+from consent.pdf.documents import withdrawal_link
 
 blp = Blueprint("consents", __name__, url_prefix="/api/v1", description="Consents")
 
@@ -93,9 +94,20 @@ class DecisionIn(Schema):
             raise ValidationError("Each purpose may be answered once.", "choices")
 
 
+WITHDRAWAL_URL = fields.String(
+    required=True,
+    metadata={
+        "description": "The patient's own withdrawal page, with their code in the fragment "
+        "(`<public url>/withdraw#code=...`; browsers never send a fragment to a server). "
+        "Hand it to the patient only (it lets anyone holding it withdraw)."
+    },
+)
+
+
 class DecisionOut(Schema):
     consent_id = fields.String(required=True)
     receipt = fields.Nested(EnvelopeSchema, required=True)
+    withdrawal_url = WITHDRAWAL_URL
 
 
 class WithdrawalIn(Schema):
@@ -154,7 +166,11 @@ def record_decision(payload: dict[str, Any], request_id: str) -> dict[str, Any]:
         choices={choice["purpose"]: choice["granted"] for choice in payload["choices"]},
         method=payload["method"],
     )
-    return {"consent_id": consent.id, "receipt": service.receipt_envelope(consent)}
+    return {
+        "consent_id": consent.id,
+        "receipt": service.receipt_envelope(consent),
+        "withdrawal_url": withdrawal_link(service.withdrawal_code(consent)),
+    }
 
 
 @blp.route("/consents/<consent_id>/receipt", methods=["GET"])
@@ -233,6 +249,7 @@ class PaperDecisionOut(Schema):
         required=True,
         metadata={"description": "The patient's withdrawal code, to hand to them."},
     )
+    withdrawal_url = WITHDRAWAL_URL
 
 
 @blp.route("/requests/<request_id>/paper", methods=["POST"])
@@ -267,10 +284,12 @@ def record_paper_decision(
         entered_by=entered_by,
         account_id=caller.account_id,
     )
+    code = service.withdrawal_code(consent)
     return {
         "consent_id": consent.id,
         "receipt": service.receipt_envelope(consent),
-        "withdrawal_code": service.withdrawal_code(consent),
+        "withdrawal_code": code,
+        "withdrawal_url": withdrawal_link(code),
     }
 
 

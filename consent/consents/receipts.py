@@ -70,8 +70,10 @@ def withdrawal_receipt(
     consent_receipt_bytes: bytes,
     subject: str,
     purposes: list[str],
+    method: str | None = None,
+    signer: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "receipt_version": RECEIPT_VERSION,
         "type": "withdrawal",
         "receipt_id": withdrawal_id,
@@ -82,6 +84,13 @@ def withdrawal_receipt(
         "subject": subject,
         "purposes": purposes,
     }
+    # How and by whom, when known (ISO/IEC TS 27560 records the withdrawal method): the patient
+    # with their code on the self-service page. Absent for withdrawals through the API.
+    if method is not None:
+        body["method"] = method
+    if signer is not None:
+        body["signer"] = signer
+    return body
 
 
 def erasure_receipt(

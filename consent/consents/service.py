@@ -371,20 +371,33 @@ def receipt_envelope(consent: Consent | Withdrawal | PatientErasure) -> dict[str
     )
 
 
-def withdraw(*, consent_id: str, purposes: list[str] | None) -> Withdrawal:
+def withdraw(
+    *,
+    consent_id: str,
+    purposes: list[str] | None,
+    method: str | None = None,
+    signer: Signer | None = None,
+) -> Withdrawal:
     """Withdraw some granted uses (all of them when ``purposes`` is None). Commits.
 
-    Raises NotFound, InvalidInput (a purpose not granted in this consent) or Conflict
-    (nothing left to withdraw).
+    ``method`` and ``signer`` are recorded in the receipt when given (the patient's own
+    withdrawal says "self-service" and the patient). Raises NotFound, InvalidInput (a purpose
+    not granted in this consent) or Conflict (nothing left to withdraw).
     """
-    withdrawal = stage_withdrawal(get_consent(consent_id), purposes)
+    withdrawal = stage_withdrawal(get_consent(consent_id), purposes, method=method, signer=signer)
     if withdrawal is None:
         raise Conflict("Every use of this consent is already withdrawn or was refused.")
     db.session.commit()
     return withdrawal
 
 
-def stage_withdrawal(consent: Consent, purposes: list[str] | None) -> Withdrawal | None:
+def stage_withdrawal(
+    consent: Consent,
+    purposes: list[str] | None,
+    *,
+    method: str | None = None,
+    signer: Signer | None = None,
+) -> Withdrawal | None:
     """The withdrawal of some granted uses (all when ``purposes`` is None), signed and logged
     in the caller's transaction, with its webhook event; None when nothing is left to withdraw.
 
@@ -417,6 +430,9 @@ def stage_withdrawal(consent: Consent, purposes: list[str] | None) -> Withdrawal
         consent_receipt_bytes=consent.receipt,
         subject=consent.patient_id,
         purposes=sorted(chosen),
+        method=method,
+        # The role only: a name would put an identity into the log.
+        signer={"role": signer.role} if signer is not None else None,
     )
     logged = sign_and_log(kind="withdrawal", record_id=withdrawal_id, body=body)
     withdrawal = Withdrawal(

@@ -19,7 +19,7 @@ from consent.consents.models import ConsentRequest
 from consent.consents.service import UseRequest, get_request, open_request, requested_uses
 from consent.consents.uses import CHANNEL, PURPOSES
 from consent.errors import ConsentError
-from consent.extensions import db
+from consent.extensions import db, limiter
 from consent.forms.models import FormVersion
 from consent.http import plain_file_name
 from consent.i18n import LANGUAGES
@@ -29,6 +29,7 @@ from consent.patients.models import Patient
 from consent.patients.service import get_patient, identity, register_patient
 from consent.pdf.api import pdf_response
 from consent.pdf.documents import form_job
+from consent.ratelimits import limit_value, login_account_key, refused
 
 blp = Blueprint("clinician", __name__, url_prefix="/clinician")
 MAX_FILES = 10
@@ -39,6 +40,12 @@ def load_account(account_id: str) -> Account | None:
 
 
 @blp.route("/login", methods=["GET", "POST"])
+# Failed attempts, per IP address and per account: a password guessed from many addresses
+# is slowed down too (NIST SP 800-63B 5.2.2, throttling).
+@limiter.limit(limit_value("login"), methods=["POST"], deduct_when=refused)
+@limiter.limit(
+    limit_value("login"), methods=["POST"], key_func=login_account_key, deduct_when=refused
+)
 def login() -> Any:
     error = None
     email = ""

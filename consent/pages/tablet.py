@@ -35,7 +35,7 @@ from consent.consents.service import Signer, get_request, requested_uses, withdr
 from consent.consents.signature import drawn_signature
 from consent.consents.uses import RELATIONSHIPS
 from consent.errors import ConsentError, InvalidInput
-from consent.extensions import db
+from consent.extensions import db, limiter
 from consent.forms.models import FormVersion
 from consent.i18n import LANGUAGES
 from consent.media.models import MediaItem
@@ -43,6 +43,7 @@ from consent.pages.qr import qr_svg
 from consent.patients.service import data_key
 from consent.pdf.api import pdf_response
 from consent.pdf.documents import receipt_job
+from consent.ratelimits import limit_value, refused
 from consent.runtime import runtime
 
 blp = Blueprint("tablet", __name__, url_prefix="/tablet")
@@ -109,6 +110,9 @@ def _context(link: SigningLink) -> dict[str, Any]:
 
 
 @blp.get("/s/<token>")
+# Links that fail to open, per IP address: a guesser is slowed, a tablet that opens its links
+# is not.
+@limiter.limit(limit_value("signing_link"), deduct_when=refused)
 def open_link(token: str) -> Any:
     """The link the clinician hands over (QR code or address)."""
     if len(token) > 100:
@@ -348,6 +352,9 @@ def done() -> Any:
     public_url = current_app.config["CONSENT_PUBLIC_URL"].rstrip("/") + url_for(
         "public.consent_page", consent_id=consent.id
     )
+    withdraw_url = current_app.config["CONSENT_PUBLIC_URL"].rstrip("/") + url_for(
+        "withdraw.enter_code"
+    )
     try:
         code = withdrawal_code(consent)
     except ConsentError:
@@ -360,5 +367,6 @@ def done() -> Any:
         public_url=public_url,
         qr=qr_svg(public_url, label=_("QR code of the page that shows this consent")),
         code=code,
+        withdraw_url=withdraw_url,
         step=9,
     )

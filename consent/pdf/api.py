@@ -1,4 +1,5 @@
-"""The documents over the API: a request's blank form, a consent's receipt, as PDF."""
+"""The documents over the API: a request's blank form, a consent's receipt, a withdrawal's
+receipt, as PDF."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from consent.accounts.auth import require_scope
 from consent.apischemas import ErrorSchema
 from consent.pdf.documents import form_job, receipt_job
 from consent.pdf.render import PdfJob, render
+from consent.pdf.withdrawals import withdrawal_receipt_job
 
 blp = Blueprint("documents", __name__, url_prefix="/api/v1", description="Printable documents")
 
@@ -43,3 +45,13 @@ def request_form(request_id: str) -> Response:
 def consent_receipt(consent_id: str) -> Response:
     """The patient's receipt (PDF/A-3b), with the envelope, proof and keys attached."""
     return pdf_response(receipt_job(consent_id))
+
+
+@blp.route("/withdrawals/<withdrawal_id>/withdrawal-receipt.pdf", methods=["GET"])
+@require_scope("consents:write")
+@blp.response(200, PDF_SCHEMA, content_type="application/pdf")
+@blp.alt_response(404, schema=ErrorSchema, description="No such withdrawal.")
+def withdrawal_receipt(withdrawal_id: str) -> Response:
+    """A withdrawal's receipt (PDF/A-3b): what was withdrawn, when, what remains; with the
+    signed withdrawal receipt, its log proof and the keys attached."""
+    return pdf_response(withdrawal_receipt_job(withdrawal_id))

@@ -31,10 +31,9 @@ from consent.pdf.render import PDF_A_3B, PdfAttachment, PdfJob
 from consent.pdf.thumbnails import MediaRef
 from consent.verify.public import published_keys
 
-# The patient's withdrawal page is a later issue; the receipt already prints its address.
-# The code rides in the fragment, which browsers never send to a server: it stays out of
-# access logs, proxies and Referer headers. The page will read it from there (or the patient
-# types it; it is printed beside the QR code).
+# The patient's withdrawal page (consent.pages.withdraw). The code rides in the fragment, which
+# browsers never send to a server: it stays out of access logs, proxies and Referer headers.
+# The page's script reads it from there (or the patient types it; it is printed beside the QR).
 WITHDRAW_PATH = "/withdraw"
 
 RECEIPT_FILE = "receipt.json"
@@ -46,6 +45,11 @@ VKEY_FILE = "consent-keys.vkey"
 def public_url(path: str) -> str:
     """An address on the service's public base URL, as printed on paper."""
     return str(current_app.config["CONSENT_PUBLIC_URL"]).rstrip("/") + path
+
+
+def withdrawal_link(code: str) -> str:
+    """The patient's withdrawal page with their code: the receipt's QR code, the API answers."""
+    return public_url(WITHDRAW_PATH) + "#code=" + code
 
 
 def _form(form_version_id: int) -> tuple[FormVersion, dict[str, Any]]:
@@ -165,7 +169,7 @@ def receipt_job(consent_id: str) -> PdfJob:
         "uses": uses,
         "code": code,
         "verify_url": public_url(url_for("public.consent_page", consent_id=consent.id)),
-        "withdraw_url": public_url(WITHDRAW_PATH) + "#code=" + code,
+        "withdraw_url": withdrawal_link(code),
         "withdraw_page": public_url(WITHDRAW_PATH),
         "files": [RECEIPT_FILE, PROOF_FILE, KEYS_FILE, VKEY_FILE],
     }

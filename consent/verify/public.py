@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hmac
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import select
 
@@ -14,6 +15,7 @@ from consent.crypto.receipts import verify_stored
 from consent.dbtypes import rfc3339
 from consent.errors import IntegrityFailure, NotFound, VerificationError
 from consent.extensions import db
+from consent.media.fingerprints import fingerprint, hamming
 from consent.runtime import runtime
 
 
@@ -79,6 +81,55 @@ def consent_status(consent_id: str) -> ConsentStatus:
     return ConsentStatus(
         consent_id, body["issued_at"], body["expires_at"], expired, body["log_index"], uses
     )
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """Whether a file is one of the items a consent covers, and how it matched."""
+
+    covered: bool
+    match: str | None = None  # "exact" (SHA-256) or "perceptual" (pHash within the distance)
+    distance: int | None = None
+    item: int | None = None  # its position among the consent's items, from 1
+    total: int = 0
+
+
+def check_file(
+    consent_id: str, stream: IO[bytes], *, limit: int, max_pixels: int, max_distance: int
+) -> FileCheck:
+    """Compare a file with the items the consent's verified receipt binds.
+
+    Raises NotFound, IntegrityFailure (the receipt does not verify), and for the file as the
+    uploads do: UnsupportedMediaType, PayloadTooLarge, InvalidInput (empty, damaged, a
+    polyglot, a decompression bomb). Nothing is stored.
+    """
+    consent = db.session.get(Consent, consent_id)
+    if consent is None:
+        raise NotFound("No such consent.")
+    try:
+        body = verify_stored(
+            body_bytes=consent.receipt,
+            signature=consent.signature,
+            key_id=consent.key_id,
+            keys=runtime().keyring,
+        )
+    except VerificationError as exc:
+        raise IntegrityFailure("This consent's records do not verify.") from exc
+    printed = fingerprint(stream, limit=limit, max_pixels=max_pixels)
+    items = body["media"]
+    for number, item in enumerate(items, 1):
+        if hmac.compare_digest(item["sha256"], printed.sha256):
+            return FileCheck(True, "exact", None, number, len(items))
+    if printed.phash is not None:
+        near = [
+            (hamming(printed.phash, item["phash"]), number)
+            for number, item in enumerate(items, 1)
+            if item.get("phash")
+        ]
+        if near and min(near)[0] <= max_distance:
+            distance, number = min(near)
+            return FileCheck(True, "perceptual", distance, number, len(items))
+    return FileCheck(False, total=len(items))
 
 
 def published_keys() -> dict[str, Any]:

@@ -9,6 +9,7 @@ the fast path hands over, reads the mark instead of counting again.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
@@ -19,6 +20,8 @@ from limits.strategies import FixedWindowRateLimiter
 
 from consent.accounts.service import Caller
 from consent.errors import TooManyRequests
+
+log = logging.getLogger(__name__)
 
 EXTENSION = "consent.verify_limit"
 # Set in the environ by the fast path: None when the call was within the limit, else the
@@ -31,19 +34,33 @@ class VerifyLimit:
         self.items: list[RateLimitItem] = parse_many(spec) if spec else []
         self.storage = storage_from_string(storage_uri)
         self.limiter = FixedWindowRateLimiter(self.storage)
+        # Where calls are counted while the shared store cannot be reached: a limit is a
+        # protection, and a Redis outage must not turn every verify call into an error.
+        self.fallback = FixedWindowRateLimiter(storage_from_string("memory://"))
 
     def count(self, api_key_id: int) -> int | None:
         """Count one call; None while within the limit, else the seconds until it resets."""
+        key = str(api_key_id)
         for item in self.items:
-            if not self.limiter.hit(item, "verify", str(api_key_id)):
-                reset_at, _remaining = self.limiter.get_window_stats(
-                    item, "verify", str(api_key_id)
-                )
-                return max(1, math.ceil(reset_at - time.time()))
+            try:
+                wait = self._hit(self.limiter, item, key)
+            except Exception:  # the store is down: count in this worker's memory
+                log.warning("rate-limit store unreachable; counting verify calls in memory")
+                wait = self._hit(self.fallback, item, key)
+            if wait is not None:
+                return wait
         return None
+
+    @staticmethod
+    def _hit(limiter: FixedWindowRateLimiter, item: RateLimitItem, key: str) -> int | None:
+        if limiter.hit(item, "verify", key):
+            return None
+        reset_at, _remaining = limiter.get_window_stats(item, "verify", key)
+        return max(1, math.ceil(reset_at - time.time()))
 
     def reset(self) -> None:
         self.storage.reset()
+        self.fallback.storage.reset()
 
 
 def init_verify_limit(app: Flask) -> None:

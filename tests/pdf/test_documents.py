@@ -263,11 +263,114 @@ def test_receipt_says_what_was_agreed_and_its_qr_codes_lead_to_the_right_pages(
     assert public.status_code == 200
     page = public.get_data(as_text=True)
     assert "What this consent allows" in page and consent["consent_id"] in page
-    # The withdrawal page is a later issue: the address carries the code where no server log
-    # sees it (the fragment), and the code is the consent's own.
+    # The withdrawal QR code: the code rides in the fragment (no server log sees it), the page
+    # it opens takes the code, and that code opens this very consent.
     from consent.consents.service import get_consent, withdrawal_code
 
     assert withdrawal_code(get_consent(consent["consent_id"])) == code.group(1)
+    path, fragment = local(withdraw_url).split("#", 1)
+    patient = app.test_client()
+    page = patient.get(path)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'name="code"' in html and "withdraw-code.js" in html
+    typed = fragment.removeprefix("code=")
+    opened = patient.post(path, data={"csrf_token": CSRF.search(html).group(1), "code": typed})
+    assert opened.status_code == 302 and opened.location.endswith("/withdraw/consent")
+    shown = patient.get("/withdraw/consent").get_data(as_text=True)
+    assert "Teaching" in shown and "Medical journal" in shown
+    assert f"/withdraw/media/{consent['media'][0]['id']}" in shown
+
+
+def withdrawn_partly(flow: Flow) -> dict[str, Any]:
+    consent = decided(flow)
+    response = flow.client.post(
+        f"/api/v1/consents/{consent['consent_id']}/withdrawal",
+        json={"purposes": ["teaching"]},
+        headers=flow.headers,
+    )
+    assert response.status_code == 201, response.json
+    return {**consent, "withdrawal": response.json}
+
+
+def test_withdrawal_receipt_says_what_was_withdrawn_and_what_remains(
+    app: Flask, flow: Flow, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    given = withdrawn_partly(flow)
+    withdrawal_id = given["withdrawal"]["withdrawal_id"]
+    response = flow.client.get(
+        f"/api/v1/withdrawals/{withdrawal_id}/withdrawal-receipt.pdf", headers=flow.headers
+    )
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    pdf = response.get_data()
+    text = pdf_text(pdf)
+    assert "Your withdrawal receipt" in text
+    assert "No longer allowed: Teaching" in text
+    assert "Still allowed: Medical journal" in text
+    assert "Public social media" not in text  # refused at signing: neither withdrawn nor left
+    log_index = given["withdrawal"]["receipt"]["receipt"]["log_index"]
+    assert f"Withdrawal {withdrawal_id}, entry {log_index} of the log" in text
+    assert "Jeanne" not in text
+    assert [url for page in qr_codes(pdf) for url in page] == [f"{PUBLIC}/v/{given['consent_id']}"]
+    files = attachments(pdf)
+    assert json.loads(files["withdrawal-receipt.json"]) == given["withdrawal"]["receipt"]
+    assert pdfa_claim(pdf)["part"] == "3"
+    # A later withdrawal of the rest does not change what this receipt says remained.
+    flow.client.post(
+        f"/api/v1/consents/{given['consent_id']}/withdrawal", json={}, headers=flow.headers
+    )
+    again = flow.client.get(
+        f"/api/v1/withdrawals/{withdrawal_id}/withdrawal-receipt.pdf", headers=flow.headers
+    )
+    assert again.get_data() == pdf
+
+
+def test_withdrawal_receipt_errors_are_clear(flow: Flow) -> None:
+    path = "/api/v1/withdrawals/wd_nope/withdrawal-receipt.pdf"
+    missing = flow.client.get(path, headers=flow.headers)
+    assert missing.status_code == 404 and missing.is_json
+    given = withdrawn_partly(flow)
+    path = f"/api/v1/withdrawals/{given['withdrawal']['withdrawal_id']}/withdrawal-receipt.pdf"
+    assert flow.client.get(path).status_code == 401
+    assert flow.client.get(path, headers=auth(api_key(("verify",)))).status_code == 403
+
+
+def test_the_patient_downloads_the_same_withdrawal_receipt_from_the_done_page(
+    app: Flask, flow: Flow
+) -> None:
+    consent = decided(flow)
+    code = flow.client.get(
+        f"/api/v1/consents/{consent['consent_id']}/receipt", headers=flow.headers
+    )
+    assert code.status_code == 200
+    from consent.consents.service import get_consent, withdrawal_code
+
+    patient = app.test_client()
+    page = patient.get("/withdraw").get_data(as_text=True)
+    patient.post(
+        "/withdraw",
+        data={
+            "csrf_token": CSRF.search(page).group(1),
+            "code": withdrawal_code(get_consent(consent["consent_id"])),
+        },
+    )
+    page = patient.get("/withdraw/consent").get_data(as_text=True)
+    patient.post(
+        "/withdraw/consent", data={"csrf_token": CSRF.search(page).group(1), "scope": "all"}
+    )
+    page = patient.get("/withdraw/confirm").get_data(as_text=True)
+    patient.post("/withdraw/confirm", data={"csrf_token": CSRF.search(page).group(1)})
+    done = patient.get("/withdraw/done").get_data(as_text=True)
+    withdrawal_id = re.search(r"Withdrawal (wd_[0-9a-f]+)", done).group(1)
+    mine = patient.get("/withdraw/withdrawal-receipt.pdf").get_data()
+    text = pdf_text(mine)
+    assert "You withdrew it yourself, with your code." in text
+    assert "No longer allowed: Teaching" in text and "No longer allowed: Medical journal" in text
+    assert "Nothing. Your photos and videos may no longer be used" in text
+    api = flow.client.get(
+        f"/api/v1/withdrawals/{withdrawal_id}/withdrawal-receipt.pdf", headers=flow.headers
+    )
+    assert api.get_data() == mine
 
 
 def test_receipt_is_pdf_a_3b_with_proof_files_that_verify_offline(
@@ -340,6 +443,9 @@ def test_tablet_done_page_offers_the_receipt_to_the_browser_that_signed(
     clinician.post(f"/clinician/requests/{created['id']}/confirm", data={"csrf_token": csrf(page)})
 
     done = tablet.get("/tablet/done").get_data(as_text=True)
+    # The way to withdraw, with a link to the page the code opens.
+    assert f'<a href="{PUBLIC}/withdraw">' in done
+    assert tablet.get("/withdraw").status_code == 200
     link = re.search(r'<a class="button primary" href="([^"]+)"[^>]*>Download your receipt', done)
     assert link
     response = tablet.get(link.group(1))

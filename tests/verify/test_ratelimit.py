@@ -77,3 +77,16 @@ def test_a_refused_query_counts_once(client: FlaskClient, limited: None) -> None
     publisher = auth(api_key(("verify",)))
     statuses = [_verify(client, publisher, "not-a-hash")[0] for _ in range(LIMIT + 1)]
     assert statuses == [422] * LIMIT + [429]
+
+
+def test_an_unreachable_shared_store_counts_in_memory_rather_than_fail(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    limit = VerifyLimit("2 per minute", "memory://")
+
+    def down(*args: Any) -> bool:
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(limit.limiter, "hit", down)
+    assert [limit.count(7) for _ in range(3)][:2] == [None, None]
+    assert limit.count(7) is not None  # still limited, by the fallback counter
