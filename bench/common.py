@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -269,29 +269,36 @@ def stamp() -> str:
 
 
 class Instance:
-    """A fresh instance folder (secrets, migrated database, forms) for a benchmark's server.
+    """An instance folder and its database, for a benchmark's servers and checks.
 
-    ``database_url`` None: SQLite inside the folder; else that PostgreSQL database, emptied.
-    ``env`` is what a server or a CLI command needs to use it.
+    ``env`` is what a server or a CLI command needs to use it; ``app`` is this process's own
+    app on it (for set-up and SQL checks). ``fresh`` makes a new one.
     """
 
-    def __init__(self, name: str, database_url: str | None = None, **config: Any) -> None:
-        from consent.bootstrap import write_instance_secrets
-
-        self.path = OUT / name
+    def __init__(self, path: Path, database_url: str | None = None, app: Flask | None = None):
+        self.path = path
         self.database_url = database_url
-        shutil.rmtree(self.path, ignore_errors=True)
-        if database_url:
-            reset_postgres(database_url)
-        write_instance_secrets(self.path, key_name="bench.example/consent-log")
-        self.env = {"CONSENT_INSTANCE_PATH": str(self.path)}
+        self.env = {"CONSENT_INSTANCE_PATH": str(path)}
         if database_url:
             self.env["CONSENT_DATABASE_URL"] = database_url
-        self.env.update({key: str(value) for key, value in config.items()})
-        self.app = self.make_app()
-        from consent.bootstrap import prepare_database
+        self.app = app or self.make_app()
 
-        prepare_database(self.app)
+    @classmethod
+    def fresh(cls, name: str, database_url: str | None = None) -> Instance:
+        """A new folder under bench/out (secrets, migrated database, forms).
+
+        ``database_url`` None: SQLite inside the folder; else that PostgreSQL database, emptied.
+        """
+        from consent.bootstrap import prepare_database, write_instance_secrets
+
+        path = OUT / name
+        shutil.rmtree(path, ignore_errors=True)
+        if database_url:
+            reset_postgres(database_url)
+        write_instance_secrets(path, key_name="bench.example/consent-log")
+        instance = cls(path, database_url)
+        prepare_database(instance.app)
+        return instance
 
     def make_app(self) -> Flask:
         from consent import create_app
@@ -343,3 +350,12 @@ class Instance:
         )
         lines = (result.stdout + result.stderr).strip().splitlines()
         return result.returncode == 0, lines[-1] if lines else f"exit {result.returncode}"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (for servers started by tests and smoke runs)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

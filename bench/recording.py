@@ -56,7 +56,7 @@ def writer(base: str, key: str, count: int, salt: int, barrier: Any, results: An
 def run(database: str, *, writers: int, consents: int, port: int) -> dict[str, Any]:
     """Record ``consents`` per writer on a fresh instance; the figures and the audit's verdict."""
     url = postgres_url() if database == "postgres" else None
-    instance = Instance(f"recording-{database}", url)
+    instance = Instance.fresh(f"recording-{database}", url)
     key = instance.api_key()
     instance.dispose()
     workers = max(2, writers)
