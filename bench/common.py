@@ -113,12 +113,13 @@ class Gunicorn:
         workers: int = 2,
         extra: tuple[str, ...] = (),
     ) -> None:
-        self.app_spec, self.port, self.env = app_spec, port, env
+        # Port 0: any free port (smoke runs beside other servers).
+        self.app_spec, self.port, self.env = app_spec, port or free_port(), env
         self.workers, self.extra = workers, extra
-        self.base = f"http://127.0.0.1:{port}"
+        self.base = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         OUT.mkdir(exist_ok=True)
-        self._log = (OUT / f"gunicorn-{port}.log").open("w")
+        self._log = (OUT / f"gunicorn-{self.port}.log").open("w")
 
     def start(self) -> str:
         self.process = subprocess.Popen(
