@@ -133,9 +133,12 @@ def crash_run(
             report.kills.append(f"{time.time() - started:.1f}s master and workers")
             server.start()
         else:
-            victim = rng.choice(server.worker_pids() or [0])
-            if victim:
-                server.kill_worker(victim)
+            # A worker, once the master has one up (it may be replacing the last victim).
+            deadline = time.time() + 30
+            while not (pids := server.worker_pids()) and time.time() < deadline:
+                time.sleep(0.05)
+            if pids:
+                server.kill_worker(rng.choice(pids))
                 report.kills.append(f"{time.time() - started:.1f}s worker")
     for _ in processes:
         _, acknowledged, failed = results.get(timeout=seconds + 300)
