@@ -242,7 +242,10 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
         "",
         f"Verify by upload / bare: **{results['ratio']:.2f}x** (target <= 1.5x); of the "
         f"fastest calls of each (the least disturbed by other work on the host): "
-        f"{results['ratio_of_minima']:.2f}x.",
+        f"{results['ratio_of_minima']:.2f}x. Between the bare cost and `fingerprint`: the "
+        "polyglot scan (`refuse_polyglot`: one more pass over the bytes, lower-cased, "
+        "searched for eight markers); between `fingerprint` and HTTP: the transfer, "
+        "Werkzeug's multipart parsing into a temporary file, the decision and its signature.",
         "",
         f"The video: {results['video_bytes'] / MIB:,.0f} MiB MP4 streamed in the request body, "
         f"answered in {results['video_seconds']:.1f} s. The worker's peak resident memory "
