@@ -285,14 +285,16 @@ class Instance:
         self.app = app or self.make_app()
 
     @classmethod
-    def fresh(cls, name: str, database_url: str | None = None) -> Instance:
-        """A new folder under bench/out (secrets, migrated database, forms).
+    def fresh(
+        cls, name: str, database_url: str | None = None, root: Path | None = None
+    ) -> Instance:
+        """A new folder under ``root`` (bench/out by default): secrets, migrated database, forms.
 
         ``database_url`` None: SQLite inside the folder; else that PostgreSQL database, emptied.
         """
         from consent.bootstrap import prepare_database, write_instance_secrets
 
-        path = OUT / name
+        path = (root or OUT) / name
         shutil.rmtree(path, ignore_errors=True)
         if database_url:
             reset_postgres(database_url)

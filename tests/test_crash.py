@@ -23,10 +23,7 @@ from tests.factories import api_key
 WRITERS, SECONDS, KILLS = 2, 25, 3
 
 
-def crash_and_check(app: Flask, instance_dir: Path, database_url: str, tmp_path: Path) -> None:
-    key = api_key()
-    db.session.remove()  # hold no connection or lock while the writers run
-    instance = Instance(instance_dir, database_url, app)
+def crash_and_check(instance: Instance, key: str, tmp_path: Path) -> None:
     server = Gunicorn("consent:create_app()", free_port(), instance.env, workers=2)
     try:
         report = crash_run(
@@ -65,12 +62,18 @@ def crash_and_check(app: Flask, instance_dir: Path, database_url: str, tmp_path:
 def test_sigkilled_workers_on_postgresql_lose_nothing_acknowledged(
     app: Flask, instance_dir: Path, database_url: str, tmp_path: Path
 ) -> None:
-    crash_and_check(app, instance_dir, database_url, tmp_path)
+    key = api_key()
+    db.session.remove()  # hold no connection or lock while the writers run
+    crash_and_check(Instance(instance_dir, database_url, app), key, tmp_path)
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(bool(POSTGRES_URL), reason="the suite runs on PostgreSQL: its variant ran")
-def test_sigkilled_workers_on_sqlite_lose_nothing_acknowledged(
-    app: Flask, instance_dir: Path, database_url: str, tmp_path: Path
-) -> None:
-    crash_and_check(app, instance_dir, database_url, tmp_path)
+def test_sigkilled_workers_on_sqlite_lose_nothing_acknowledged(tmp_path: Path) -> None:
+    # A database of its own: the suite's SQLite file stays out of the way of processes that
+    # are killed while they write to it.
+    instance = Instance.fresh("instance", root=tmp_path)
+    try:
+        crash_and_check(instance, instance.api_key(), tmp_path)
+    finally:
+        instance.dispose()
