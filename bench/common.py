@@ -5,19 +5,27 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-OUT = BENCH / "out"
-RESULTS = BENCH / "RESULTS.md"
+# Both movable, so that smoke runs (run_all --quick, the tests) leave the recorded figures alone.
+OUT = Path(os.environ.get("CONSENT_BENCH_OUT") or BENCH / "out")
+RESULTS = Path(os.environ.get("CONSENT_BENCH_RESULTS") or BENCH / "RESULTS.md")
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -37,45 +45,192 @@ def machine() -> str:
     )
 
 
-@contextmanager
-def gunicorn(app_spec: str, port: int, env: dict[str, str], workers: int = 2) -> Iterator[str]:
-    """Serve ``app_spec`` with gunicorn sync workers on 127.0.0.1:port until the block ends.
+def database_versions(postgres_url: str | None = None) -> str:
+    """The SQLite library's version, and the PostgreSQL server's when a URL is given."""
+    import sqlite3
+
+    text = f"SQLite {sqlite3.sqlite_version}"
+    if postgres_url:
+        import psycopg
+
+        with psycopg.connect(plain_postgres_url(postgres_url)) as connection:
+            row = connection.execute("SHOW server_version").fetchone()
+        text += f", PostgreSQL {row[0] if row else 'unknown'}"
+    return text
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+# PostgreSQL for the benchmarks that need it: emptied (schema dropped) by every run.
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/consent_bench"
+
+
+def postgres_url() -> str:
+    return os.environ.get("CONSENT_BENCH_DATABASE_URL", DEFAULT_POSTGRES_URL)
+
+
+def plain_postgres_url(url: str) -> str:
+    """The libpq form of a SQLAlchemy URL (psycopg.connect wants no driver name)."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def reset_postgres(url: str) -> None:
+    """Create the database if missing, then empty it (drop and recreate the public schema)."""
+    import psycopg
+    from psycopg import sql
+
+    plain = plain_postgres_url(url)
+    name = plain.rsplit("/", 1)[1].split("?")[0]
+    if name in ("test", "postgres", "template0", "template1"):
+        raise SystemExit(f"refusing to empty the database {name!r}: name a bench database")
+    try:
+        psycopg.connect(plain).close()
+    except psycopg.OperationalError:
+        maintenance = plain.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(maintenance, autocommit=True) as connection:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute("DROP SCHEMA public CASCADE")
+        connection.execute("CREATE SCHEMA public")
+
+
+class Gunicorn:
+    """gunicorn sync workers serving ``app_spec`` on 127.0.0.1:port, which the benchmarks can
+    start, kill (SIGKILL, workers or the whole group) and start again.
 
     The service's JSON request log (one line per request, as in production) goes to
-    bench/out/gunicorn-<port>.log.
+    bench/out/gunicorn-<port>.log. The server runs in its own process group, so that a kill of
+    the group reaches the master and its workers and nothing else.
     """
-    OUT.mkdir(exist_ok=True)
-    log = (OUT / f"gunicorn-{port}.log").open("w")
-    process = subprocess.Popen(
-        [
-            str(VENV_BIN / "gunicorn"),
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            app_spec,
-        ],
-        env={**os.environ, **env},
-        cwd=ROOT,
-        stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
+
+    def __init__(
+        self,
+        app_spec: str,
+        port: int,
+        env: dict[str, str],
+        workers: int = 2,
+        extra: tuple[str, ...] = (),
+    ) -> None:
+        # Port 0: any free port (smoke runs beside other servers).
+        self.app_spec, self.port, self.env = app_spec, port or free_port(), env
+        self.workers, self.extra = workers, extra
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        OUT.mkdir(exist_ok=True)
+        self._log = (OUT / f"gunicorn-{self.port}.log").open("w")
+
+    def start(self) -> str:
+        self.process = subprocess.Popen(
+            [
+                str(VENV_BIN / "gunicorn"),
+                "--workers",
+                str(self.workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+                *self.extra,
+                self.app_spec,
+            ],
+            env={**os.environ, **self.env},
+            cwd=ROOT,
+            stderr=self._log,
+            start_new_session=True,
+        )
+        self.wait_up()
+        return self.base
+
+    def wait_up(self, timeout: float = 60.0) -> None:
+        """Until the server answers and every worker is booted. Raises RuntimeError after
+        ``timeout`` or when gunicorn exits."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited; see {self._log.name}")
             try:
-                urllib.request.urlopen(base + "/.well-known/consent-keys", timeout=1)
-                break
+                urllib.request.urlopen(self.base + "/.well-known/consent-keys", timeout=2)
+                up = True
             except urllib.error.HTTPError:
-                break  # any HTTP answer means it is up
+                up = True  # any HTTP answer means it is up
             except OSError:
-                time.sleep(0.1)
-        yield base
+                up = False
+            if up and len(self.worker_pids()) >= self.workers:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn did not come up in {timeout:.0f} s")
+
+    @property
+    def master_pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def worker_pids(self) -> list[int]:
+        """The master's live children (its workers), from /proc."""
+        if self.process is None:
+            return []
+        pid = self.process.pid
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            return []
+        return [int(child) for child in children]
+
+    def kill_worker(self, pid: int) -> None:
+        """SIGKILL one worker (the master starts another)."""
+        if pid in self.worker_pids():
+            os.kill(pid, signal.SIGKILL)
+
+    def kill_all(self) -> None:
+        """SIGKILL the master and its workers at once, as a crash of the host would."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=20)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=20)
+        self.process = None
+
+    def close(self) -> None:
+        self.stop()
+        self._log.close()
+
+
+@contextmanager
+def gunicorn(
+    app_spec: str,
+    port: int,
+    env: dict[str, str],
+    workers: int = 2,
+    extra: tuple[str, ...] = (),
+) -> Iterator[str]:
+    """Serve ``app_spec`` with gunicorn sync workers on 127.0.0.1:port until the block ends."""
+    with served(app_spec, port, env, workers, extra) as server:
+        yield server.base
+
+
+@contextmanager
+def served(
+    app_spec: str,
+    port: int,
+    env: dict[str, str],
+    workers: int = 2,
+    extra: tuple[str, ...] = (),
+) -> Iterator[Gunicorn]:
+    """As ``gunicorn``, handing over the server itself (its pids, kills and restarts)."""
+    server = Gunicorn(app_spec, port, env, workers, extra)
+    try:
+        server.start()
+        yield server
     finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+        server.close()
 
 
 def wrk(
@@ -112,3 +267,98 @@ def write_section(name: str, markdown: str) -> None:
 
 def stamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+class Instance:
+    """An instance folder and its database, for a benchmark's servers and checks.
+
+    ``env`` is what a server or a CLI command needs to use it; ``app`` is this process's own
+    app on it (for set-up and SQL checks). ``fresh`` makes a new one.
+    """
+
+    def __init__(self, path: Path, database_url: str | None = None, app: Flask | None = None):
+        self.path = path
+        self.database_url = database_url
+        self.env = {"CONSENT_INSTANCE_PATH": str(path)}
+        if database_url:
+            self.env["CONSENT_DATABASE_URL"] = database_url
+        self.app = app or self.make_app()
+
+    @classmethod
+    def fresh(
+        cls, name: str, database_url: str | None = None, root: Path | None = None
+    ) -> Instance:
+        """A new folder under ``root`` (bench/out by default): secrets, migrated database, forms.
+
+        ``database_url`` None: SQLite inside the folder; else that PostgreSQL database, emptied.
+        """
+        from consent.bootstrap import prepare_database, write_instance_secrets
+
+        path = (root or OUT) / name
+        shutil.rmtree(path, ignore_errors=True)
+        if database_url:
+            reset_postgres(database_url)
+        write_instance_secrets(path, key_name="bench.example/consent-log")
+        instance = cls(path, database_url)
+        prepare_database(instance.app)
+        return instance
+
+    def make_app(self) -> Flask:
+        from consent import create_app
+
+        saved = {key: os.environ.get(key) for key in self.env}
+        os.environ.update(self.env)
+        try:
+            return create_app()
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    def api_key(self, scopes: tuple[str, ...] = ("verify", "consents:write")) -> str:
+        """A key of a clinician account (requests name their clinician)."""
+        from consent.accounts.service import create_account, create_api_key
+        from consent.extensions import db
+
+        with self.app.app_context():
+            account = create_account(
+                email=f"bench{time.monotonic_ns()}@hospital.example",
+                display_name="Dr Bench",
+                role="clinician",
+            )
+            secret = create_api_key(name="bench", scopes=list(scopes), days=30, account=account)
+            db.session.commit()
+            return secret.secret
+
+    def dispose(self) -> None:
+        """Close this process's connections (the servers and writers have their own)."""
+        from consent.extensions import db
+
+        with self.app.app_context():
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
+
+    def audit(self) -> tuple[bool, str]:
+        """``flask --app consent audit`` on this instance: (passed, its last line)."""
+        result = subprocess.run(
+            [str(VENV_BIN / "flask"), "--app", "consent", "audit"],
+            env={**os.environ, **self.env},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        lines = (result.stdout + result.stderr).strip().splitlines()
+        return result.returncode == 0, lines[-1] if lines else f"exit {result.returncode}"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (for servers started by tests and smoke runs)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bulklog import BulkLog
-from bench.common import OUT, machine, stamp, write_section
+from bench.common import OUT, database_versions, machine, stamp, write_section
 from consent import create_app
 from consent.bootstrap import prepare_database, write_instance_secrets
 from consent.extensions import db
@@ -120,7 +120,7 @@ def main() -> None:
         "",
         f"Command: `.venv/bin/python bench/ledger.py --sizes {' '.join(map(str, args.sizes))} "
         f"--appends {args.appends} --samples {args.samples}`  ",
-        f"Machine: {machine()}; SQLite (WAL, synchronous=FULL).  Date: {stamp()}",
+        f"Machine: {machine()}; {database_versions()} (WAL, synchronous=FULL).  Date: {stamp()}",
         "",
         f"Appends through sign_and_log, one committed transaction each: "
         f"**{appends['per_second']:,.0f} per second** ({args.appends} appends).",

@@ -30,7 +30,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
 
-from bench.common import OUT, machine, stamp, write_section
+from bench.common import OUT, database_versions, machine, stamp, write_section
 from consent import create_app
 from consent.accounts.service import create_account, create_api_key
 from consent.bootstrap import prepare_database, write_instance_secrets
@@ -169,7 +169,8 @@ def main() -> None:
         "",
         "Command: `.venv/bin/python bench/pdf.py "
         f"--rounds {args.rounds} --seconds {args.seconds:g}`  ",
-        f"Machine: {machine()}; SQLite; Flask test client, one process; load average "
+        f"Machine: {machine()}; {database_versions()}; Flask test client, one process; "
+        "load average "
         f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after (a shared host).  "
         f"Date: {stamp()}",
         "",

@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import OUT, gunicorn, machine, stamp, write_section, wrk
+from bench.common import OUT, database_versions, gunicorn, machine, stamp, write_section, wrk
 from bench.dataset import populate
 
 # The per-key verify limit is counted on every call, as in production, but set out of reach:
@@ -142,7 +142,8 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
         "",
         f"Command: `.venv/bin/python bench/verify_http.py --sizes {' '.join(map(str, sizes))} "
         f"--seconds {args.seconds} --rounds {args.rounds}`  ",
-        f"Machine: {results['machine']}; SQLite (WAL); gunicorn 2 sync workers; wrk 1 thread on "
+        f"Machine: {results['machine']}; {database_versions()} (WAL); gunicorn 2 sync workers; "
+        "wrk 1 thread on "
         f"the same machine.  Date: {results['date']}",
         "",
         f"Bare Flask endpoint (constant JSON, same gunicorn, sent the same requests by the same "

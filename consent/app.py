@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from consent.config import DEFAULTS, from_environment
+from consent.config import DEFAULTS, body_limit, from_environment
 from consent.errors import ConfigurationError
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
@@ -57,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(from_environment())
     if test_config:
         app.config.from_mapping(test_config)
+    app.config["MAX_CONTENT_LENGTH"] = body_limit(app.config)
     _configure_database(app)
     if not app.config.get("SECRET_KEY"):
         raise ConfigurationError(

@@ -16,8 +16,13 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
     "SQLALCHEMY_DATABASE_URI": None,  # filled in from instance_path when absent
     "SQLALCHEMY_ENGINE_OPTIONS": {},
-    # Bytes of one HTTP request body. Uploads are streamed, but never beyond this.
-    "MAX_CONTENT_LENGTH": 50 * 1024 * 1024 + 64 * 1024,
+    # Bytes of one HTTP request body; bigger bodies get 413 before they are read. None: the
+    # largest file accepted (media or scan) plus MULTIPART_ALLOWANCE, so that raising
+    # CONSENT_MAX_MEDIA_BYTES (for long videos) is the only setting to change.
+    "MAX_CONTENT_LENGTH": None,
+    # Largest photo or video (bytes), for storing and for verify by upload. Uploads are spooled
+    # to a temporary file and hashed in chunks: memory does not grow with this (bench/upload.py
+    # measures a 500 MB video), only the temporary disk space needed per upload in flight.
     "CONSENT_MAX_MEDIA_BYTES": 50 * 1024 * 1024,
     # Largest scan of a signed paper form (PDF, JPEG or PNG).
     "CONSENT_MAX_SCAN_BYTES": 25 * 1024 * 1024,
@@ -108,6 +113,17 @@ DEFAULTS: dict[str, Any] = {
 }
 
 ENV_PREFIX = "CONSENT_"
+# Room in a request body for the multipart framing and the form's other fields, beyond the file.
+MULTIPART_ALLOWANCE = 64 * 1024
+
+
+def body_limit(config: dict[str, Any]) -> int:
+    """MAX_CONTENT_LENGTH as configured, else the largest accepted file plus the allowance."""
+    configured = config.get("MAX_CONTENT_LENGTH")
+    if configured is not None:
+        return int(configured)
+    largest = max(int(config["CONSENT_MAX_MEDIA_BYTES"]), int(config["CONSENT_MAX_SCAN_BYTES"]))
+    return largest + MULTIPART_ALLOWANCE
 
 
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
