@@ -29,7 +29,7 @@ BENCH = Path(__file__).resolve().parent
 RUNS: dict[str, tuple[str, list[str], list[str]]] = {
     "verify_http": (
         "verify_http.py",
-        ["--sizes", "1000", "100000", "--seconds", "5", "--rounds", "3"],
+        ["--sizes", "1000", "100000", "1000000", "--seconds", "5", "--rounds", "3"],
         ["--sizes", "200", "--seconds", "1", "--rounds", "1"],
     ),
     "ledger": (

@@ -59,6 +59,7 @@ def prepare(size: int) -> tuple[Path, str, list[str]]:
             json.dumps({"size": size, "sample": random.Random(1).sample(hashes, min(1000, size))})
         )
     app = create_app({"INSTANCE_PATH": str(instance)})
+    prepare_database(app)  # a data set kept from an older run: migrated to head, if behind
     with app.app_context():
         key = create_api_key(name="bench", scopes=["verify"], days=1).secret
         db.session.commit()

@@ -14,12 +14,11 @@ from urllib.parse import unquote, urlsplit
 
 from weasyprint.urls import URLFetcher
 
+from consent.pdf.paths import ALLOWED_DIRS, FONTS_DIR, TEMPLATES_DIR
+
 log = logging.getLogger(__name__)
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1]
-FONTS_DIR = PACKAGE_DIR / "static" / "fonts"
-TEMPLATES_DIR = PACKAGE_DIR.parent / "templates" / "pdf"
-ALLOWED_DIRS = (FONTS_DIR, TEMPLATES_DIR)
+__all__ = ["ALLOWED_DIRS", "FONTS_DIR", "TEMPLATES_DIR", "LocalOnlyFetcher", "RefusedURL"]
 
 
 class RefusedURL(ValueError):

@@ -11,7 +11,7 @@ from functools import cache
 
 from markupsafe import Markup
 
-from consent.pdf.fetcher import FONTS_DIR
+from consent.pdf.paths import FONTS_DIR
 
 FAMILY = "Consent Sans"  # our own name: the system's fonts can never stand in silently
 FACES = (("DejaVuSans.ttf", 400), ("DejaVuSans-Bold.ttf", 700))

@@ -16,32 +16,40 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from importlib import resources
+from importlib import metadata, resources
 from typing import Any
 
-import weasyprint
-import weasyprint.images
 from flask import current_app, render_template
 from flask_babel import force_locale, format_date
 from PIL import Image, ImageFile
-from weasyprint.css import ColorProfile
-from weasyprint.text.fonts import FontConfiguration
 
 from consent.errors import IntegrityFailure
 from consent.patients.service import data_key
 from consent.pdf.cache import RenderCache
-from consent.pdf.fetcher import FONTS_DIR, TEMPLATES_DIR, LocalOnlyFetcher
 from consent.pdf.fonts import font_face_css
+from consent.pdf.paths import FONTS_DIR, TEMPLATES_DIR
 from consent.pdf.qr import qr_svg
 from consent.pdf.thumbnails import PLACEHOLDER_URI, MediaRef, data_uri, thumbnail_jpeg
 from consent.runtime import runtime
 
 log = logging.getLogger(__name__)
 
-# Importing WeasyPrint turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole process: uploads
-# would then accept a truncated photo (consent.media.fingerprints decodes it to refuse it).
-# Every image WeasyPrint gets from us is a whole JPEG we just made, so the default comes back.
-ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+@cache
+def _weasyprint() -> Any:
+    """WeasyPrint, imported with the first document a worker renders: about 40 MB that a worker
+    answering verify calls and uploads never needs (bench/upload.py measures its peak memory).
+
+    Importing it turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole process: uploads would
+    then accept a truncated photo (consent.media.fingerprints decodes it to refuse it). Every
+    image WeasyPrint gets from us is a whole JPEG we just made, so the default comes back.
+    """
+    import weasyprint
+    import weasyprint.images  # the module that changes Pillow's setting
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    return weasyprint
+
 
 # Bump when Python code changes what a rendered document looks like (templates and fonts are
 # hashed by ``renderer_version`` on their own).
@@ -93,7 +101,8 @@ class PdfJob:
 @cache
 def renderer_version() -> str:
     """A hash of the PDF templates, the font files, this renderer and WeasyPrint's version."""
-    digest = hashlib.sha256(f"{RENDER_VERSION}:{weasyprint.__version__}".encode())
+    weasyprint_version = metadata.version("weasyprint")
+    digest = hashlib.sha256(f"{RENDER_VERSION}:{weasyprint_version}".encode())
     for root in (TEMPLATES_DIR, FONTS_DIR):
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
             digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
@@ -138,6 +147,12 @@ def html_to_pdf(
     html: str, *, attachments: tuple[PdfAttachment, ...] = (), variant: str | None = None
 ) -> bytes:
     """Render HTML to PDF bytes, loading nothing but data: URIs and the service's own files."""
+    weasyprint = _weasyprint()
+    from weasyprint.css import ColorProfile
+    from weasyprint.text.fonts import FontConfiguration
+
+    from consent.pdf.fetcher import LocalOnlyFetcher
+
     fetcher = LocalOnlyFetcher()
     document = weasyprint.HTML(
         string=html, base_url=TEMPLATES_DIR.as_uri() + "/", url_fetcher=fetcher
@@ -184,6 +199,7 @@ def _one_entry_per_associated_file(document: Any, pdf: Any) -> None:
 
 @cache
 def _srgb_profile() -> bytes:
+    _weasyprint()
     return (resources.files("weasyprint.pdf") / "sRGB2014.icc").read_bytes()
 
 
