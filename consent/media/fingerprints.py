@@ -7,6 +7,7 @@ perceptual hash (pHash, imagehash), always reported as such with its Hamming dis
 from __future__ import annotations
 
 import hashlib
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -139,16 +140,28 @@ def fingerprint(stream: IO[bytes], *, limit: int, max_pixels: int) -> Fingerprin
 # Markers of another kind of file hidden inside an image (a "polyglot": one file that a browser,
 # an archive tool or a PDF reader would each open as something else). Long enough that image
 # data holds them by chance about once in 2**36 bytes or less.
-_FOREIGN_MARKERS = (
+# Headers of other kinds of files, found anywhere in an image. Binary signatures are matched
+# as they are; markup tags in any letter case (browsers read <SCRIPT> as <script>).
+_FOREIGN_SIGNATURES = (
     b"%PDF-",
     b"PK\x03\x04\x14\x00",  # a ZIP entry (also Office documents, JARs)
     b"PK\x03\x04\x0a\x00",
-    b"<script",
-    b"<html",
-    b"<?php",
-    b"<svg xmlns",
-    b"<!doctype",
 )
+_FOREIGN_TAGS = (b"<script", b"<html", b"<?php", b"<svg xmlns", b"<!doctype")
+
+
+def _any_case(tag: bytes) -> bytes:
+    """A regex matching ``tag`` in any letter case, as character classes: ``re.IGNORECASE``
+    would lose the regex engine's fast search for the literal first byte, ``<``."""
+    out = b""
+    for byte in tag:
+        char = bytes([byte])
+        out += b"[" + char.lower() + char.upper() + b"]" if char.isalpha() else re.escape(char)
+    return out
+
+
+_FOREIGN_TAG = re.compile(b"|".join(_any_case(tag) for tag in _FOREIGN_TAGS))
+_FOREIGN_OVERLAP = max(len(marker) for marker in (*_FOREIGN_SIGNATURES, *_FOREIGN_TAGS)) - 1
 # What ends each image format: nothing may follow it.
 _PNG_END = b"IEND\xaeB`\x82"
 
@@ -159,13 +172,13 @@ def refuse_polyglot(stream: IO[bytes], media_type: str) -> None:
     Raises InvalidInput. Images only; the stream is rewound.
     """
     stream.seek(0)
-    overlap = max(len(marker) for marker in _FOREIGN_MARKERS) - 1
+    overlap = _FOREIGN_OVERLAP
     tail = b""
     size = 0
     while chunk := stream.read(READ_CHUNK):
         size += len(chunk)
-        window = (tail + chunk).lower()
-        if any(marker.lower() in window for marker in _FOREIGN_MARKERS):
+        window = tail + chunk
+        if _FOREIGN_TAG.search(window) or any(sig in window for sig in _FOREIGN_SIGNATURES):
             stream.seek(0)
             raise InvalidInput(
                 "The image also holds another kind of file (a document, an archive or a page); "
