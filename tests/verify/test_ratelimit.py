@@ -84,9 +84,10 @@ def test_an_unreachable_shared_store_counts_in_memory_rather_than_fail(
 ) -> None:
     limit = VerifyLimit("2 per minute", "memory://")
 
-    def down(*args: Any) -> bool:
-        raise ConnectionError("redis is down")
+    class Down:
+        def hit(self, *args: Any) -> bool:
+            raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(limit.limiter, "hit", down)
+    limit.shared = Down()  # type: ignore[assignment]  # a shared store that cannot be reached
     assert [limit.count(7) for _ in range(3)][:2] == [None, None]
     assert limit.count(7) is not None  # still limited, by the fallback counter
