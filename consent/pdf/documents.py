@@ -66,6 +66,42 @@ def _form_meta(form: FormVersion) -> dict[str, Any]:
     }
 
 
+def evidence_attachments(
+    envelope: dict[str, Any],
+    keys: dict[str, Any],
+    *,
+    log_index: int,
+    receipt_file: str,
+    proof_file: str,
+    receipt_description: str,
+) -> tuple[PdfAttachment, ...]:
+    """What a receipt PDF carries so that anyone can check it without the hospital: the signed
+    envelope, its inclusion proof with a checkpoint, and the public keys in both forms."""
+    return (
+        PdfAttachment(
+            receipt_file,
+            (json.dumps(envelope, indent=2, ensure_ascii=False) + "\n").encode(),
+            f"{receipt_description} (JSON envelope, Ed25519 over RFC 8785 JSON)",
+            relationship="Source",
+        ),
+        PdfAttachment(
+            proof_file,
+            bundle_as_appended(log_index).encode(),
+            "Its inclusion proof in the log, with a signed checkpoint (c2sp.org/tlog-proof)",
+        ),
+        PdfAttachment(
+            KEYS_FILE,
+            (json.dumps(keys, indent=2) + "\n").encode(),
+            "The service's public keys, as published at /.well-known/consent-keys",
+        ),
+        PdfAttachment(
+            VKEY_FILE,
+            "".join(key["vkey"] + "\n" for key in keys["keys"]).encode(),
+            "The same keys as signed-note verifier keys, one a line",
+        ),
+    )
+
+
 def _media(request_id: str) -> tuple[MediaRef, ...]:
     items = db.session.scalars(
         select(MediaItem)
@@ -173,28 +209,13 @@ def receipt_job(consent_id: str) -> PdfJob:
         "withdraw_page": public_url(WITHDRAW_PATH),
         "files": [RECEIPT_FILE, PROOF_FILE, KEYS_FILE, VKEY_FILE],
     }
-    attachments = (
-        PdfAttachment(
-            RECEIPT_FILE,
-            (json.dumps(envelope, indent=2, ensure_ascii=False) + "\n").encode(),
-            "The signed consent receipt (JSON envelope, Ed25519 over RFC 8785 JSON)",
-            relationship="Source",
-        ),
-        PdfAttachment(
-            PROOF_FILE,
-            bundle_as_appended(consent.log_index).encode(),
-            "Its inclusion proof in the log, with a signed checkpoint (c2sp.org/tlog-proof)",
-        ),
-        PdfAttachment(
-            KEYS_FILE,
-            (json.dumps(keys, indent=2) + "\n").encode(),
-            "The service's public keys, as published at /.well-known/consent-keys",
-        ),
-        PdfAttachment(
-            VKEY_FILE,
-            "".join(key["vkey"] + "\n" for key in keys["keys"]).encode(),
-            "The same keys as signed-note verifier keys, one a line",
-        ),
+    attachments = evidence_attachments(
+        envelope,
+        keys,
+        log_index=consent.log_index,
+        receipt_file=RECEIPT_FILE,
+        proof_file=PROOF_FILE,
+        receipt_description="The signed consent receipt",
     )
     return PdfJob(
         template="pdf/receipt.html",

@@ -7,8 +7,6 @@ before it in the log, so the document never changes once issued.
 
 from __future__ import annotations
 
-import json
-
 from flask import url_for
 from sqlalchemy import select
 
@@ -16,9 +14,15 @@ from consent.consents.models import Withdrawal
 from consent.consents.selfservice import get_withdrawal
 from consent.consents.service import get_consent, get_request, receipt_envelope
 from consent.extensions import db
-from consent.ledger.proofs import bundle_as_appended
-from consent.pdf.documents import KEYS_FILE, VKEY_FILE, _form, _form_meta, public_url
-from consent.pdf.render import PDF_A_3B, PdfAttachment, PdfJob
+from consent.pdf.documents import (
+    KEYS_FILE,
+    VKEY_FILE,
+    _form,
+    _form_meta,
+    evidence_attachments,
+    public_url,
+)
+from consent.pdf.render import PDF_A_3B, PdfJob
 from consent.verify.public import published_keys
 
 RECEIPT_FILE = "withdrawal-receipt.json"
@@ -78,28 +82,13 @@ def withdrawal_receipt_job(withdrawal_id: str) -> PdfJob:
         "verify_url": public_url(url_for("public.consent_page", consent_id=consent.id)),
         "files": [RECEIPT_FILE, PROOF_FILE, KEYS_FILE, VKEY_FILE],
     }
-    attachments = (
-        PdfAttachment(
-            RECEIPT_FILE,
-            (json.dumps(envelope, indent=2, ensure_ascii=False) + "\n").encode(),
-            "The signed withdrawal receipt (JSON envelope, Ed25519 over RFC 8785 JSON)",
-            relationship="Source",
-        ),
-        PdfAttachment(
-            PROOF_FILE,
-            bundle_as_appended(withdrawal.log_index).encode(),
-            "Its inclusion proof in the log, with a signed checkpoint (c2sp.org/tlog-proof)",
-        ),
-        PdfAttachment(
-            KEYS_FILE,
-            (json.dumps(keys, indent=2) + "\n").encode(),
-            "The service's public keys, as published at /.well-known/consent-keys",
-        ),
-        PdfAttachment(
-            VKEY_FILE,
-            "".join(key["vkey"] + "\n" for key in keys["keys"]).encode(),
-            "The same keys as signed-note verifier keys, one a line",
-        ),
+    attachments = evidence_attachments(
+        envelope,
+        keys,
+        log_index=withdrawal.log_index,
+        receipt_file=RECEIPT_FILE,
+        proof_file=PROOF_FILE,
+        receipt_description="The signed withdrawal receipt",
     )
     return PdfJob(
         template="pdf/withdrawal.html",
