@@ -4,7 +4,6 @@ leaves every other request and every failure to Flask, and is told about every n
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +14,6 @@ from flask.testing import FlaskClient
 from consent import clock
 from consent.requestlog import RequestLog
 from consent.securityheaders import SecurityHeaders
-from consent.verify.fastpath import VerifyFastPath
 from tests.factories import Flow, api_key, auth, photo
 
 # The request hooks the fast path is known to make unnecessary, and why:
@@ -24,10 +22,9 @@ from tests.factories import Flow, api_key, auth, photo
 # - csrf_protect: CSRF guards HTML forms; a GET needs none.
 # - _update_remember_cookie: clinician log-ins; the API sets no cookie.
 # - _check_request_limit, __inject_headers, __release_context: Flask-Limiter (consent.ratelimits).
-#   No limit applies to GET /api/v1/verify today (no default or application-wide limits, only
-#   per-route ones) and rate-limit headers are off, so the fast path has nothing to reproduce.
-#   A verify-per-key limit must be counted in the fast path itself, with
-#   consent.ratelimits.hit() on the same storage, before this list may stay as it is.
+#   No Flask-Limiter limit applies to GET /api/v1/verify (no default or application-wide
+#   limits, only per-route ones) and rate-limit headers are off. The verify limit per API key
+#   is consent.verify.ratelimit, counted in the fast path itself (tests/verify/test_ratelimit.py).
 # A new hook (a rate limit, a security header, a log line) fails this test until the fast path
 # does what the hook does for GET /api/v1/verify and the hook is added here.
 KNOWN_HOOKS = {
@@ -41,22 +38,6 @@ KNOWN_HOOKS = {
 @pytest.fixture
 def flow(client: FlaskClient) -> Flow:
     return Flow(client, api_key())
-
-
-@pytest.fixture
-def flask_calls(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Paths that reached Flask's own dispatch (through the fast path's fall-back)."""
-    fast = app.wsgi_app.wsgi_app.wsgi_app  # type: ignore[attr-defined]  # log, headers, fast
-    assert isinstance(fast, VerifyFastPath)
-    calls: list[str] = []
-    inner = fast.flask_wsgi_app
-
-    def counted(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        calls.append(environ["PATH_INFO"])
-        return inner(environ, start_response)
-
-    monkeypatch.setattr(fast, "flask_wsgi_app", counted)
-    return calls
 
 
 def _hook_names(app: Flask) -> dict[str, set[str]]:

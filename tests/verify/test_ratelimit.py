@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from consent.verify.fastpath import VerifyFastPath
 from consent.verify.ratelimit import EXTENSION, VerifyLimit
 from tests.factories import Flow, api_key, auth, photo
 
@@ -23,22 +22,6 @@ def limited(app: Flask) -> Iterator[None]:
     app.extensions[EXTENSION] = VerifyLimit(f"{LIMIT} per minute", "memory://")
     yield
     app.extensions[EXTENSION] = normal
-
-
-@pytest.fixture
-def flask_calls(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Paths that reached Flask's own dispatch rather than the fast path's answer."""
-    fast = app.wsgi_app.wsgi_app.wsgi_app  # type: ignore[attr-defined]  # log, headers, fast
-    assert isinstance(fast, VerifyFastPath)
-    calls: list[str] = []
-    inner = fast.flask_wsgi_app
-
-    def counted(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        calls.append(environ["PATH_INFO"])
-        return inner(environ, start_response)
-
-    monkeypatch.setattr(fast, "flask_wsgi_app", counted)
-    return calls
 
 
 def _verify(client: FlaskClient, headers: dict[str, str], sha256: str) -> tuple[int, dict, str]:
@@ -79,9 +62,7 @@ def test_a_refused_query_counts_once(client: FlaskClient, limited: None) -> None
     assert statuses == [422] * LIMIT + [429]
 
 
-def test_an_unreachable_shared_store_counts_in_memory_rather_than_fail(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_an_unreachable_shared_store_counts_in_memory_rather_than_fail() -> None:
     limit = VerifyLimit("2 per minute", "memory://")
 
     class Down:
