@@ -14,8 +14,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from consent.consents.models import Consent, ConsentUse, RequestMedia, Withdrawal
-from consent.consents.service import Signer, get_consent, get_request, receipt_envelope, withdraw
+from consent.consents.models import Consent, ConsentUse, Withdrawal
+from consent.consents.service import (
+    Signer,
+    get_consent,
+    get_request,
+    receipt_envelope,
+    request_media,
+    withdraw,
+)
 from consent.consents.withdrawal_codes import code_hash
 from consent.errors import NotFound
 from consent.extensions import db
@@ -101,14 +108,7 @@ def consent_view(consent_id: str) -> ConsentView:
                 "state": state,
             }
         )
-    media = list(
-        db.session.scalars(
-            select(MediaItem)
-            .join(RequestMedia, RequestMedia.media_id == MediaItem.id)
-            .where(RequestMedia.request_id == request.id)
-            .order_by(RequestMedia.position)
-        )
-    )
+    media = request_media(request.id)
     return ConsentView(
         consent_id=consent.id,
         title=definition["title"],

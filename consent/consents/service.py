@@ -146,6 +146,18 @@ def requested_uses(request_id: str) -> list[RequestUse]:
     )
 
 
+def request_media(request_id: str) -> list[MediaItem]:
+    """The media items a request is about, in the order the clinician added them."""
+    return list(
+        db.session.scalars(
+            select(MediaItem)
+            .join(RequestMedia, RequestMedia.media_id == MediaItem.id)
+            .where(RequestMedia.request_id == request_id)
+            .order_by(RequestMedia.position)
+        )
+    )
+
+
 @dataclass(frozen=True)
 class Signer:
     role: str
@@ -230,16 +242,7 @@ def stage_decision(
         raise InvalidInput("The decision is not valid; see errors.", errors=errors)
 
     form = db.session.get_one(FormVersion, request.form_version_id)
-    media = (
-        db.session.execute(
-            select(MediaItem)
-            .join(RequestMedia, RequestMedia.media_id == MediaItem.id)
-            .where(RequestMedia.request_id == request_id)
-            .order_by(RequestMedia.position)
-        )
-        .scalars()
-        .all()
-    )
+    media = request_media(request_id)
     consent_id = new_id("cs")
     issued_at = clock.now()
     uses = [

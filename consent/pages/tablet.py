@@ -27,18 +27,22 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from consent.consents import signing
-from consent.consents.models import ConsentRequest, RequestMedia, SigningLink
-from consent.consents.service import Signer, get_request, requested_uses, withdrawal_code
+from consent.consents.models import ConsentRequest, SigningLink
+from consent.consents.service import (
+    Signer,
+    get_request,
+    request_media,
+    requested_uses,
+    withdrawal_code,
+)
 from consent.consents.signature import drawn_signature
 from consent.consents.uses import RELATIONSHIPS
 from consent.errors import ConsentError, InvalidInput
 from consent.extensions import db, limiter
 from consent.forms.models import FormVersion
 from consent.i18n import LANGUAGES
-from consent.media.models import MediaItem
 from consent.pages.qr import qr_svg
 from consent.patients.service import data_key
 from consent.pdf.api import pdf_response
@@ -83,14 +87,7 @@ def _context(link: SigningLink) -> dict[str, Any]:
     form = db.session.get_one(FormVersion, request_row.form_version_id)
     definition = json.loads(form.definition)
     uses = [(use.purpose, use.channels) for use in requested_uses(request_row.id)]
-    media = list(
-        db.session.scalars(
-            select(MediaItem)
-            .join(RequestMedia, RequestMedia.media_id == MediaItem.id)
-            .where(RequestMedia.request_id == request_row.id)
-            .order_by(RequestMedia.position)
-        )
-    )
+    media = request_media(request_row.id)
     return {
         "request": request_row,
         "form": form,

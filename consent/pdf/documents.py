@@ -11,13 +11,12 @@ import json
 from typing import Any
 
 from flask import current_app, url_for
-from sqlalchemy import select
 
-from consent.consents.models import RequestMedia
 from consent.consents.service import (
     get_consent,
     get_request,
     receipt_envelope,
+    request_media,
     requested_uses,
     withdrawal_code,
 )
@@ -25,7 +24,6 @@ from consent.errors import Conflict
 from consent.extensions import db
 from consent.forms.models import FormVersion
 from consent.ledger.proofs import bundle_as_appended
-from consent.media.models import MediaItem
 from consent.patients.service import data_key, get_patient
 from consent.pdf.render import PDF_A_3B, PdfAttachment, PdfJob
 from consent.pdf.thumbnails import MediaRef
@@ -103,12 +101,7 @@ def evidence_attachments(
 
 
 def _media(request_id: str) -> tuple[MediaRef, ...]:
-    items = db.session.scalars(
-        select(MediaItem)
-        .join(RequestMedia, RequestMedia.media_id == MediaItem.id)
-        .where(RequestMedia.request_id == request_id)
-        .order_by(RequestMedia.position)
-    )
+    items = request_media(request_id)
     return tuple(
         MediaRef(
             media_id=item.id,
