@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import current_app
@@ -35,25 +35,19 @@ def fhir_version(args: Mapping[str, str]) -> str:
     No default: R4 and R5 resources differ in shape, and a client that forgot to say which
     it reads should hear so rather than get the other one.
     """
-    version = args.get("version")
-    if version not in fhir.VERSIONS:
-        got = "none" if version is None else repr(version[:20])
-        raise BadRequest(
-            f"{VERSION_ERROR} Got {got}.",
-            errors={"version": [f"One of {', '.join(fhir.VERSIONS)}."]},
-        )
-    return version
+    return _one_of(args, "version", fhir.VERSIONS, VERSION_ERROR)
 
 
 def record_format(args: Mapping[str, str]) -> str:
     """The ?format of a record request. Raises BadRequest when missing or unknown."""
-    value = args.get("format")
-    if value not in iso27560.FORMATS:
+    return _one_of(args, "format", iso27560.FORMATS, FORMAT_ERROR)
+
+
+def _one_of(args: Mapping[str, str], name: str, allowed: Sequence[str], message: str) -> str:
+    value = args.get(name)
+    if value is None or value not in allowed:
         got = "none" if value is None else repr(value[:20])
-        raise BadRequest(
-            f"{FORMAT_ERROR} Got {got}.",
-            errors={"format": [f"One of {', '.join(iso27560.FORMATS)}."]},
-        )
+        raise BadRequest(f"{message} Got {got}.", errors={name: [f"One of {', '.join(allowed)}."]})
     return value
 
 
