@@ -14,17 +14,21 @@ from sqlalchemy.engine import Engine
 
 from consent.config import DEFAULTS, body_limit, from_environment
 from consent.errors import ConfigurationError
+from consent.uploads import ConsentRequest
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 
 
 class ConsentFlask(Flask):
-    """Flask, with the coroutine check of each view and hook made once rather than per request.
+    """Flask, with uploads kept in memory when small (consent.uploads), and the coroutine check
+    of each view and hook made once rather than per request.
 
     Flask asks ``inspect.iscoroutinefunction`` of every before/after hook and view on every
     request; on the verify hot path that was 3 % of the time. The answer never changes for a
     function, so it is remembered (the functions are the app's own hooks and views: a bounded set).
     """
+
+    request_class = ConsentRequest
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -20,10 +20,15 @@ DEFAULTS: dict[str, Any] = {
     # largest file accepted (media or scan) plus MULTIPART_ALLOWANCE, so that raising
     # CONSENT_MAX_MEDIA_BYTES (for long videos) is the only setting to change.
     "MAX_CONTENT_LENGTH": None,
-    # Largest photo or video (bytes), for storing and for verify by upload. Uploads are spooled
-    # to a temporary file and hashed in chunks: memory does not grow with this (bench/upload.py
-    # measures a 500 MB video), only the temporary disk space needed per upload in flight.
+    # Largest photo or video (bytes), for storing and for verify by upload. Uploads past
+    # CONSENT_UPLOAD_MEMORY_BYTES are spooled to a temporary file and hashed in chunks: memory
+    # does not grow with this (bench/upload.py measures a 500 MB video), only the temporary disk
+    # space needed per upload in flight.
     "CONSENT_MAX_MEDIA_BYTES": 50 * 1024 * 1024,
+    # Request bodies up to this many bytes keep their files in memory while they are handled
+    # (a photo); larger ones go to a temporary file (consent.uploads). The most a sync worker
+    # holds for an upload.
+    "CONSENT_UPLOAD_MEMORY_BYTES": 16 * 1024 * 1024,
     # Largest scan of a signed paper form (PDF, JPEG or PNG).
     "CONSENT_MAX_SCAN_BYTES": 25 * 1024 * 1024,
     # Largest JSON body accepted by the API (bytes); bigger bodies get 413.

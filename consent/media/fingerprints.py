@@ -7,11 +7,14 @@ perceptual hash (pHash, imagehash), always reported as such with its Hamming dis
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import IO
 
 import filetype
@@ -126,6 +129,8 @@ def image_format(stream: IO[bytes], *, max_pixels: int) -> str:
 def fingerprint(stream: IO[bytes], *, limit: int, max_pixels: int) -> Fingerprint:
     """Everything the service binds a media item by. Raises as the functions above."""
     media_type = sniff_type(stream)
+    if media_type in _PIL_FORMATS.values() and isinstance(stream, io.BytesIO):
+        return _image_in_memory(stream, media_type, limit=limit, max_pixels=max_pixels)
     sha256, size = sha256_stream(stream, limit=limit)
     if size == 0:
         raise InvalidInput("The file is empty.")
@@ -135,6 +140,38 @@ def fingerprint(stream: IO[bytes], *, limit: int, max_pixels: int) -> Fingerprin
         phash = perceptual_hash(stream, max_pixels=max_pixels)
     stream.seek(0)
     return Fingerprint(sha256, size, media_type, phash)
+
+
+def _image_in_memory(
+    stream: io.BytesIO, media_type: str, *, limit: int, max_pixels: int
+) -> Fingerprint:
+    """``fingerprint`` of an image held in memory (an upload, see consent.uploads).
+
+    The decode for the pHash is most of the time (30 ms of a 12 MP photo) and runs without the
+    GIL; the SHA-256 and the polyglot scan (8 ms) run beside it on a helper thread, over the
+    same bytes, so that a photo costs the service about what its decode costs. The checks and
+    their errors stay in the order of the sequential path: size, polyglot, then the decode.
+    """
+    with stream.getbuffer() as data, ThreadPoolExecutor(1) as helper:
+        size = data.nbytes
+        if size > limit:
+            raise PayloadTooLarge(f"The file is larger than {limit} bytes.")
+        checked = helper.submit(_digest_and_polyglot, data, media_type)
+        try:
+            phash = perceptual_hash(stream, max_pixels=max_pixels)
+        except InvalidInput:
+            checked.result()  # a polyglot's error comes first, as it does in sequence
+            raise
+        sha256 = checked.result()
+    stream.seek(0)
+    return Fingerprint(sha256, size, media_type, phash)
+
+
+def _digest_and_polyglot(data: memoryview, media_type: str) -> str:
+    problem = _polyglot_problem([data], media_type)
+    if problem:
+        raise InvalidInput(problem)
+    return hashlib.sha256(data).hexdigest()
 
 
 # Markers of another kind of file hidden inside an image (a "polyglot": one file that a browser,
@@ -160,10 +197,51 @@ def _any_case(tag: bytes) -> bytes:
     return out
 
 
-_FOREIGN_TAG = re.compile(b"|".join(_any_case(tag) for tag in _FOREIGN_TAGS))
+# One pattern per literal first byte: the regex engine then skips to each occurrence of that
+# byte at memchr speed (1 ms per 3.4 MB each). A single alternation of all of them starts with
+# a class of three bytes and is tested at every position (16 ms); `bytes in` per signature
+# took 1.8 ms each.
+_FOREIGN_PATTERNS = (
+    re.compile(b"<(?:" + b"|".join(_any_case(tag[1:]) for tag in _FOREIGN_TAGS) + b")"),
+    re.compile(re.escape(_FOREIGN_SIGNATURES[0])),
+    re.compile(b"PK\x03\x04[\x14\x0a]\x00"),
+)
 _FOREIGN_OVERLAP = max(len(marker) for marker in (*_FOREIGN_SIGNATURES, *_FOREIGN_TAGS)) - 1
+# The bytes kept from the end of the file, for the check of how it ends.
+_END_WINDOW = 64
 # What ends each image format: nothing may follow it.
 _PNG_END = b"IEND\xaeB`\x82"
+_POLYGLOT = (
+    "The image also holds another kind of file (a document, an archive or a page); "
+    "send the photo alone."
+)
+
+
+def _holds_foreign(data: bytes | memoryview) -> bool:
+    return any(pattern.search(data) for pattern in _FOREIGN_PATTERNS)
+
+
+def _polyglot_problem(chunks: Iterable[bytes | memoryview], media_type: str) -> str | None:
+    """Why the image in ``chunks`` (its bytes in order) carries another file, or None."""
+    head = b""
+    tail = b""
+    size = 0
+    for chunk in chunks:
+        if not head:
+            head = bytes(chunk[:8])
+        size += len(chunk)
+        # Inside the chunk, and across the seam with the one before (short copies only).
+        if _holds_foreign(chunk) or (tail and _holds_foreign(tail + chunk[:_FOREIGN_OVERLAP])):
+            return _POLYGLOT
+        tail = (tail + chunk[-_END_WINDOW:])[-_END_WINDOW:]
+    end = tail.rstrip(b"\x00")  # some cameras pad with zeros
+    ends_well = {
+        "image/jpeg": end.endswith(b"\xff\xd9"),
+        "image/png": end.endswith(_PNG_END),
+        # RIFF's own length field names the file's length.
+        "image/webp": _riff_length(head) == size,
+    }.get(media_type, True)
+    return None if ends_well else "The image has data after its end; send the photo alone."
 
 
 def refuse_polyglot(stream: IO[bytes], media_type: str) -> None:
@@ -172,35 +250,15 @@ def refuse_polyglot(stream: IO[bytes], media_type: str) -> None:
     Raises InvalidInput. Images only; the stream is rewound.
     """
     stream.seek(0)
-    overlap = _FOREIGN_OVERLAP
-    tail = b""
-    size = 0
-    while chunk := stream.read(READ_CHUNK):
-        size += len(chunk)
-        window = tail + chunk
-        if _FOREIGN_TAG.search(window) or any(sig in window for sig in _FOREIGN_SIGNATURES):
-            stream.seek(0)
-            raise InvalidInput(
-                "The image also holds another kind of file (a document, an archive or a page); "
-                "send the photo alone."
-            )
-        tail = (tail + chunk)[-max(overlap, 64) :]
-    stream.seek(0)
-    end = tail.rstrip(b"\x00")  # some cameras pad with zeros
-    ends_well = {
-        "image/jpeg": end.endswith(b"\xff\xd9"),
-        "image/png": end.endswith(_PNG_END),
-        # RIFF's own length field names the file's length.
-        "image/webp": _riff_length(stream) == size,
-    }.get(media_type, True)
-    if not ends_well:
-        raise InvalidInput("The image has data after its end; send the photo alone.")
+    try:
+        problem = _polyglot_problem(iter(partial(stream.read, READ_CHUNK), b""), media_type)
+    finally:
+        stream.seek(0)
+    if problem:
+        raise InvalidInput(problem)
 
 
-def _riff_length(stream: IO[bytes]) -> int:
-    stream.seek(0)
-    head = stream.read(8)
-    stream.seek(0)
+def _riff_length(head: bytes) -> int:
     return int.from_bytes(head[4:8], "little") + 8 if head[:4] == b"RIFF" else -1
 
 

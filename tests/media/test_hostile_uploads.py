@@ -112,6 +112,7 @@ ENDPOINTS: dict[str, Callable[[Flow, str, bytes], Any]] = {
 }
 
 
+@pytest.mark.parametrize("spool", ["memory", "disk"])
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
 @pytest.mark.parametrize(
     ("name", "file_name", "make", "status"), HOSTILE, ids=[case[0] for case in HOSTILE]
@@ -124,7 +125,13 @@ def test_hostile_file_is_refused_and_nothing_is_stored(
     file_name: str,
     make: Callable[[], bytes],
     status: int,
+    spool: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Small uploads wait in memory and are checked beside their decode; large ones wait on disk
+    # and are read in chunks (consent.uploads): both refuse alike.
+    if spool == "disk":
+        monkeypatch.setitem(app.config, "CONSENT_UPLOAD_MEMORY_BYTES", 0)
     data = make()
     before, files_before = snapshot(), _files(app)
     response = ENDPOINTS[endpoint](flow, file_name, data)
