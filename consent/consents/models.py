@@ -52,7 +52,8 @@ class RequestMedia(db.Model):  # type: ignore[name-defined,misc]
     media_id: Mapped[str] = mapped_column(ForeignKey("media_items.id"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_request_media_media_id", "media_id"),)
+    # The requests that include a media item, from the index alone (verify's join; 0008).
+    __table_args__ = (Index("ix_request_media_media_id_request_id", "media_id", "request_id"),)
 
 
 class RequestUse(db.Model):  # type: ignore[name-defined,misc]

@@ -27,7 +27,9 @@ class MediaItem(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         CheckConstraint("length(sha256) = 64", name="sha256_hex"),
         CheckConstraint("size_bytes > 0", name="not_empty"),
-        Index("ix_media_items_sha256", "sha256"),
+        # With the id: verify finds a file's items by hash from the index alone, without a
+        # read of each item's row (consent.verify.service; migration 0008).
+        Index("ix_media_items_sha256_id", "sha256", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
