@@ -6,8 +6,9 @@ configuration on every request, so a deployment (or a test) changes it without a
 
 A limited request gets 429 with Retry-After: the JSON error shape under /api, a plain page in
 the person's language elsewhere. ``configured_limits`` and ``hit`` serve callers outside Flask's
-request cycle (the verify fast path, a CLI), on the same storage, and on the same counters as a
-route limited with ``limiter.shared_limit(limit_value(name), scope=name, key_func=...)``.
+request cycle (the verify limit of consent.verify.ratelimit, a CLI), on the same storage, and on
+the same counters as a route limited with
+``limiter.shared_limit(limit_value(name), scope=name, key_func=...)``.
 """
 
 from __future__ import annotations
@@ -54,13 +55,19 @@ def hit(app: Flask, name: str, key: str) -> int | None:
     a refused request is not counted. Uses the app's limiter storage, so the counters are the
     ones Flask's routes use (shared across workers with a Redis storage).
     """
-    items = configured_limits(app, name)
-    extension = _extension(app)
-    strategy = extension.limiter
-    # The arguments Flask-Limiter builds for a limit shared under the scope ``name``
+    return hit_limits(app, configured_limits(app, name), name, key)
+
+
+def hit_limits(app: Flask, items: list[RateLimitItem], scope: str, key: str) -> int | None:
+    """As ``hit``, with the limits already parsed (the verify limit, counted on every call).
+
+    Raises what the storage raises when it cannot be reached: the caller decides the fallback.
+    """
+    strategy = _extension(app).limiter
+    # The arguments Flask-Limiter builds for a limit shared under ``scope``
     # (``limiter.shared_limit(limit_value(name), scope=name, key_func=...)``): the same
     # counters, whether a request is counted here or by the route's decorator.
-    args = [str(app.config.get("RATELIMIT_KEY_PREFIX") or ""), key, name]
+    args = [str(app.config.get("RATELIMIT_KEY_PREFIX") or ""), key, scope]
     if not args[0]:
         args = args[1:]
     for item in items:

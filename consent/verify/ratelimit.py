@@ -1,10 +1,13 @@
 """Verify calls counted per API key: a publishing tool stuck in a loop gets 429 with
 Retry-After instead of taking every worker from the others.
 
-The count is kept with the ``limits`` library (Flask-Limiter's own), called directly because
-the verify fast path answers outside Flask's request cycle. A call is counted once: the fast
-path marks the WSGI environ when it has counted, and the Flask route, which answers whatever
-the fast path hands over, reads the mark instead of counting again.
+One mechanism with the other limits (consent.ratelimits): with a shared store (Redis,
+CONSENT_RATELIMIT_STORAGE_URI) the counts go through Flask-Limiter's own storage and strategy,
+called directly because the verify fast path answers outside Flask's request cycle. With the
+default memory storage they are kept by a fixed window of our own, the same rule in 1 µs a call
+where the ``limits`` memory store took 9 µs (every verify call pays it). A call is counted once:
+the fast path marks the WSGI environ when it has counted, and the Flask route, which answers
+whatever the fast path hands over, reads the mark instead of counting again.
 """
 
 from __future__ import annotations
@@ -16,9 +19,8 @@ import time
 
 from flask import Flask, current_app, request
 from limits import RateLimitItem, parse_many
-from limits.storage import storage_from_string
-from limits.strategies import FixedWindowRateLimiter
 
+from consent import ratelimits
 from consent.accounts.service import Caller
 from consent.errors import TooManyRequests
 
@@ -31,35 +33,30 @@ COUNTED = "consent.verify_counted"
 
 
 class VerifyLimit:
-    """Fixed windows per API key: in this worker's memory, or in a shared ``limits`` store.
+    """Fixed windows per API key: in this worker's memory, or in ``shared``'s limiter storage.
 
-    The memory counter is our own: the verify fast path pays for it on every call, and the
-    ``limits`` memory store (locks, expiry timers, key strings) cost 9 µs a call against 1 µs
-    here. A shared store (Redis) goes through ``limits``; while it cannot be reached, calls
-    are counted in memory: a Redis outage must not turn every verify call into an error.
+    While the shared store cannot be reached, calls are counted in memory: a Redis outage must
+    not turn every verify call into an error.
     """
 
-    def __init__(self, spec: str | None, storage_uri: str) -> None:
+    SCOPE = "verify"
+
+    def __init__(self, spec: str | None, shared: Flask | None = None) -> None:
         self.items: list[RateLimitItem] = parse_many(spec) if spec else []
-        self.shared: FixedWindowRateLimiter | None = None
-        if not storage_uri.startswith("memory://"):
-            self.shared = FixedWindowRateLimiter(storage_from_string(storage_uri))
+        self.shared = shared
         self._windows: dict[tuple[int, str], list[float]] = {}
         self._lock = threading.Lock()
 
     def count(self, api_key_id: int) -> int | None:
         """Count one call; None while within the limit, else the seconds until it resets."""
         key = str(api_key_id)
+        if self.shared is not None:
+            try:
+                return ratelimits.hit_limits(self.shared, self.items, self.SCOPE, key)
+            except Exception:  # the store is down: count in this worker's memory
+                log.warning("rate-limit store unreachable; counting verify calls in memory")
         for number, item in enumerate(self.items):
-            wait = None
-            if self.shared is not None:
-                try:
-                    wait = self._shared_hit(self.shared, item, key)
-                except Exception:  # the store is down: count in this worker's memory
-                    log.warning("rate-limit store unreachable; counting verify calls in memory")
-                    wait = self._memory_hit(number, item, key)
-            else:
-                wait = self._memory_hit(number, item, key)
+            wait = self._memory_hit(number, item, key)
             if wait is not None:
                 return wait
         return None
@@ -76,23 +73,18 @@ class VerifyLimit:
             over = window[1] > item.amount
         return max(1, math.ceil(start + seconds - now)) if over else None
 
-    @staticmethod
-    def _shared_hit(limiter: FixedWindowRateLimiter, item: RateLimitItem, key: str) -> int | None:
-        if limiter.hit(item, "verify", key):
-            return None
-        reset_at, _remaining = limiter.get_window_stats(item, "verify", key)
-        return max(1, math.ceil(reset_at - time.time()))
-
     def reset(self) -> None:
         with self._lock:
             self._windows.clear()
         if self.shared is not None:
-            self.shared.storage.reset()
+            ratelimits.reset(self.shared)
 
 
 def init_verify_limit(app: Flask) -> None:
+    """After Flask-Limiter is bound (consent.ratelimits.init_app): a shared store is its."""
+    shared = not app.config["CONSENT_RATELIMIT_STORAGE_URI"].startswith("memory://")
     app.extensions[EXTENSION] = VerifyLimit(
-        app.config["CONSENT_RATELIMIT_VERIFY"], app.config["CONSENT_RATELIMIT_STORAGE_URI"]
+        app.config["CONSENT_RATELIMIT_VERIFY"], app if shared else None
     )
 
 

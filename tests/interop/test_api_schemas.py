@@ -137,7 +137,7 @@ def test_error_answers_follow_the_error_schema(flow: Flow, client: FlaskClient, 
     assert client.post(withdraw, json={}, headers=flow.headers).status_code == 201
     answers[409] = client.post(withdraw, json={}, headers=flow.headers)
     # A key over its verify limit: 429.
-    app.extensions[VERIFY_LIMIT] = VerifyLimit("1 per minute", "memory://")
+    app.extensions[VERIFY_LIMIT] = VerifyLimit("1 per minute")
     try:
         for _ in range(2):
             answers[429] = client.get(

@@ -10,6 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from consent import ratelimits
+from consent.extensions import limiter
 from consent.verify.ratelimit import EXTENSION, VerifyLimit
 from tests.factories import Flow, api_key, auth, photo
 
@@ -19,7 +21,7 @@ LIMIT = 4
 @pytest.fixture
 def limited(app: Flask) -> Iterator[None]:
     normal = app.extensions[EXTENSION]
-    app.extensions[EXTENSION] = VerifyLimit(f"{LIMIT} per minute", "memory://")
+    app.extensions[EXTENSION] = VerifyLimit(f"{LIMIT} per minute")
     yield
     app.extensions[EXTENSION] = normal
 
@@ -62,13 +64,31 @@ def test_a_refused_query_counts_once(client: FlaskClient, limited: None) -> None
     assert statuses == [422] * LIMIT + [429]
 
 
-def test_an_unreachable_shared_store_counts_in_memory_rather_than_fail() -> None:
-    limit = VerifyLimit("2 per minute", "memory://")
+def test_workers_with_a_shared_store_count_on_the_same_counters(app: Flask) -> None:
+    """Two workers' limits on one Flask-Limiter storage (as with Redis): the count is global,
+    and kept with the other limits' counters (consent.ratelimits)."""
+    first, second = VerifyLimit("3 per minute", app), VerifyLimit("3 per minute", app)
+    first.reset()
+    try:
+        assert [first.count(7), second.count(7), first.count(7)] == [None, None, None]
+        wait = second.count(7)
+        assert wait is not None and 1 <= wait <= 60
+        assert first.count(8) is None  # per key
+        stored = [key for key in limiter.storage.storage if "verify" in key]  # type: ignore[attr-defined]
+        assert stored and all(key.startswith("LIMITER/consent/") for key in stored)
+    finally:
+        first.reset()
 
-    class Down:
-        def hit(self, *args: Any) -> bool:
-            raise ConnectionError("redis is down")
 
-    limit.shared = Down()  # type: ignore[assignment]  # a shared store that cannot be reached
+def test_an_unreachable_shared_store_counts_in_memory_rather_than_fail(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    limit = VerifyLimit("2 per minute", app)
+
+    def down(*args: Any) -> int | None:
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(ratelimits, "hit_limits", down)  # a shared store that cannot be reached
     assert [limit.count(7) for _ in range(3)][:2] == [None, None]
     assert limit.count(7) is not None  # still limited, by the fallback counter
+    assert "rate-limit store unreachable" in caplog.text
