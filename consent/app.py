@@ -84,7 +84,27 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             public_url_is_https=app.config["CONSENT_PUBLIC_URL"].startswith("https://"),
         )
     )
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Read the client's address and scheme from the headers of the configured proxies.
+
+    Per-address rate limits (log-in, withdrawal codes) count the address this gives: behind a
+    proxy without it, every visitor shares the proxy's counter; trusting headers with no proxy
+    in front would let a client pick its own address. Raises ConfigurationError for a count
+    that is not a whole number from 0 to 5.
+    """
+    count = app.config["CONSENT_TRUSTED_PROXIES"]
+    if type(count) is not int or not 0 <= count <= 5:
+        raise ConfigurationError(
+            f"CONSENT_TRUSTED_PROXIES must be a whole number from 0 to 5, not {count!r}."
+        )
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
 
 def _configure_database(app: Flask) -> None:

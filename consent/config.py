@@ -88,6 +88,10 @@ DEFAULTS: dict[str, Any] = {
     # Where the counters live: memory:// counts per worker process; redis://host:6379 shares
     # them between workers and hosts (pip install redis).
     "CONSENT_RATELIMIT_STORAGE_URI": "memory://",
+    # Reverse proxies in front of the service (nginx: 1). With N > 0 the client's address is the
+    # N-th X-Forwarded-For entry from the right and the scheme X-Forwarded-Proto (werkzeug's
+    # ProxyFix); at 0 those headers are ignored, since a client could set them itself.
+    "CONSENT_TRUSTED_PROXIES": 0,
     # Verify calls per API key (fast path and upload alike, consent/verify/ratelimit.py); an
     # empty value turns it off. A publishing tool checks a file before posting it: 20 a second
     # is far above that.

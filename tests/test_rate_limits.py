@@ -6,6 +6,7 @@ outside Flask's request cycle."""
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import time
 from typing import Any
@@ -20,7 +21,9 @@ from werkzeug.security import generate_password_hash
 
 from consent import ratelimits
 from consent.accounts.service import create_account
+from consent.errors import ConfigurationError
 from consent.extensions import db
+from tests.conftest import dispose, make_app
 from tests.factories import Flow, api_key, photo
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -255,3 +258,59 @@ def test_a_limit_that_does_not_parse_stops_the_start(app: Flask) -> None:
             app.config["SQLALCHEMY_DATABASE_URI"],
             CONSENT_RATELIMIT_LOGIN="often",
         )
+
+
+_ACCOUNTS = itertools.count()
+
+
+def _failed_log_ins_then_one_more(app: Flask, forwarded_for: list[str]) -> list[int]:
+    """Failed log-ins all sent by one proxy (10.0.0.1), each naming a client in X-Forwarded-For;
+    the statuses they get."""
+    client = from_address(app, "10.0.0.1")
+    statuses = []
+    for client_address in forwarded_for:
+        page = client.get("/clinician/login").get_data(as_text=True)
+        # A new account each time: only the per-address counter is at work.
+        email = f"nobody.{next(_ACCOUNTS)}@hospital.test"
+        statuses.append(
+            client.post(
+                "/clinician/login",
+                data={"csrf_token": csrf(page), "email": email, "password": "no"},
+                headers={"X-Forwarded-For": client_address},
+            ).status_code
+        )
+    return statuses
+
+
+def test_x_forwarded_for_is_ignored_without_a_trusted_proxy(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client writing its own X-Forwarded-For does not get a fresh counter with each value.
+    limited(app, monkeypatch, "login", "3 per minute")
+    spoofed = [f"203.0.113.{n}" for n in range(4)]
+    assert _failed_log_ins_then_one_more(app, spoofed) == [401, 401, 401, 429]
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_counter(
+    app: Flask, instance_dir: Any, database_url: str
+) -> None:
+    proxied = make_app(instance_dir, database_url, CONSENT_TRUSTED_PROXIES=1)
+    proxied.config["CONSENT_RATELIMIT_LOGIN"] = "3 per minute"
+    try:
+        ratelimits.reset(proxied)
+        first = ["203.0.113.7"] * 4
+        assert _failed_log_ins_then_one_more(proxied, first) == [401, 401, 401, 429]
+        # Another client behind the same proxy; and a client that prepends a forged entry is
+        # still counted by the address the proxy saw (the entry nearest the proxy).
+        assert _failed_log_ins_then_one_more(proxied, ["203.0.113.8"]) == [401]
+        assert _failed_log_ins_then_one_more(proxied, ["198.51.100.1, 203.0.113.7"]) == [429]
+    finally:
+        dispose(proxied)
+
+
+@pytest.mark.parametrize("count", [-1, 6, "1", 1.5, True])
+def test_a_proxy_count_that_is_not_a_small_whole_number_stops_the_start(
+    instance_dir: Any, database_url: str, count: Any
+) -> None:
+    with pytest.raises(ConfigurationError, match="CONSENT_TRUSTED_PROXIES"):
+        make_app(instance_dir, database_url, CONSENT_TRUSTED_PROXIES=count)
