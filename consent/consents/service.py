@@ -35,7 +35,7 @@ from consent.expiry.service import flag_if_minor
 from consent.extensions import db
 from consent.forms.models import FormVersion
 from consent.ledger.service import sign_and_log
-from consent.media.models import MediaItem
+from consent.media.models import MediaItem, MediaRendition
 from consent.patients.models import PatientErasure
 from consent.patients.service import data_key, get_patient
 from consent.runtime import runtime
@@ -352,8 +352,10 @@ def get_consent(consent_id: str) -> Consent:
     return consent
 
 
-def receipt_envelope(consent: Consent | Withdrawal | PatientErasure) -> dict[str, Any]:
-    """The stored receipt as an envelope, after checking it byte for byte.
+def receipt_envelope(
+    consent: Consent | Withdrawal | PatientErasure | MediaRendition,
+) -> dict[str, Any]:
+    """The stored receipt of a record as an envelope, after checking it byte for byte.
 
     Raises IntegrityFailure if the stored bytes or signature were altered.
     """

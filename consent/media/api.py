@@ -1,4 +1,5 @@
-"""POST /api/v1/media: upload a photo or video of a patient; and its publishable copy."""
+"""POST /api/v1/media: upload a photo or video of a patient; its publishable copy, with the
+copy's signed receipt and proof bundle."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
-from consent.accounts.auth import current_caller, require_scope
-from consent.apischemas import ErrorSchema
+from consent.accounts.auth import RECORD_READERS, current_caller, require_scope
+from consent.apischemas import EnvelopeSchema, ErrorSchema
+from consent.consents.service import receipt_envelope
 from consent.http import accepts_multipart
+from consent.ledger.proofs import bundle_for
 from consent.media.fingerprints import IMAGE_TYPES
-from consent.media.renditions import publishable_copy
+from consent.media.renditions import publishable_copy, recorded_copy
 from consent.media.service import add_media
 
 blp = Blueprint("media", __name__, url_prefix="/api/v1/media", description="Media items")
@@ -94,3 +97,22 @@ def publishable(media_id: str) -> Response:
     response.headers["ETag"] = f'"{copy.rendition.sha256}"'
     response.headers["X-Rendition-Of"] = copy.rendition_of
     return response
+
+
+@blp.route("/<string(maxlength=40):media_id>/publishable/receipt", methods=["GET"])
+@require_scope(RECORD_READERS)
+@blp.response(200, EnvelopeSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No copy of this item was made.")
+def publishable_receipt(media_id: str) -> dict[str, Any]:
+    """The signed receipt of the item's publishable copy, byte-exact: it binds the copy's
+    SHA-256 to the original's, and is in the log at the index it names."""
+    return receipt_envelope(recorded_copy(media_id))
+
+
+@blp.route("/<string(maxlength=40):media_id>/publishable/proof", methods=["GET"])
+@require_scope(RECORD_READERS)
+@blp.response(200, {"type": "string"}, content_type="text/plain")
+@blp.alt_response(404, schema=ErrorSchema, description="No copy of this item was made.")
+def publishable_proof(media_id: str) -> Response:
+    """The copy's receipt's offline proof bundle (c2sp.org/tlog-proof), for consent-verify."""
+    return Response(bundle_for(recorded_copy(media_id).log_index), mimetype="text/plain")

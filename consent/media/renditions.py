@@ -80,6 +80,14 @@ def publishable_copy(*, media_id: str, made_by: str) -> PublishableCopy:
     return PublishableCopy(data, item.media_type, rendition, item.sha256)
 
 
+def recorded_copy(media_id: str) -> MediaRendition:
+    """The publishable copy recorded for a media item. Raises NotFound when none was made."""
+    rendition = _existing(media_id)
+    if rendition is None:
+        raise NotFound(f"No publishable copy of media item {media_id} has been made.")
+    return rendition
+
+
 def _existing(media_id: str) -> MediaRendition | None:
     return db.session.scalar(
         select(MediaRendition).where(

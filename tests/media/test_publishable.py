@@ -15,9 +15,12 @@ from sqlalchemy import func, select, update
 from consent import clock
 from consent.extensions import db
 from consent.ledger.audit import audit
+from consent.ledger.checkpoint import parse_vkey
 from consent.media.models import MediaRendition
 from consent.runtime import runtime
+from consent.tools.verify_cli import verify_offline
 from tests.factories import PLANTED, Flow, api_key, auth, tagged_image
+from tests.interop.test_api_schemas import RECEIPT, valid
 
 LINKEDIN = {"public_social_network": ["linkedin"]}
 
@@ -163,3 +166,35 @@ def test_a_video_or_an_unknown_item_is_refused(flow: Flow) -> None:
     assert _publishable(flow, "md_" + "0" * 32).status_code == 404
     assert _publishable(flow, "x" * 41).status_code == 404
     assert db.session.scalar(select(func.count()).select_from(MediaRendition)) == 0
+
+
+def test_the_copys_receipt_and_proof_check_offline(flow: Flow) -> None:
+    """An auditor proves, away from the hospital, that the service made this copy of that
+    original: the receipt binds both hashes and is in the signed log (consent-verify)."""
+    given = _consented(flow, tagged_image("jpeg"))
+    media_id = given["media"]["id"]
+    auditor = auth(api_key(("audit",)))
+    for path in ("receipt", "proof"):
+        missing = flow.client.get(f"/api/v1/media/{media_id}/publishable/{path}", headers=auditor)
+        assert missing.status_code == 404 and "No publishable copy" in missing.json["message"]
+    copy = _publishable(flow, media_id).get_data()
+    envelope = flow.client.get(f"/api/v1/media/{media_id}/publishable/receipt", headers=auditor)
+    proof = flow.client.get(f"/api/v1/media/{media_id}/publishable/proof", headers=auditor)
+    assert envelope.status_code == 200 and proof.status_code == 200
+    assert proof.mimetype == "text/plain"
+    valid(RECEIPT, envelope.json)  # the published receipt schema
+    body = envelope.json["receipt"]
+    assert body["type"] == "rendition"
+    assert body["sha256"] == hashlib.sha256(copy).hexdigest()
+    assert body["media_sha256"] == given["media"]["sha256"]
+    keys = flow.client.get("/.well-known/consent-keys").json["keys"]
+    summary = verify_offline(
+        envelope_text=envelope.get_data(as_text=True),
+        bundle_text=proof.get_data(as_text=True),
+        keys=[parse_vkey(key["vkey"]) for key in keys],
+    )
+    assert summary.startswith(f"OK: rendition receipt {body['receipt_id']}")
+    # A publisher's key may not read records.
+    publisher = auth(api_key(("verify",)))
+    refused = flow.client.get(f"/api/v1/media/{media_id}/publishable/receipt", headers=publisher)
+    assert refused.status_code == 403
