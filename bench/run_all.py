@@ -40,7 +40,7 @@ RUNS: dict[str, tuple[str, list[str], list[str]]] = {
     "pdf": ("pdf.py", ["--rounds", "15", "--seconds", "5"], ["--rounds", "2", "--seconds", "1"]),
     "upload": (
         "upload.py",
-        ["--rounds", "15", "--video-mb", "500"],
+        ["--rounds", "41", "--video-mb", "500"],
         ["--rounds", "2", "--video-mb", "8", "--consents", "20"],
     ),
     "recording": (

@@ -141,7 +141,7 @@ def reset_peak(pid: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=41)
     parser.add_argument("--video-mb", type=int, default=500)
     parser.add_argument("--consents", type=int, default=1000, help="stored before the runs")
     parser.add_argument("--port", type=int, default=5321)

@@ -148,7 +148,7 @@ def _image_in_memory(
     """``fingerprint`` of an image held in memory (an upload, see consent.uploads).
 
     The decode for the pHash is most of the time (30 ms of a 12 MP photo) and runs without the
-    GIL; the SHA-256 and the polyglot scan (8 ms) run beside it on a helper thread, over the
+    GIL; the SHA-256 and the polyglot scan (6 ms) run beside it on a helper thread, over the
     same bytes, so that a photo costs the service about what its decode costs. The checks and
     their errors stay in the order of the sequential path: size, polyglot, then the decode.
     """

@@ -3,21 +3,25 @@ reads either, and gives the same answer for the same bytes, refusals included.""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import struct
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, Any
 
 import pytest
 from flask import Flask, request
 from PIL import Image
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from consent.errors import ConsentError, InvalidInput, PayloadTooLarge
 from consent.media.fingerprints import READ_CHUNK, Fingerprint, fingerprint
-from tests.factories import photo
+from consent.uploads import PARSE_BUFFER
+from tests.factories import Flow, api_key, photo
 from tests.media.test_hostile_uploads import HOSTILE
 
 MAX_PIXELS = 100_000_000
@@ -141,3 +145,51 @@ def test_a_photo_waits_in_memory_and_a_larger_body_on_disk(
     # The body's multipart framing is over the file's own length.
     monkeypatch.setitem(app.config, "CONSENT_UPLOAD_MEMORY_BYTES", len(data))
     assert _spooled_in(app, data) == "disk"
+
+
+def _post_multipart(flow: Flow, path: str, fields: dict[str, object]) -> Any:
+    """POST ``fields`` as multipart/form-data encoded here: the test client spools a body past
+    500 kB to a temporary file of its own that it never closes."""
+    boundary, body = encode_multipart(
+        MultiDict(
+            {
+                name: FileStorage(io.BytesIO(value[0]), value[1])
+                if isinstance(value, tuple)
+                else value
+                for name, value in fields.items()
+            }
+        )
+    )
+    return flow.client.post(
+        path,
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+        headers=flow.headers,
+    )
+
+
+@pytest.mark.parametrize("spool", ["memory", "disk"])
+def test_an_upload_over_many_parser_turns_arrives_whole(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, spool: str
+) -> None:
+    # 1.2 MB: several turns of the multipart parser (PARSE_BUFFER) and of the streaming scan.
+    if spool == "disk":
+        monkeypatch.setitem(app.config, "CONSENT_UPLOAD_MEMORY_BYTES", 0)
+    data = _with_comments(photo(14), SEAM + 200_000)
+    assert len(data) > 4 * PARSE_BUFFER
+    flow = Flow(app.test_client(), api_key())
+    stored = _post_multipart(
+        flow, "/api/v1/media", {"patient_id": flow.patient(), "file": (data, "big.jpg")}
+    )
+    assert stored.status_code == 201, stored.json
+    assert stored.json["sha256"] == hashlib.sha256(data).hexdigest()
+    assert stored.json["size"] == len(data)
+
+
+def test_a_form_field_past_the_form_memory_limit_is_refused(app: Flask) -> None:
+    flow = Flow(app.test_client(), api_key())
+    huge = "x" * (app.config.get("MAX_FORM_MEMORY_SIZE") or 500_000) * 2
+    refused = _post_multipart(
+        flow, "/api/v1/verify", {"purpose": huge, "file": (photo(15), "a.jpg")}
+    )
+    assert refused.status_code == 413
