@@ -28,6 +28,7 @@ from sqlalchemy import Connection, select
 
 from consent import clock
 from consent.backup.tables import TABLES, encode_row, table
+from consent.client import file_sha256
 from consent.errors import Conflict, InvalidInput
 from consent.extensions import db
 from consent.ledger.checkpoint import sign_checkpoint
@@ -98,19 +99,11 @@ def _copy_media(connection: Connection, directory: Path, files: dict[str, Any]) 
         with open(path, "rb") as source, _private_file(directory / relative) as sink:
             shutil.copyfileobj(source, sink)
         files[relative] = {
-            "sha256": _file_sha256(directory / relative),
+            "sha256": file_sha256(directory / relative),
             "bytes": (directory / relative).stat().st_size,
         }
         copied += 1
     return copied
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as source:
-        for chunk in iter(lambda: source.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def export_backup(directory: Path, *, with_media: bool = False) -> ExportReport:

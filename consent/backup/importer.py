@@ -10,7 +10,6 @@ differs from the exported checkpoint.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import shutil
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from consent.backup.export import FORMAT, FORMAT_VERSION, MANIFEST
 from consent.backup.tables import TABLES, decode_row, serial_column, table
+from consent.client import file_sha256
 from consent.errors import Conflict, ConsentError, IntegrityFailure, InvalidInput
 from consent.extensions import db
 from consent.ledger.audit import audit
@@ -49,14 +49,6 @@ class ImportReport:
     log_size: int
     root: bytes
     media_files: int
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as source:
-        for chunk in iter(lambda: source.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:
@@ -94,7 +86,7 @@ def read_manifest(directory: Path) -> dict[str, Any]:
             raise BackupRefused(f"The manifest names a file outside the backup: {relative}.")
         if not path.is_file():
             raise BackupRefused(f"{relative} is missing from the backup.")
-        if path.stat().st_size != expected["bytes"] or _sha256(path) != expected["sha256"]:
+        if path.stat().st_size != expected["bytes"] or file_sha256(path) != expected["sha256"]:
             raise BackupRefused(
                 f"{relative} does not match its SHA-256 in the manifest: the backup was "
                 "altered or damaged. Nothing was imported."
