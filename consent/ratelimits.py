@@ -5,8 +5,8 @@ so (then every worker and host shares the counters). Each limit is named here an
 configuration on every request, so a deployment (or a test) changes it without a restart.
 
 A limited request gets 429 with Retry-After: the JSON error shape under /api, a plain page in
-the person's language elsewhere. ``configured_limits`` and ``hit`` serve callers outside Flask's
-request cycle (the verify limit of consent.verify.ratelimit, a CLI), on the same storage, and on
+the person's language elsewhere. ``configured_limits`` and ``hit_limits`` serve callers outside
+Flask's request cycle (the verify limit of consent.verify.ratelimit), on the same storage, and on
 the same counters as a route limited with
 ``limiter.shared_limit(limit_value(name), scope=name, key_func=...)``.
 """
@@ -48,19 +48,12 @@ def configured_limits(app: Flask, name: str) -> list[RateLimitItem]:
     return list(parse_many(str(app.config[key])))
 
 
-def hit(app: Flask, name: str, key: str) -> int | None:
-    """Count one request of ``key`` against the limits of ``name``, outside a Flask request.
+def hit_limits(app: Flask, items: list[RateLimitItem], scope: str, key: str) -> int | None:
+    """Count one request of ``key`` against ``items`` under ``scope``, outside a Flask request.
 
     Returns None when it is allowed (and counted), else the seconds to wait (for Retry-After);
     a refused request is not counted. Uses the app's limiter storage, so the counters are the
-    ones Flask's routes use (shared across workers with a Redis storage).
-    """
-    return hit_limits(app, configured_limits(app, name), name, key)
-
-
-def hit_limits(app: Flask, items: list[RateLimitItem], scope: str, key: str) -> int | None:
-    """As ``hit``, with the limits already parsed (the verify limit, counted on every call).
-
+    ones Flask's routes use for ``scope`` (shared across workers with a Redis storage).
     Raises what the storage raises when it cannot be reached: the caller decides the fallback.
     """
     strategy = _extension(app).limiter

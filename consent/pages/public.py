@@ -26,7 +26,7 @@ def consent_page(consent_id: str) -> str:
 
 @blp.post("/v/<consent_id>")
 # Every file checked costs a hash and an image decode: counted per IP address.
-# (Shared under its name: consent.ratelimits.hit counts on the same counter from outside.)
+# (Shared under its name: consent.ratelimits.hit_limits counts on the same counter from outside.)
 @limiter.shared_limit(limit_value("file_check"), scope="file_check")
 def check_a_file(consent_id: str) -> Any:
     """Anyone may drop a file to learn whether this consent covers it; nothing is kept."""
