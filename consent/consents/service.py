@@ -353,7 +353,7 @@ def get_consent(consent_id: str) -> Consent:
 
 
 def receipt_envelope(
-    consent: Consent | Withdrawal | PatientErasure | MediaRendition,
+    record: Consent | Withdrawal | PatientErasure | MediaRendition,
 ) -> dict[str, Any]:
     """The stored receipt of a record as an envelope, after checking it byte for byte.
 
@@ -361,17 +361,17 @@ def receipt_envelope(
     """
     try:
         verify_stored(
-            body_bytes=consent.receipt,
-            signature=consent.signature,
-            key_id=consent.key_id,
+            body_bytes=record.receipt,
+            signature=record.signature,
+            key_id=record.key_id,
             keys=runtime().keyring,
         )
     except VerificationError as exc:
-        raise IntegrityFailure(f"The stored receipt of {consent.id} does not verify.") from exc
+        raise IntegrityFailure(f"The stored receipt of {record.id} does not verify.") from exc
     return envelope_from_parts(
-        body_bytes=consent.receipt,
-        signature=consent.signature,
-        key_id=consent.key_id,
+        body_bytes=record.receipt,
+        signature=record.signature,
+        key_id=record.key_id,
         body_key="receipt",
     )
 
