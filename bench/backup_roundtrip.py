@@ -32,9 +32,9 @@ def main() -> None:
     from sqlalchemy import create_engine, text
 
     from consent import create_app
-    from consent.backup.export import export_backup
-    from consent.backup.importer import import_backup
-    from consent.bootstrap import prepare_database, write_instance_secrets
+    from consent.cli.bootstrap import prepare_database, write_instance_secrets
+    from consent.workflows.backup.export import export_backup
+    from consent.workflows.backup.importer import import_backup
 
     instance = OUT / f"backup-{args.consents}"
     shutil.rmtree(instance, ignore_errors=True)

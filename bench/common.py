@@ -300,7 +300,7 @@ class Instance:
 
         ``database_url`` None: SQLite inside the folder; else that PostgreSQL database, emptied.
         """
-        from consent.bootstrap import prepare_database, write_instance_secrets
+        from consent.cli.bootstrap import prepare_database, write_instance_secrets
 
         path = (root or OUT) / name
         shutil.rmtree(path, ignore_errors=True)
@@ -328,7 +328,7 @@ class Instance:
     def api_key(self, scopes: tuple[str, ...] = ("verify", "consents:write")) -> str:
         """A key of a clinician account (requests name their clinician)."""
         from consent.accounts.service import create_account, create_api_key
-        from consent.extensions import db
+        from consent.db import db
 
         with self.app.app_context():
             account = create_account(
@@ -342,7 +342,7 @@ class Instance:
 
     def dispose(self) -> None:
         """Close this process's connections (the servers and writers have their own)."""
-        from consent.extensions import db
+        from consent.db import db
 
         with self.app.app_context():
             db.session.remove()

@@ -159,7 +159,7 @@ def check(
     """Fill in the audit's verdict and every problem found (see the module's docstring)."""
     from sqlalchemy import text
 
-    from consent.extensions import db
+    from consent.db import db
 
     report.audit_passed, report.audit = instance.audit()
     acks = [

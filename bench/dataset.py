@@ -1,5 +1,5 @@
 """Generate a data set of N real consents quickly: bulk inserts of the same rows the services
-write, with real receipts built by consent.consents.receipts, real RFC 8785 bytes and real
+write, with real receipts built by consent.records.receipts, real RFC 8785 bytes and real
 Ed25519 signatures, so that every verify answer on it is a real one.
 
 Each consent: one patient (identity sealed under its own data key), one image media item
@@ -20,15 +20,15 @@ from sqlalchemy import insert
 from bench.bulklog import BulkLog
 from consent import clock
 from consent.consents.models import Consent, ConsentRequest, ConsentUse, RequestMedia, RequestUse
-from consent.consents.receipts import consent_receipt
 from consent.crypto.receipts import canonical, envelope_from_parts
 from consent.crypto.vault import seal
-from consent.dbtypes import new_id
-from consent.extensions import db
+from consent.db import db
+from consent.db.types import new_id
 from consent.forms.models import FormVersion
 from consent.media.fingerprints import bands
 from consent.media.models import MediaItem, PerceptualBand
 from consent.patients.models import Patient, PatientKey
+from consent.records.receipts import consent_receipt
 from consent.runtime import runtime
 
 BATCH = 2000

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/ledger.py [--sizes 1000 100000 1000000] [--appends 2000]
 
-Appends go through consent.ledger.service.sign_and_log (reserve the index under the database's
+Appends go through consent.records.log.sign_and_log (reserve the index under the database's
 lock, sign, append leaf and subtree hashes, move the head), one transaction each, as a consent
 or withdrawal does. Proof logs are built in bulk: leaves are real signed envelopes' bytes
 (kept small), subtree hashes computed with consent.ledger.merkle; the timed part is
@@ -26,11 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.bulklog import BulkLog
 from bench.common import OUT, database_versions, machine, stamp, write_section
 from consent import create_app
-from consent.bootstrap import prepare_database, write_instance_secrets
-from consent.extensions import db
+from consent.cli.bootstrap import prepare_database, write_instance_secrets
+from consent.db import db
 from consent.ledger import store
 from consent.ledger.merkle import verify_inclusion
-from consent.ledger.service import sign_and_log
+from consent.records.log import sign_and_log
 
 
 def fresh_app(name: str):  # type: ignore[no-untyped-def]

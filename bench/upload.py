@@ -263,7 +263,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
         f"{results['ratio_of_minima']:.2f}x. Beyond the bare cost the service sniffs the type "
         "and scans for a polyglot (one regex per literal first byte: markup tags, PDF and ZIP "
         "headers), kept on verify because a perceptual match must not clear a file that hides "
-        "another. A photo's upload waits in memory (consent.uploads), where the SHA-256 and "
+        "another. A photo's upload waits in memory (consent.web.uploads), where the SHA-256 and "
         "the scan run on a helper thread beside the JPEG decode (which releases the GIL): "
         "the second line against the third is what that saves in time, not in CPU work. "
         "Between `fingerprint` and HTTP: the transfer (the client streams a multipart body "

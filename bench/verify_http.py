@@ -39,9 +39,9 @@ def prepare(size: int) -> tuple[Path, str, list[str]]:
     """An instance with ``size`` consents (reused if already built), a verify key, sample hashes."""
     from consent import create_app
     from consent.accounts.service import create_api_key
-    from consent.bootstrap import prepare_database, write_instance_secrets
-    from consent.extensions import db
-    from consent.ledger.audit import audit
+    from consent.cli.bootstrap import prepare_database, write_instance_secrets
+    from consent.db import db
+    from consent.workflows.audit import audit
 
     instance = OUT / f"verify-{size}"
     marker = instance / "populated.json"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from datetime import timedelta
@@ -12,15 +13,17 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from consent.config import DEFAULTS, body_limit, from_environment
 from consent.errors import ConfigurationError
-from consent.uploads import ConsentRequest
+from consent.settings import DEFAULTS, body_limit, from_environment
+from consent.web.uploads import ConsentRequest
 
-MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+MIGRATIONS_DIR = str(Path(__file__).parent / "db" / "migrations")
+#: The packages that hold tables, each in its ``models`` module (lower layers first).
+MODEL_PACKAGES = ("accounts", "forms", "patients", "media", "ledger", "consents", "webhooks")
 
 
 class ConsentFlask(Flask):
-    """Flask, with uploads kept in memory when small (consent.uploads), and the coroutine check
+    """Flask, with uploads kept in memory when small (consent.web.uploads), and the coroutine check
     of each view and hook made once rather than per request.
 
     Flask asks ``inspect.iscoroutinefunction`` of every before/after hook and view on every
@@ -65,16 +68,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _configure_database(app)
     if not app.config.get("SECRET_KEY"):
         raise ConfigurationError(
-            "SECRET_KEY is not set: run `make run` (or python -m consent.bootstrap) once, "
+            "SECRET_KEY is not set: run `make run` (or python -m consent.cli.bootstrap) once, "
             "or set CONSENT_SECRET_KEY."
         )
     _init_extensions(app)
-    from consent.verify.ratelimit import init_verify_limit
+    from consent.web.verifylimit import init_verify_limit
 
     init_verify_limit(app)
-    from consent.requestlog import RequestLog, configure_logging
-    from consent.securityheaders import SecurityHeaders
-    from consent.verify.fastpath import VerifyFastPath
+    from consent.web.fastpath import VerifyFastPath
+    from consent.web.requestlog import RequestLog, configure_logging
+    from consent.web.securityheaders import SecurityHeaders
 
     configure_logging(app.config["CONSENT_LOG_LEVEL"])
     # Outermost: every request is logged, the verify fast path's included.
@@ -144,14 +147,14 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 def _init_pages(app: Flask) -> None:
     """The HTML side: CSRF, clinician log-in, the FR/EN interface, tablet and clinician pages."""
-    from consent.extensions import babel, csrf, login_manager
-    from consent.i18n import select_locale
     from consent.pages.clinician import blp as clinician_blp
     from consent.pages.clinician import load_account
     from consent.pages.paper import blp as paper_blp
     from consent.pages.public import blp as public_blp
     from consent.pages.tablet import blp as tablet_blp
     from consent.pages.withdraw import blp as withdraw_blp
+    from consent.web.extensions import babel, csrf, login_manager
+    from consent.web.i18n import select_locale
 
     secure = app.config["CONSENT_PUBLIC_URL"].startswith("https://")
     app.config.setdefault("SESSION_COOKIE_SECURE", secure)
@@ -178,18 +181,27 @@ def _init_pages(app: Flask) -> None:
         state_labels=STATE_LABELS,
     )
     app.jinja_env.filters["purpose_label"] = lambda purpose: PURPOSE_LABELS.get(purpose, purpose)
-    from consent.pdf.render import long_date
+    from consent.documents.render import long_date
 
     # "29 November 2027" in the person's language, rather than 2027-11-29.
     app.jinja_env.filters["long_date"] = long_date
 
 
+def import_models() -> None:
+    """Register every table with the metadata (before migrations or a query need them)."""
+    for package in MODEL_PACKAGES:
+        importlib.import_module(f"consent.{package}.models")
+    importlib.import_module("consent.consents.expiry_models")
+
+
 def _init_extensions(app: Flask) -> None:
-    from consent import models  # noqa: F401  (every table registered before migrations)
+    import_models()
+    from consent.api import api
+    from consent.db import db, migrate
     from consent.errors import register_error_handlers
-    from consent.extensions import api, csrf, db, migrate
     from consent.runtime import load_runtime
-    from consent.sessions import LazyCookieSessionInterface
+    from consent.web.extensions import csrf
+    from consent.web.sessions import LazyCookieSessionInterface
 
     app.session_interface = LazyCookieSessionInterface()
     db.init_app(app)
@@ -198,17 +210,17 @@ def _init_extensions(app: Flask) -> None:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "An API key."}
     )
-    from consent.consents.api import blp as consents_blp
-    from consent.forms.api import blp as forms_blp
-    from consent.interop.api import blp as interop_blp
-    from consent.ledger.api import blp as log_blp
-    from consent.ledger.api import consent_proof_blp
-    from consent.media.api import blp as media_blp
-    from consent.patients.api import blp as patients_blp
-    from consent.pdf.api import blp as documents_blp
-    from consent.verify.api import blp as verify_blp
-    from consent.verify.api import keys_blp
-    from consent.webhooks.api import blp as webhooks_blp
+    from consent.api.consents import blp as consents_blp
+    from consent.api.documents import blp as documents_blp
+    from consent.api.forms import blp as forms_blp
+    from consent.api.interop import blp as interop_blp
+    from consent.api.log import blp as log_blp
+    from consent.api.log import consent_proof_blp
+    from consent.api.media import blp as media_blp
+    from consent.api.patients import blp as patients_blp
+    from consent.api.verify import blp as verify_blp
+    from consent.api.verify import keys_blp
+    from consent.api.webhooks import blp as webhooks_blp
 
     for blueprint in (
         forms_blp,
@@ -227,11 +239,11 @@ def _init_extensions(app: Flask) -> None:
         csrf.exempt(blueprint)  # bearer keys, no cookies: nothing for a forged form to ride on
     _init_pages(app)
     register_error_handlers(app)
-    from consent import ratelimits
+    from consent.web import ratelimits
 
     ratelimits.init_app(app)
     app.extensions["consent"] = load_runtime(app)
-    from consent.cli import register_commands
+    from consent.cli.commands import register_commands
 
     register_commands(app)
     from consent.webhooks.delivery import init_worker

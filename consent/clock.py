@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from consent.dbtypes import utcnow
+from consent.db.types import utcnow
 
 
 def now() -> datetime:

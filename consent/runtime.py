@@ -11,7 +11,6 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
-from consent.config import resolve_path
 from consent.crypto.keyring import (
     Keyring,
     load_key_file,
@@ -19,8 +18,9 @@ from consent.crypto.keyring import (
     seeds_from_environment,
 )
 from consent.crypto.vault import Vault
+from consent.db.files import MediaStore
 from consent.errors import ConfigurationError
-from consent.media.storage import MediaStore
+from consent.settings import resolve_path
 
 MASTER_KEY_FILE = "master.key"
 

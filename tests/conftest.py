@@ -13,13 +13,18 @@ from flask import Flask, g
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
 
-from consent import create_app, ratelimits
-from consent.bootstrap import form_placeholders, prepare_database, write_instance_secrets
-from consent.extensions import db as _db
+from consent import create_app
+from consent.cli.bootstrap import (
+    form_placeholders,
+    prepare_database,
+    write_instance_secrets,
+)
+from consent.db import db as _db
 from consent.forms.catalogue import FORMS_DIR, sync_catalogue
 from consent.ledger.merkle import EMPTY_ROOT
 from consent.ledger.models import LogHead
-from consent.verify.ratelimit import EXTENSION as VERIFY_LIMIT
+from consent.web import ratelimits
+from consent.web.verifylimit import EXTENSION as VERIFY_LIMIT
 
 POSTGRES_URL = os.environ.get("CONSENT_TEST_DATABASE_URL")
 

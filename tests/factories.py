@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from PIL import Image, ImageDraw
 
 from consent.accounts.service import create_account, create_api_key
-from consent.extensions import db
+from consent.db import db
 
 
 def api_key(scopes: tuple[str, ...] = ("verify", "consents:write"), *, days: int = 800) -> str:

@@ -16,7 +16,7 @@ from flask import Flask
 
 from bench.common import Gunicorn, Instance, free_port
 from bench.crash import check, crash_run
-from consent.extensions import db
+from consent.db import db
 from tests.conftest import POSTGRES_URL
 from tests.factories import api_key
 

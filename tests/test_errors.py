@@ -12,17 +12,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-import consent.models as models
-from consent.extensions import db
-from consent.models import __all__ as model_names
+from consent.db import db
 from tests.factories import Flow, api_key, auth, photo
 
 
 def snapshot() -> dict[str, int]:
     db.session.expire_all()
     return {
-        name: db.session.scalar(select(func.count()).select_from(getattr(models, name)))
-        for name in model_names
+        table.name: db.session.scalar(select(func.count()).select_from(table))
+        for table in db.metadata.sorted_tables
     }
 
 

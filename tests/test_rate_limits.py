@@ -1,4 +1,4 @@
-"""Rate limits (Flask-Limiter, consent.ratelimits): each limit answers 429 with Retry-After once
+"""Rate limits (Flask-Limiter, consent.web.ratelimits): each limit answers 429 with Retry-After once
 it is reached, in the one JSON shape under /api and as a page elsewhere; past the limit even a
 right code or password waits for the window to pass; the counters are shared with callers
 outside Flask's request cycle."""
@@ -19,10 +19,10 @@ from flask_limiter._limits import RuntimeLimit
 from limits import parse
 from werkzeug.security import generate_password_hash
 
-from consent import ratelimits
 from consent.accounts.service import create_account
+from consent.db import db
 from consent.errors import ConfigurationError
-from consent.extensions import db
+from consent.web import ratelimits
 from tests.conftest import dispose, make_app
 from tests.factories import Flow, api_key, photo
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import collections
-import io
 import json
 import os
 import re
@@ -87,7 +86,7 @@ def replay_app(
 
 def clinician(app: Flask) -> dict[str, str]:
     from consent.accounts.service import create_account, create_api_key
-    from consent.extensions import db
+    from consent.db import db
 
     account = create_account(
         email="dr.house@hospital.test", display_name="Dr House", role="clinician"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from consent.requestlog import JsonFormatter, loggable_path
+from consent.web.requestlog import JsonFormatter, loggable_path
 from tests.factories import photo
 from tests.pages.test_tablet_flow import (  # noqa: F401  (fixtures)
     PASSWORD,

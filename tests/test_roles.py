@@ -18,7 +18,7 @@ from werkzeug.routing import Rule
 from werkzeug.routing.converters import NumberConverter
 
 from consent.accounts.service import create_account, create_api_key
-from consent.extensions import db
+from consent.db import db
 
 ROLES = ("none", "publisher", "clinician", "admin", "auditor")
 ROLES_DOC = Path(__file__).resolve().parents[1] / "docs" / "roles.md"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from consent.securityheaders import CONTENT_SECURITY_POLICY
+from consent.web.securityheaders import CONTENT_SECURITY_POLICY
 from tests.factories import Flow, api_key, photo
 
 

@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from consent.consents.models import Consent, ConsentUse, Withdrawal
-from consent.extensions import db
+from consent.db import db
 from tests.factories import Flow, api_key, photo
 
 

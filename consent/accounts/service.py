@@ -13,8 +13,8 @@ from sqlalchemy import bindparam, select
 
 from consent import clock
 from consent.accounts.models import ROLES, SCOPES, Account, ApiKey
+from consent.db import db
 from consent.errors import Forbidden, InvalidInput, Unauthorized
-from consent.extensions import db
 
 API_KEY_PREFIX = "csk_"
 # 32 random bytes, base64url: 256 bits, far beyond guessing.

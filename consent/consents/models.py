@@ -22,8 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consent.consents.uses import METHODS, PURPOSES, SIGNER_ROLES
-from consent.dbtypes import UTCDateTime, utcnow
-from consent.extensions import db
+from consent.db import db
+from consent.db.types import UTCDateTime, utcnow
 
 REQUEST_STATES = ("open", "decided")
 

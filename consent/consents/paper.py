@@ -35,9 +35,9 @@ from consent.consents.service import (
     receipt_envelope,
     stage_decision,
 )
-from consent.dbtypes import new_id
+from consent.db import db
+from consent.db.types import new_id
 from consent.errors import Conflict, Forbidden, IntegrityFailure, InvalidInput, NotFound
-from consent.extensions import db
 from consent.forms.models import FormVersion
 from consent.media.scans import fingerprint_scan
 from consent.patients.service import data_key

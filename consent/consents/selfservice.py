@@ -24,8 +24,8 @@ from consent.consents.service import (
     withdraw,
 )
 from consent.consents.withdrawal_codes import code_hash
+from consent.db import db
 from consent.errors import NotFound
-from consent.extensions import db
 from consent.forms.models import FormVersion
 from consent.media.models import MediaItem
 

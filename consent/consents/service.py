@@ -24,22 +24,22 @@ from consent.consents.models import (
     RequestUse,
     Withdrawal,
 )
-from consent.consents.receipts import consent_receipt, withdrawal_receipt
 from consent.consents.signature import DrawnSignature
 from consent.consents.withdrawal_codes import code_hash, new_code
 from consent.crypto.receipts import envelope_from_parts, verify_stored
 from consent.crypto.vault import open_sealed, seal
-from consent.dbtypes import new_id
+from consent.db import db
+from consent.db.types import new_id
 from consent.errors import Conflict, IntegrityFailure, InvalidInput, NotFound, VerificationError
-from consent.expiry.service import flag_if_minor
-from consent.extensions import db
 from consent.forms.models import FormVersion
-from consent.ledger.service import sign_and_log
 from consent.media.models import MediaItem, MediaRendition
 from consent.patients.models import PatientErasure
 from consent.patients.service import data_key, get_patient
+from consent.records.log import sign_and_log
+from consent.records.receipts import consent_receipt, withdrawal_receipt
 from consent.runtime import runtime
 from consent.webhooks import events as webhook_events
+from consent.workflows.expire import flag_if_minor
 
 # The longest a consent may run before it must be asked again.
 MAX_CONSENT_YEARS = 10

@@ -29,8 +29,8 @@ from consent.consents.models import (
 from consent.consents.service import Signer, get_request, record_decision, requested_uses
 from consent.consents.signature import DrawnSignature
 from consent.crypto.vault import open_sealed, seal
+from consent.db import db
 from consent.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
-from consent.extensions import db
 from consent.patients.service import data_key
 
 

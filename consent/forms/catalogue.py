@@ -20,8 +20,8 @@ from sqlalchemy import exists, select
 
 from consent.consents.models import ConsentRequest
 from consent.consents.uses import PURPOSES
+from consent.db import db
 from consent.errors import ConfigurationError
-from consent.extensions import db
 from consent.forms.models import FormVersion
 from consent.forms.schema import validate_definition
 

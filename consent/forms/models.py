@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from consent.dbtypes import UTCDateTime, utcnow
-from consent.extensions import db
+from consent.db import db
+from consent.db.types import UTCDateTime, utcnow
 
 
 class FormVersion(db.Model):  # type: ignore[name-defined,misc]

@@ -20,7 +20,7 @@ from jsonschema.exceptions import ValidationError
 from consent.errors import ConfigurationError
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "form.schema.json"
-# The only values the catalogue fills in (consent.bootstrap.form_placeholders); anything else in
+# The only values the catalogue fills in (consent.cli.bootstrap.form_placeholders); anything else in
 # braces would reach the patient as is.
 PLACEHOLDERS = frozenset({"controller", "dpo_contact"})
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")

@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, Integer, LargeBinary, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from consent.dbtypes import UTCDateTime, utcnow
-from consent.extensions import db
+from consent.db import db
+from consent.db.types import UTCDateTime, utcnow
 
 LEAF_KINDS = ("consent", "withdrawal", "erasure", "rendition")
 

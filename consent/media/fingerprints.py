@@ -145,7 +145,7 @@ def fingerprint(stream: IO[bytes], *, limit: int, max_pixels: int) -> Fingerprin
 def _image_in_memory(
     stream: io.BytesIO, media_type: str, *, limit: int, max_pixels: int
 ) -> Fingerprint:
-    """``fingerprint`` of an image held in memory (an upload, see consent.uploads).
+    """``fingerprint`` of an image held in memory (an upload, see consent.web.uploads).
 
     The decode for the pHash is most of the time (30 ms of a 12 MP photo) and runs without the
     GIL; the SHA-256 and the polyglot scan (6 ms) run beside it on a helper thread, over the

@@ -16,8 +16,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from consent.dbtypes import UTCDateTime, utcnow
-from consent.extensions import db
+from consent.db import db
+from consent.db.types import UTCDateTime, utcnow
 
 
 class MediaItem(db.Model):  # type: ignore[name-defined,misc]

@@ -7,8 +7,8 @@ from typing import IO
 from flask import current_app
 
 from consent.crypto.vault import seal
-from consent.dbtypes import new_id
-from consent.extensions import db
+from consent.db import db
+from consent.db.types import new_id
 from consent.media.fingerprints import bands, fingerprint
 from consent.media.models import MediaItem, PerceptualBand
 from consent.patients.service import data_key, get_patient

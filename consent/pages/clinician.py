@@ -14,22 +14,23 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from consent.accounts.models import Account
+from consent.api.documents import pdf_response
 from consent.consents import signing
 from consent.consents.models import ConsentRequest
 from consent.consents.service import UseRequest, get_request, open_request, requested_uses
 from consent.consents.uses import CHANNEL, PURPOSES
+from consent.db import db
+from consent.documents.qr import qr_svg
 from consent.errors import ConsentError
-from consent.extensions import db, limiter
 from consent.forms.models import FormVersion
-from consent.http import plain_file_name
-from consent.i18n import LANGUAGES
 from consent.media.service import add_media
-from consent.pages.qr import qr_svg
 from consent.patients.models import Patient
 from consent.patients.service import get_patient, identity, register_patient
-from consent.pdf.api import pdf_response
-from consent.pdf.documents import form_job
-from consent.ratelimits import limit_value, login_account_key, refused
+from consent.web.extensions import limiter
+from consent.web.guards import plain_file_name
+from consent.web.i18n import LANGUAGES
+from consent.web.ratelimits import limit_value, login_account_key, refused
+from consent.workflows.documents import form_job
 
 blp = Blueprint("clinician", __name__, url_prefix="/clinician")
 MAX_FILES = 10

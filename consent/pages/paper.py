@@ -26,6 +26,8 @@ from consent.consents import paper, signing
 from consent.consents.models import ConsentRequest
 from consent.consents.service import Signer, get_request, requested_uses, withdrawal_code
 from consent.consents.uses import RELATIONSHIPS
+from consent.db import db
+from consent.documents.qr import qr_svg
 from consent.errors import (
     Conflict,
     ConsentError,
@@ -35,13 +37,11 @@ from consent.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from consent.extensions import db
 from consent.forms.models import FormVersion
-from consent.http import plain_file_name
 from consent.media.scans import SCAN_TYPES
 from consent.pages.labels import PURPOSE_LABELS
-from consent.pages.qr import qr_svg
 from consent.patients.service import identity
+from consent.web.guards import plain_file_name
 
 blp = Blueprint("paper", __name__, url_prefix="/clinician/requests")
 ANSWERS = ("granted", "refused")

@@ -10,9 +10,9 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 
 from consent.errors import ConsentError, NotFound
-from consent.extensions import limiter
-from consent.ratelimits import limit_value
 from consent.verify.public import FileCheck, check_file, consent_status
+from consent.web.extensions import limiter
+from consent.web.ratelimits import limit_value
 
 blp = Blueprint("public", __name__)
 _CONSENT_ID = re.compile(r"cs_[0-9a-f]{32}")
@@ -26,7 +26,7 @@ def consent_page(consent_id: str) -> str:
 
 @blp.post("/v/<consent_id>")
 # Every file checked costs a hash and an image decode: counted per IP address.
-# (Shared under its name: consent.ratelimits.hit_limits counts on the same counter from outside.)
+# (Shared under its name: web.ratelimits.hit_limits counts on the same counter from outside.)
 @limiter.shared_limit(limit_value("file_check"), scope="file_check")
 def check_a_file(consent_id: str) -> Any:
     """Anyone may drop a file to learn whether this consent covers it; nothing is kept."""

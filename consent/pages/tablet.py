@@ -28,6 +28,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from consent.api.documents import pdf_response
 from consent.consents import signing
 from consent.consents.models import ConsentRequest, SigningLink
 from consent.consents.service import (
@@ -39,16 +40,16 @@ from consent.consents.service import (
 )
 from consent.consents.signature import drawn_signature
 from consent.consents.uses import RELATIONSHIPS
+from consent.db import db
+from consent.documents.qr import qr_svg
 from consent.errors import ConsentError, InvalidInput
-from consent.extensions import db, limiter
 from consent.forms.models import FormVersion
-from consent.i18n import LANGUAGES
-from consent.pages.qr import qr_svg
 from consent.patients.service import data_key
-from consent.pdf.api import pdf_response
-from consent.pdf.documents import receipt_job
-from consent.ratelimits import limit_value, refused
 from consent.runtime import runtime
+from consent.web.extensions import limiter
+from consent.web.i18n import LANGUAGES
+from consent.web.ratelimits import limit_value, refused
+from consent.workflows.documents import receipt_job
 
 blp = Blueprint("tablet", __name__, url_prefix="/tablet")
 F = TypeVar("F", bound=Callable[..., Any])

@@ -27,17 +27,17 @@ from flask import (
     url_for,
 )
 
+from consent.api.documents import pdf_response
 from consent.consents import selfservice
 from consent.consents.service import receipt_envelope
 from consent.errors import Conflict
-from consent.extensions import limiter
-from consent.i18n import LANGUAGES
 from consent.patients.service import data_key
-from consent.pdf.api import pdf_response
-from consent.pdf.documents import public_url
-from consent.pdf.withdrawals import withdrawal_receipt_job
-from consent.ratelimits import limit_value, refused
 from consent.runtime import runtime
+from consent.web.extensions import limiter
+from consent.web.i18n import LANGUAGES
+from consent.web.ratelimits import limit_value, refused
+from consent.workflows.documents import public_url
+from consent.workflows.withdrawal_documents import withdrawal_receipt_job
 
 blp = Blueprint("withdraw", __name__, url_prefix="/withdraw")
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from consent.dbtypes import UTCDateTime, utcnow
-from consent.extensions import db
+from consent.db import db
+from consent.db.types import UTCDateTime, utcnow
 
 
 class Patient(db.Model):  # type: ignore[name-defined,misc]

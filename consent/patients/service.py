@@ -8,9 +8,9 @@ from datetime import date
 from sqlalchemy import select
 
 from consent.crypto.vault import open_sealed, seal
-from consent.dbtypes import new_id
+from consent.db import db
+from consent.db.types import new_id
 from consent.errors import Conflict, Gone, NotFound
-from consent.extensions import db
 from consent.patients.models import Patient, PatientKey
 from consent.runtime import runtime
 

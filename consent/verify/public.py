@@ -12,9 +12,9 @@ from sqlalchemy import select
 from consent import clock
 from consent.consents.models import Consent, Withdrawal
 from consent.crypto.receipts import verify_stored
-from consent.dbtypes import rfc3339
+from consent.db import db
+from consent.db.types import rfc3339
 from consent.errors import IntegrityFailure, NotFound, VerificationError
-from consent.extensions import db
 from consent.media.fingerprints import fingerprint, hamming
 from consent.runtime import runtime
 

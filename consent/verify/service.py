@@ -25,13 +25,13 @@ from consent.consents.models import Consent, RequestMedia, Withdrawal
 from consent.consents.uses import channel_covered
 from consent.crypto.keyring import Keyring
 from consent.crypto.receipts import signed_json, verify_stored
-from consent.dbtypes import rfc3339
+from consent.db import db
+from consent.db.readpath import PreparedRead
+from consent.db.types import rfc3339
 from consent.errors import IntegrityFailure, VerificationError
-from consent.extensions import db
 from consent.ledger.models import LogHead
 from consent.media.fingerprints import bands, hamming
 from consent.media.models import MediaItem, MediaRendition, PerceptualBand
-from consent.rawsql import PreparedRead
 from consent.runtime import runtime
 
 DECISIONS = ("allowed", "not_covered", "withdrawn", "expired", "unknown")

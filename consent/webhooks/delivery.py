@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from standardwebhooks import Webhook
 
 from consent import clock
-from consent.extensions import db
+from consent.db import db
 from consent.runtime import runtime
 from consent.webhooks.models import (
     MAX_ERROR_LENGTH,

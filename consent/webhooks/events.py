@@ -13,8 +13,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from consent.dbtypes import rfc3339
-from consent.extensions import db
+from consent.db import db
+from consent.db.types import rfc3339
 from consent.media.models import MediaItem, MediaRendition
 from consent.webhooks.service import emit
 

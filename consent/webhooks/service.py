@@ -19,9 +19,9 @@ from sqlalchemy import select, update
 
 from consent import clock
 from consent.accounts.service import Caller
-from consent.dbtypes import new_id, rfc3339
+from consent.db import db
+from consent.db.types import new_id, rfc3339
 from consent.errors import Conflict, InvalidInput, NotFound
-from consent.extensions import db
 from consent.runtime import runtime
 from consent.webhooks.models import (
     EVENTS,

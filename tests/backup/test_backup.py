@@ -23,14 +23,12 @@ from sqlalchemy import func, select
 
 from consent import clock
 from consent.accounts.service import create_account
-from consent.backup.tables import EXCLUDED, TABLES
-from consent.bootstrap import prepare_database
+from consent.cli.bootstrap import prepare_database
 from consent.consents.models import Consent, Withdrawal
 from consent.consents.uses import PURPOSES
 from consent.crypto.keyring import load_key_file
-from consent.extensions import db
+from consent.db import db
 from consent.ledger import store
-from consent.ledger.audit import audit
 from consent.ledger.models import LogLeaf
 from consent.media.models import MediaItem
 from consent.patients.models import Patient, PatientErasure
@@ -38,6 +36,8 @@ from consent.patients.service import data_key, identity
 from consent.runtime import keys_dir, runtime
 from consent.verify.service import decide
 from consent.webhooks.models import WebhookEndpoint
+from consent.workflows.audit import audit
+from consent.workflows.backup.tables import EXCLUDED, TABLES
 from tests.conftest import _reset_postgres, dispose, make_app
 from tests.factories import Flow
 from tests.interop.dataset import Dataset, build

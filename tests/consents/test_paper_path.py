@@ -22,10 +22,10 @@ from consent.consents.models import Consent, ConsentRequest, PaperScan, SigningL
 from consent.consents.service import Signer, record_decision
 from consent.consents.signature import drawn_signature
 from consent.crypto.receipts import verify_envelope
+from consent.db import db
 from consent.errors import InvalidInput
-from consent.extensions import db
-from consent.ledger.audit import audit
 from consent.runtime import runtime
+from consent.workflows.audit import audit
 from tests.factories import (
     Flow,
     api_key,

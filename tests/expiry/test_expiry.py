@@ -15,11 +15,11 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import delete, select
 
 from consent import clock
+from consent.consents.expiry_models import ConsentExpiry, MajorityReview
 from consent.consents.models import Consent, ConsentUse
-from consent.expiry.models import ConsentExpiry, MajorityReview
-from consent.expiry.service import due_reviews, expire_due, majority_date
-from consent.extensions import db
+from consent.db import db
 from consent.webhooks.models import WebhookDelivery
+from consent.workflows.expire import due_reviews, expire_due, majority_date
 from tests.factories import Flow, in_days, photo
 from tests.webhooks.conftest import Clock, register
 

@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from consent.bootstrap import form_placeholders
+from consent.cli.bootstrap import form_placeholders
+from consent.db import db
 from consent.errors import ConfigurationError
-from consent.extensions import db
 from consent.forms.catalogue import FORMS_DIR, sync_catalogue
 from consent.forms.models import FormVersion
 from tests.factories import Flow, api_key, photo

@@ -124,7 +124,7 @@ def build(flow: Flow, webhook_key: str, clock: Clock) -> Dataset:
     loose = flow.media(flow.patient(), photo(506))
     data.media["loose"] = loose["sha256"]
     clock.advance(days=11)
-    from consent.expiry.service import expire_due
+    from consent.workflows.expire import expire_due
 
     assert [row.consent_id for row in expire_due()] == [data.consents["minor"]]
     return data

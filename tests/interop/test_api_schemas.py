@@ -16,11 +16,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from consent.consents.uses import PURPOSES
-from consent.extensions import db
+from consent.db import db
 from consent.ledger.models import LogLeaf
-from consent.verify.ratelimit import EXTENSION as VERIFY_LIMIT
-from consent.verify.ratelimit import VerifyLimit, init_verify_limit
 from consent.verify.service import DECISIONS
+from consent.web.verifylimit import EXTENSION as VERIFY_LIMIT
+from consent.web.verifylimit import VerifyLimit, init_verify_limit
 from consent.webhooks.models import EVENTS, WebhookDelivery
 from tests.factories import Flow, api_key, auth, photo, reencode
 from tests.interop.dataset import build

@@ -13,7 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from consent.consents.models import Consent
-from consent.extensions import db
+from consent.db import db
 from tests.factories import Flow, admin_key, api_key, auth, photo
 
 NAME, BIRTH, RECORD = "Bartholomew Inkpen", "1955-02-03", "MRN-ISO-2207"

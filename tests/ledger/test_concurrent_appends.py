@@ -22,14 +22,14 @@ from sqlalchemy import func, select
 
 from consent.consents.models import Consent
 from consent.consents.service import Signer, UseRequest, open_request, record_decision
-from consent.extensions import db
+from consent.db import db
 from consent.ledger import store
-from consent.ledger.audit import audit
 from consent.ledger.merkle import leaf_hash, verify_inclusion
 from consent.ledger.models import LogHead, LogLeaf
 from consent.media.service import add_media
 from consent.patients.service import register_patient
 from consent.runtime import runtime
+from consent.workflows.audit import audit
 from tests.conftest import POSTGRES_URL, dispose, make_app
 
 # Hang guards, not speed limits: a writer that never reaches the start line, or a run that never

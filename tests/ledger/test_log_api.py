@@ -166,7 +166,13 @@ def run_verify(
     receipt_file.write_text(envelope if isinstance(envelope, str) else json.dumps(envelope))
     proof_file = tmp_path / "receipt.tlog-proof"
     proof_file.write_text(bundle)
-    command = [sys.executable, "-m", "consent.tools.verify_cli", str(receipt_file), str(proof_file)]
+    command = [
+        sys.executable,
+        "-m",
+        "consent.cli.verify_tool",
+        str(receipt_file),
+        str(proof_file),
+    ]
     for key in keys:
         command += ["--key", key]
     return subprocess.run(command, capture_output=True, text=True, timeout=60)

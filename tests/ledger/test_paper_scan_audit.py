@@ -10,9 +10,9 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import delete, select, update
 
 from consent.consents.models import Consent, PaperScan
-from consent.extensions import db
-from consent.ledger.audit import audit
+from consent.db import db
 from consent.runtime import runtime
+from consent.workflows.audit import audit
 from tests.factories import Flow, api_key, photo, scan_pdf
 
 

@@ -129,7 +129,7 @@ def test_hostile_file_is_refused_and_nothing_is_stored(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Small uploads wait in memory and are checked beside their decode; large ones wait on disk
-    # and are read in chunks (consent.uploads): both refuse alike.
+    # and are read in chunks (consent.web.uploads): both refuse alike.
     if spool == "disk":
         monkeypatch.setitem(app.config, "CONSENT_UPLOAD_MEMORY_BYTES", 0)
     data = make()
@@ -137,8 +137,8 @@ def test_hostile_file_is_refused_and_nothing_is_stored(
     response = ENDPOINTS[endpoint](flow, file_name, data)
     after = snapshot()
     if endpoint == "media upload":
-        after["Patient"] -= 1  # the call made its patient first
-        after["PatientKey"] -= 1
+        after["patients"] -= 1  # the call made its patient first
+        after["patient_keys"] -= 1
     assert_error_shape(response, status)
     assert after == before
     assert _files(app) == files_before

@@ -8,7 +8,7 @@ import io
 from flask import Flask
 from flask.testing import FlaskClient
 
-from consent.extensions import db
+from consent.db import db
 from consent.media.models import MediaItem
 from consent.patients.service import data_key
 from consent.runtime import runtime

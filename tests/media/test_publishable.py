@@ -13,12 +13,12 @@ from PIL import Image
 from sqlalchemy import func, select, update
 
 from consent import clock
-from consent.extensions import db
-from consent.ledger.audit import audit
+from consent.cli.verify_tool import verify_offline
+from consent.db import db
 from consent.ledger.checkpoint import parse_vkey
 from consent.media.models import MediaRendition
 from consent.runtime import runtime
-from consent.tools.verify_cli import verify_offline
+from consent.workflows.audit import audit
 from tests.factories import PLANTED, Flow, api_key, auth, tagged_image
 from tests.interop.test_api_schemas import RECEIPT, valid
 

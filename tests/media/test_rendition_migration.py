@@ -14,12 +14,12 @@ import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
-from consent.bootstrap import form_placeholders
-from consent.extensions import db
+from consent.cli.bootstrap import form_placeholders
+from consent.db import db
 from consent.forms.catalogue import FORMS_DIR, sync_catalogue
-from consent.ledger.audit import audit
 from consent.runtime import runtime
 from consent.webhooks import events
+from consent.workflows.audit import audit
 from tests.conftest import dispose, make_app
 from tests.factories import Flow, api_key, tagged_image
 

@@ -1,4 +1,4 @@
-"""Uploads wait in memory when small and on disk when large (consent.uploads); the fingerprint
+"""Uploads wait in memory when small and on disk when large (consent.web.uploads); the fingerprint
 reads either, and gives the same answer for the same bytes, refusals included."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from werkzeug.test import encode_multipart
 
 from consent.errors import ConsentError, InvalidInput, PayloadTooLarge
 from consent.media.fingerprints import READ_CHUNK, Fingerprint, fingerprint
-from consent.uploads import PARSE_BUFFER
+from consent.web.uploads import PARSE_BUFFER
 from tests.factories import Flow, api_key, photo
 from tests.media.test_hostile_uploads import HOSTILE
 

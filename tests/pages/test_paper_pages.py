@@ -16,7 +16,7 @@ from werkzeug.security import generate_password_hash
 
 from consent.accounts.service import create_account, create_api_key
 from consent.consents.models import PaperScan
-from consent.extensions import db
+from consent.db import db
 from consent.runtime import runtime
 from tests.factories import Flow, photo, scan_pdf
 

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from consent.extensions import db
+from consent.db import db
 from consent.media.models import MediaItem
 from tests.factories import Flow, api_key, photo, reencode, scan_pdf
 

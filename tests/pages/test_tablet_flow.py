@@ -17,7 +17,7 @@ from werkzeug.security import generate_password_hash
 from consent import clock
 from consent.accounts.service import create_account, create_api_key
 from consent.crypto.receipts import verify_envelope
-from consent.extensions import db
+from consent.db import db
 from consent.runtime import runtime
 from tests.factories import Flow, comprehension_answers, photo
 

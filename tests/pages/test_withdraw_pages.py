@@ -16,9 +16,9 @@ from flask.testing import FlaskClient
 from consent.consents.models import Withdrawal
 from consent.consents.service import get_consent, withdrawal_code
 from consent.consents.withdrawal_codes import ALPHABET
-from consent.extensions import db
-from consent.ledger.audit import audit
+from consent.db import db
 from consent.runtime import runtime
+from consent.workflows.audit import audit
 from tests.factories import Flow, api_key, photo, scan_pdf
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

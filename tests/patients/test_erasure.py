@@ -18,10 +18,10 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 
 from consent.accounts.service import create_account, create_api_key
-from consent.extensions import db
-from consent.ledger.audit import audit
+from consent.db import db
 from consent.patients.models import Patient, PatientKey
 from consent.runtime import runtime
+from consent.workflows.audit import audit
 from tests.factories import Flow, api_key, auth, photo, scan_png
 
 NAME, BIRTH, RECORD = "Ermengarde Quillfeather", "1937-05-21", "MRN-ERASE-5150"

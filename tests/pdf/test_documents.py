@@ -18,10 +18,10 @@ from PIL import Image
 from werkzeug.security import generate_password_hash
 
 from consent.accounts.service import create_account, create_api_key
-from consent.extensions import db
+from consent.cli.verify_tool import main as consent_verify
+from consent.db import db
+from consent.documents import render as render_module
 from consent.forms.models import FormVersion
-from consent.pdf import render as render_module
-from consent.tools.verify_cli import main as consent_verify
 from tests.factories import Flow, api_key, auth, jpeg, photo
 from tests.pdf.readback import (
     attachments,
@@ -521,7 +521,7 @@ def test_rendering_never_touches_the_network(
     </style></head><body><p>Hello</p>
       <img src="https://cdn.example.com/photo.jpg"><img src="file:///etc/passwd">
     </body></html>"""
-    with caplog.at_level("WARNING", logger="consent.pdf.fetcher"):
+    with caplog.at_level("WARNING", logger="consent.documents.fetcher"):
         pdf = render_module.html_to_pdf(html)
     assert "Hello" in pdf_text(pdf)
     refused = " ".join(record.getMessage() for record in caplog.records)
@@ -536,7 +536,7 @@ def test_rendering_never_touches_the_network(
 
 
 def test_render_cache_keeps_within_its_byte_budget() -> None:
-    from consent.pdf.cache import RenderCache
+    from consent.documents.cache import RenderCache
 
     cache = RenderCache(max_bytes=10)
     cache.put("a", b"1234")
@@ -549,15 +549,15 @@ def test_render_cache_keeps_within_its_byte_budget() -> None:
 
 
 def test_video_items_get_a_neutral_placeholder() -> None:
-    from consent.pdf.render import _thumbnail
-    from consent.pdf.thumbnails import PLACEHOLDER_URI, MediaRef
+    from consent.documents.render import _thumbnail
+    from consent.documents.thumbnails import PLACEHOLDER_URI, MediaRef
 
     ref = MediaRef("md_" + "0" * 32, "pt_x", "0" * 64, "video/mp4")
     assert _thumbnail(ref) == {"src": PLACEHOLDER_URI, "video": True, "erased": False}
 
 
 def test_thumbnail_of_a_plain_jpeg_is_a_fresh_jpeg() -> None:
-    from consent.pdf.thumbnails import thumbnail_jpeg
+    from consent.documents.thumbnails import thumbnail_jpeg
 
     source = jpeg(Image.new("RGB", (2000, 1000), (200, 10, 10)))
     made = thumbnail_jpeg(source, max_pixels=10_000_000)

@@ -83,7 +83,7 @@ def check(
     """consent-check in a process of its own, with no CONSENT_* variable but those given."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_")}
     clean["PYTHONPATH"] = str(ROOT)
-    command = [sys.executable, "-m", "consent.tools.check_cli", *args]
+    command = [sys.executable, "-m", "consent.cli.check_tool", *args]
     return subprocess.run(
         command, env={**clean, **(env or {})}, capture_output=True, text=True, timeout=timeout
     )
@@ -231,7 +231,7 @@ def test_a_missing_file_exits_2(server: str, key: str, tmp_path: Path) -> None:
 
 def test_the_console_script_is_declared() -> None:
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["consent-check"] == "consent.tools.check_cli:main"
+    assert scripts["consent-check"] == "consent.cli.check_tool:main"
 
 
 # --- the service unreachable (exit 3) ------------------------------------------------------
@@ -414,8 +414,8 @@ def test_a_failing_service_exits_3(
         raise RuntimeError("database gone")
 
     monkeypatch.setattr(service, "decide", broken)
-    monkeypatch.setattr("consent.verify.api.decide", broken)
-    monkeypatch.setattr("consent.verify.fastpath.decide", broken)
+    monkeypatch.setattr("consent.api.verify.decide", broken)
+    monkeypatch.setattr("consent.web.fastpath.decide", broken)
     done = social(files["allowed"], server, key)
     assert done.returncode == 3 and "HTTP 500" in done.stderr
 
@@ -423,7 +423,7 @@ def test_a_failing_service_exits_3(
 def test_the_client_and_the_command_import_no_flask_and_no_database_driver() -> None:
     """A publishing tool installs the package for consent-check, not the service's stack."""
     probe = (
-        "import sys, consent.client, consent.tools.check_cli; "
+        "import sys, consent.client, consent.cli.check_tool; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & "
         "{'flask', 'werkzeug', 'sqlalchemy', 'psycopg', 'flask_smorest', 'PIL'}))"
     )

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from consent.verify.fastpath import VerifyFastPath
+from consent.web.fastpath import VerifyFastPath
 
 
 @pytest.fixture

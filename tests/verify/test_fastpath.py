@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from consent import clock
-from consent.requestlog import RequestLog
-from consent.securityheaders import SecurityHeaders
+from consent.web.requestlog import RequestLog
+from consent.web.securityheaders import SecurityHeaders
 from tests.factories import Flow, api_key, auth, photo
 
 # The request hooks the fast path is known to make unnecessary, and why:
@@ -21,10 +21,10 @@ from tests.factories import Flow, api_key, auth, photo
 #   context has an empty `g` already.
 # - csrf_protect: CSRF guards HTML forms; a GET needs none.
 # - _update_remember_cookie: clinician log-ins; the API sets no cookie.
-# - _check_request_limit, __inject_headers, __release_context: Flask-Limiter (consent.ratelimits).
+# - _check_request_limit, __inject_headers, __release_context: Flask-Limiter (web.ratelimits).
 #   No Flask-Limiter limit applies to GET /api/v1/verify (no default or application-wide
 #   limits, only per-route ones) and rate-limit headers are off. The verify limit per API key
-#   is consent.verify.ratelimit, counted in the fast path itself (tests/verify/test_ratelimit.py).
+#   is consent.web.verifylimit, counted in the fast path itself (tests/verify/test_ratelimit.py).
 # A new hook (a rate limit, a security header, a log line) fails this test until the fast path
 # does what the hook does for GET /api/v1/verify and the hook is added here.
 KNOWN_HOOKS = {

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from bench.client import Multipart
 from consent import create_app
-from consent.config import MULTIPART_ALLOWANCE
+from consent.settings import MULTIPART_ALLOWANCE
 from tests.conftest import dispose
 from tests.factories import Flow, api_key
 

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
 
+from consent.api.verify import HashQuery, parse_hash_query
 from consent.consents.uses import PURPOSES
 from consent.errors import InvalidInput
-from consent.verify.api import HashQuery, parse_hash_query
 
 values = st.one_of(
     st.none(),

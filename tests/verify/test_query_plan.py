@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Flask
 
-from consent.extensions import db
-from consent.rawsql import PreparedRead
+from consent.db import db
+from consent.db.readpath import PreparedRead
 from consent.verify.service import _BY_SHA256, _NEAR
 
 

@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from consent import ratelimits
-from consent.extensions import limiter
-from consent.verify.ratelimit import EXTENSION, VerifyLimit
+from consent.web import ratelimits
+from consent.web.extensions import limiter
+from consent.web.verifylimit import EXTENSION, VerifyLimit
 from tests.factories import Flow, api_key, auth, photo
 
 LIMIT = 4
@@ -66,7 +66,7 @@ def test_a_refused_query_counts_once(client: FlaskClient, limited: None) -> None
 
 def test_workers_with_a_shared_store_count_on_the_same_counters(app: Flask) -> None:
     """Two workers' limits on one Flask-Limiter storage (as with Redis): the count is global,
-    and kept with the other limits' counters (consent.ratelimits)."""
+    and kept with the other limits' counters (consent.web.ratelimits)."""
     first, second = VerifyLimit("3 per minute", app), VerifyLimit("3 per minute", app)
     first.reset()
     try:

@@ -11,9 +11,9 @@ from flask import Flask
 from sqlalchemy import bindparam, select, text
 
 from consent.consents.models import Consent
-from consent.extensions import db as _db
+from consent.db import db as _db
+from consent.db.readpath import PreparedRead, _connections
 from consent.ledger.models import LogHead
-from consent.rawsql import PreparedRead, _connections
 from consent.verify.service import _BY_SHA256, _HEAD
 from tests.conftest import dispose, make_app
 from tests.factories import Flow, api_key, photo

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from consent import clock
-from consent.extensions import db
+from consent.db import db
 from consent.webhooks.delivery import LOST, backoff, claim_next, deliver_due, record, send
 from consent.webhooks.models import WebhookAttempt, WebhookDelivery
 from tests.factories import Flow, auth, photo

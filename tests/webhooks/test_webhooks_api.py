@@ -10,7 +10,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 
 from consent.accounts.service import create_account, create_api_key
-from consent.extensions import db
+from consent.db import db
 from consent.runtime import runtime
 from consent.webhooks.models import WebhookEndpoint
 from consent.webhooks.service import MAX_ENDPOINTS_PER_OWNER

@@ -1,0 +1,113 @@
+"""The log over HTTP: checkpoint, proofs, entries, and a consent's offline proof bundle.
+
+Readable with any valid API key; nothing here names a patient (receipts carry only the
+pseudonymous subject id).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from flask import Response
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from consent.db import db
+from consent.ledger import store
+from consent.records import proofs
+from consent.web.auth import ANY_VALID_KEY, RECORD_READERS, require_scope
+
+blp = Blueprint("log", __name__, url_prefix="/api/v1/log", description="Tamper-evident log")
+consent_proof_blp = Blueprint(
+    "consent_proofs", __name__, url_prefix="/api/v1/consents", description="Consents"
+)
+
+INDEX = validate.Range(min=0, max=2**62)
+
+
+class InclusionQuery(Schema):
+    index = fields.Integer(required=True, validate=INDEX)
+    size = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
+
+
+class InclusionOut(Schema):
+    index = fields.Integer(required=True)
+    size = fields.Integer(required=True)
+    hashes = fields.List(fields.String(), required=True)
+
+
+class ConsistencyQuery(Schema):
+    first = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
+    second = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
+
+
+class ConsistencyOut(Schema):
+    first = fields.Integer(required=True)
+    second = fields.Integer(required=True)
+    hashes = fields.List(fields.String(), required=True)
+
+
+class EntryOut(Schema):
+    index = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    leaf_hash = fields.String(required=True, metadata={"description": "base64"})
+    data = fields.String(required=True, metadata={"description": "base64 of the exact leaf bytes"})
+    envelope = fields.Dict(required=True, metadata={"description": "the leaf bytes, parsed"})
+
+
+def _b64(items: list[bytes]) -> list[str]:
+    return [base64.b64encode(item).decode() for item in items]
+
+
+@blp.route("/checkpoint", methods=["GET"])
+@require_scope(ANY_VALID_KEY)
+@blp.response(200, {"type": "string"}, content_type="text/plain")
+def checkpoint() -> Response:
+    """The current tree head as a signed note (c2sp.org/tlog-checkpoint)."""
+    return Response(proofs.current_checkpoint(), mimetype="text/plain")
+
+
+@blp.route("/proof/inclusion", methods=["GET"])
+@require_scope(ANY_VALID_KEY)
+@blp.arguments(InclusionQuery(), location="query")
+@blp.response(200, InclusionOut)
+def inclusion(query: dict[str, int]) -> dict[str, Any]:
+    """The RFC 9162 inclusion proof of entry ``index`` in the tree of ``size`` entries."""
+    hashes = store.prove_inclusion(db.session, index=query["index"], size=query["size"])
+    return {"index": query["index"], "size": query["size"], "hashes": _b64(hashes)}
+
+
+@blp.route("/proof/consistency", methods=["GET"])
+@require_scope(ANY_VALID_KEY)
+@blp.arguments(ConsistencyQuery(), location="query")
+@blp.response(200, ConsistencyOut)
+def consistency(query: dict[str, int]) -> dict[str, Any]:
+    """The RFC 9162 consistency proof between the trees of ``first`` and ``second`` entries."""
+    hashes = store.prove_consistency(db.session, first=query["first"], second=query["second"])
+    return {"first": query["first"], "second": query["second"], "hashes": _b64(hashes)}
+
+
+# Bounded as JSON integers are (2**53 - 1): a larger number is no entry, not a database error.
+@blp.route("/entries/<int(max=9007199254740991):index>", methods=["GET"])
+@require_scope(RECORD_READERS)
+@blp.response(200, EntryOut)
+def get_entry(index: int) -> dict[str, Any]:
+    """A log entry: the receipt envelope's exact bytes and its leaf hash."""
+    leaf = store.entry(db.session, index)
+    return {
+        "index": leaf.index,
+        "kind": leaf.kind,
+        "leaf_hash": base64.b64encode(leaf.leaf_hash).decode(),
+        "data": base64.b64encode(leaf.data).decode(),
+        "envelope": json.loads(leaf.data),
+    }
+
+
+@consent_proof_blp.route("/<consent_id>/proof", methods=["GET"])
+@require_scope(RECORD_READERS)
+@consent_proof_blp.response(200, {"type": "string"}, content_type="text/plain")
+def consent_proof(consent_id: str) -> Response:
+    """The consent receipt's offline proof bundle (c2sp.org/tlog-proof), for consent-verify."""
+    return Response(proofs.consent_bundle(consent_id), mimetype="text/plain")

@@ -1,0 +1,118 @@
+"""POST /api/v1/media: upload a photo or video of a patient; its publishable copy, with the
+copy's signed receipt and proof bundle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_smorest import Blueprint
+from flask_smorest.fields import Upload
+from marshmallow import Schema, fields, validate
+
+from consent.api.schemas import EnvelopeSchema, ErrorSchema
+from consent.consents.service import receipt_envelope
+from consent.media.fingerprints import IMAGE_TYPES
+from consent.media.service import add_media
+from consent.records.proofs import bundle_for
+from consent.web.auth import RECORD_READERS, current_caller, require_scope
+from consent.web.guards import accepts_multipart
+from consent.workflows.rendition import publishable_copy, recorded_copy
+
+blp = Blueprint("media", __name__, url_prefix="/api/v1/media", description="Media items")
+
+
+class MediaForm(Schema):
+    patient_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class MediaFile(Schema):
+    file = Upload(required=True)
+
+
+class MediaOut(Schema):
+    id = fields.String(required=True)
+    sha256 = fields.String(required=True)
+    phash = fields.String(allow_none=True, required=True)
+    media_type = fields.String(required=True)
+    size = fields.Integer(required=True)
+
+
+@blp.route("", methods=["POST"])
+@require_scope("consents:write")
+@accepts_multipart
+@blp.arguments(MediaForm(), location="form")
+@blp.arguments(MediaFile(), location="files")
+@blp.response(201, MediaOut)
+def upload_media(form: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
+    """Store a media item, encrypted; answer its SHA-256 and perceptual hash."""
+    item = add_media(
+        patient_id=form["patient_id"], description=form["description"], stream=files["file"].stream
+    )
+    return {
+        "id": item.id,
+        "sha256": item.sha256,
+        "phash": item.phash,
+        "media_type": item.media_type,
+        "size": item.size_bytes,
+    }
+
+
+_BINARY = {"type": "string", "format": "binary"}
+
+
+@blp.route("/<string(maxlength=40):media_id>/publishable", methods=["POST"])
+@require_scope("consents:write")
+@blp.response(200, _BINARY, content_type="image/jpeg")
+@blp.doc(
+    responses={
+        "200": {
+            "description": "The image without metadata, in the original's format.",
+            "content": {media_type: {"schema": _BINARY} for media_type in IMAGE_TYPES},
+            "headers": {
+                "ETag": {"schema": {"type": "string"}, "description": "The copy's SHA-256."},
+                "X-Rendition-Of": {
+                    "schema": {"type": "string"},
+                    "description": "The original's SHA-256.",
+                },
+            },
+        }
+    }
+)
+@blp.alt_response(404, schema=ErrorSchema, description="No such media item.")
+@blp.alt_response(409, schema=ErrorSchema, description="An earlier copy had other bytes.")
+@blp.alt_response(410, schema=ErrorSchema, description="The patient was erased.")
+@blp.alt_response(422, schema=ErrorSchema, description="Not an image (a video).")
+def publishable(media_id: str) -> Response:
+    """The image with every metadata block removed (EXIF, GPS, XMP, IPTC, comments), pixels
+    unchanged; recorded once as a rendition, so verify answers for it as for the original."""
+    caller = current_caller()
+    copy = publishable_copy(media_id=media_id, made_by=f"api-key:{caller.api_key_id}")
+    assert copy.media_type in IMAGE_TYPES
+    response = Response(copy.data, mimetype=copy.media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{copy.file_name}"'
+    # It shows a patient: no browser or proxy keeps a copy.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["ETag"] = f'"{copy.rendition.sha256}"'
+    response.headers["X-Rendition-Of"] = copy.rendition_of
+    return response
+
+
+@blp.route("/<string(maxlength=40):media_id>/publishable/receipt", methods=["GET"])
+@require_scope(RECORD_READERS)
+@blp.response(200, EnvelopeSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No copy of this item was made.")
+def publishable_receipt(media_id: str) -> dict[str, Any]:
+    """The signed receipt of the item's publishable copy, byte-exact: it binds the copy's
+    SHA-256 to the original's, and is in the log at the index it names."""
+    return receipt_envelope(recorded_copy(media_id))
+
+
+@blp.route("/<string(maxlength=40):media_id>/publishable/proof", methods=["GET"])
+@require_scope(RECORD_READERS)
+@blp.response(200, {"type": "string"}, content_type="text/plain")
+@blp.alt_response(404, schema=ErrorSchema, description="No copy of this item was made.")
+def publishable_proof(media_id: str) -> Response:
+    """The copy's receipt's offline proof bundle (c2sp.org/tlog-proof), for consent-verify."""
+    return Response(bundle_for(recorded_copy(media_id).log_index), mimetype="text/plain")

@@ -1,0 +1,133 @@
+"""Webhook endpoints over JSON: register, list, look at deliveries, delete.
+
+Every call needs a key with the ``webhooks:manage`` scope; a key sees the endpoints
+registered by itself or by another key of its account, and a key of an admin account sees
+them all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from consent.web.auth import current_caller, require_scope
+from consent.web.guards import accepts_json
+from consent.webhooks import service
+from consent.webhooks.models import EVENTS, MAX_URL_LENGTH
+
+blp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks", description="Webhooks")
+
+SCOPE = "webhooks:manage"
+# Deliveries listed for one endpoint, newest first.
+RECENT_DELIVERIES = 50
+
+
+class EndpointIn(Schema):
+    url = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=MAX_URL_LENGTH),
+        metadata={"description": "https URL that receives the events (POST, JSON)."},
+    )
+    events = fields.List(
+        fields.String(validate=validate.OneOf(EVENTS)),
+        required=True,
+        validate=validate.Length(min=1, max=len(EVENTS)),
+    )
+
+
+class EndpointOut(Schema):
+    id = fields.String(required=True)
+    url = fields.String(required=True)
+    events = fields.List(fields.String(), required=True)
+    created_at = fields.AwareDateTime(required=True, format="iso")
+
+
+class RegisteredOut(EndpointOut):
+    secret = fields.String(
+        required=True,
+        metadata={
+            "description": "The signing secret (whsec_..., Standard Webhooks). Shown once: "
+            "check each delivery's webhook-signature with it."
+        },
+    )
+
+
+class AttemptOut(Schema):
+    number = fields.Integer(required=True)
+    attempted_at = fields.AwareDateTime(required=True, format="iso")
+    duration_ms = fields.Integer(allow_none=True)
+    status_code = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+class DeliveryOut(Schema):
+    id = fields.String(required=True, metadata={"description": "The webhook-id header."})
+    event_type = fields.String(required=True)
+    state = fields.String(required=True)
+    attempts = fields.List(fields.Nested(AttemptOut), required=True)
+    next_attempt_at = fields.AwareDateTime(
+        allow_none=True, format="iso", metadata={"description": "When pending."}
+    )
+    created_at = fields.AwareDateTime(required=True, format="iso")
+    finished_at = fields.AwareDateTime(allow_none=True, format="iso")
+
+
+def _endpoint(endpoint: Any) -> dict[str, Any]:
+    return {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "events": endpoint.event_list,
+        "created_at": endpoint.created_at,
+    }
+
+
+@blp.route("", methods=["POST"])
+@require_scope(SCOPE)
+@accepts_json
+@blp.arguments(EndpointIn())
+@blp.response(201, RegisteredOut)
+def register(payload: dict[str, Any]) -> dict[str, Any]:
+    """Register an endpoint for some events; the answer carries its signing secret, once."""
+    registered = service.register_endpoint(
+        url=payload["url"], events=payload["events"], caller=current_caller()
+    )
+    return {**_endpoint(registered.record), "secret": registered.secret}
+
+
+@blp.route("", methods=["GET"])
+@require_scope(SCOPE)
+@blp.response(200, EndpointOut(many=True))
+def list_endpoints() -> list[dict[str, Any]]:
+    """The endpoints of this key's owner (all of them for an admin's key); no secrets."""
+    return [_endpoint(endpoint) for endpoint in service.list_endpoints(current_caller())]
+
+
+@blp.route("/<endpoint_id>/deliveries", methods=["GET"])
+@require_scope(SCOPE)
+@blp.response(200, DeliveryOut(many=True))
+def deliveries(endpoint_id: str) -> list[dict[str, Any]]:
+    """The endpoint's latest deliveries, each with every attempt made."""
+    endpoint = service.get_endpoint(endpoint_id, current_caller())
+    rows = service.recent_deliveries(endpoint, limit=RECENT_DELIVERIES)
+    return [
+        {
+            "id": row.id,
+            "event_type": row.event_type,
+            "state": row.state,
+            "attempts": attempts,
+            "next_attempt_at": row.next_attempt_at if row.state == "pending" else None,
+            "created_at": row.created_at,
+            "finished_at": row.finished_at,
+        }
+        for row, attempts in rows
+    ]
+
+
+@blp.route("/<endpoint_id>", methods=["DELETE"])
+@require_scope(SCOPE)
+@blp.response(204)
+def delete(endpoint_id: str) -> None:
+    """Delete an endpoint: nothing more is sent to it, and its secret is forgotten."""
+    service.delete_endpoint(endpoint_id, current_caller())

@@ -1,0 +1,140 @@
+"""Set up an instance folder: config with a random secret, signing and master keys, the
+database through migrations, the form catalogue, and demo data whose API key is printed once.
+
+Run as ``python -m consent.cli.bootstrap [--demo]``; running it again reuses what exists and never
+overwrites a key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.security import generate_password_hash
+
+from consent.crypto.keyring import SIGNING_KEYS_FILE, add_signing_key, write_private_file
+from consent.runtime import MASTER_KEY_FILE, default_key_name
+from consent.settings import DEFAULTS
+
+
+def write_instance_secrets(
+    instance_path: Path, *, key_name: str | None = None, keys_dir: Path | None = None
+) -> list[str]:
+    """Create the missing secrets of an instance (0600 files); return what was created.
+
+    ``key_name`` names new signing keys (signed-note name; the key ids derive from it); by
+    default ``<host of CONSENT_PUBLIC_URL>/consent-log``.
+    """
+    created = []
+    instance_path.mkdir(parents=True, exist_ok=True)
+    config = instance_path / "config.py"
+    if not config.exists():
+        write_private_file(
+            config,
+            (
+                "# Written by consent.cli.bootstrap. Local to this deployment; never commit it.\n"
+                f"SECRET_KEY = {secrets.token_urlsafe(48)!r}\n"
+            ).encode(),
+        )
+        created.append(str(config))
+    keys_dir = keys_dir or instance_path / "keys"
+    if not (keys_dir / SIGNING_KEYS_FILE).exists():
+        public_url = os.environ.get("CONSENT_PUBLIC_URL", DEFAULTS["CONSENT_PUBLIC_URL"])
+        add_signing_key(keys_dir, name=key_name or default_key_name(public_url))
+        created.append(str(keys_dir / SIGNING_KEYS_FILE))
+    master = keys_dir / MASTER_KEY_FILE
+    if not master.exists():
+        write_private_file(master, base64.b64encode(os.urandom(32)))
+        created.append(str(master))
+    return created
+
+
+def prepare_database(app: Flask) -> None:
+    """Migrate to head and load the form catalogue."""
+    from flask_migrate import upgrade
+
+    from consent.forms.catalogue import FORMS_DIR, sync_catalogue
+
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        sync_catalogue(FORMS_DIR, form_placeholders(app))
+
+
+def form_placeholders(app: Flask) -> dict[str, str]:
+    return {
+        "controller": app.config["CONSENT_CONTROLLER"],
+        "dpo_contact": app.config["CONSENT_DPO_CONTACT"],
+    }
+
+
+DEMO_EMAIL = "demo.clinician@hospital.example"
+
+
+def create_demo_data(app: Flask) -> tuple[str, str] | None:
+    """A demo clinician with a password, and an API key for them.
+
+    Returns (API key, password) the first time only; neither is stored in the clear.
+    """
+    from sqlalchemy import select
+
+    from consent.accounts.models import Account
+    from consent.accounts.service import create_account, create_api_key
+    from consent.db import db
+
+    with app.app_context():
+        if db.session.scalar(select(Account).where(Account.email == DEMO_EMAIL)):
+            return None
+        account = create_account(email=DEMO_EMAIL, display_name="Dr Demo", role="clinician")
+        password = secrets.token_urlsafe(12)
+        account.password_hash = generate_password_hash(password)
+        issued = create_api_key(
+            name="demo", scopes=["verify", "consents:write"], days=90, account=account
+        )
+        db.session.commit()
+        return issued.secret, password
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--instance", default=os.environ.get("CONSENT_INSTANCE_PATH", "instance"))
+    parser.add_argument("--demo", action="store_true", help="create the demo clinician and key")
+    args = parser.parse_args(argv)
+    instance_path = Path(args.instance).resolve()
+    os.environ["CONSENT_INSTANCE_PATH"] = str(instance_path)
+    for path in write_instance_secrets(instance_path):
+        print(f"created {path}")
+    from consent import create_app
+
+    app = create_app()
+    prepare_database(app)
+    print(f"database ready: {app.config['SQLALCHEMY_DATABASE_URI']}")
+    if args.demo:
+        demo = create_demo_data(app)
+        if demo:
+            print(DEMO_BANNER.format(key=demo[0], password=demo[1]))
+        else:
+            print(
+                "Demo data exists. Its API key was shown once, when it was created. "
+                "For a new key: .venv/bin/flask --app consent create-api-key --name me "
+                "--scopes verify,consents:write"
+            )
+
+
+DEMO_BANNER = """
+Demo clinician: Dr Demo <demo.clinician@hospital.example>, password {password}
+(shown once) -> log in at http://127.0.0.1:${{PORT:-5000}}/clinician/login
+Demo API key (shown once, keep it; it expires in 90 days):
+
+    {key}
+
+Try it (see README.md for the whole walk-through):
+    export CONSENT_API_KEY={key}
+    curl -s -H "Authorization: Bearer $CONSENT_API_KEY" http://127.0.0.1:${{PORT:-5000}}/api/v1/forms
+"""
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""``flask --app consent deliver``: send the webhook deliveries that are due."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from consent.webhooks.delivery import DeliveryReport, deliver_due
+
+
+def _summary(report: DeliveryReport) -> str:
+    return (
+        f"{report.attempts} attempts: {len(report.delivered)} delivered, "
+        f"{len(report.retrying)} to retry, {len(report.dead)} dead"
+    )
+
+
+@click.command("deliver")
+@click.option("--loop", is_flag=True, help="Keep going, every --interval seconds, until stopped.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds.")
+@click.option("--limit", default=None, type=int, help="Stop after this many attempts (a round).")
+def deliver_command(loop: bool, interval: float, limit: int | None) -> None:
+    """Send the webhook deliveries that are due, record each attempt, and exit."""
+    from consent.db import db
+
+    while True:
+        report = deliver_due(limit=limit)
+        for delivery_id in report.dead:
+            click.echo(f"dead {delivery_id}: no more attempts")
+        if report.attempts or not loop:
+            click.echo(_summary(report))
+        if not loop:
+            return
+        db.session.remove()
+        time.sleep(interval)

@@ -1,1 +1,0 @@
-"""Consents past their end date, and consents given for a minor who comes of age."""

@@ -1,1 +1,0 @@
-"""Command-line tools installed with the package, usable without the service."""

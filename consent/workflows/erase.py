@@ -1,0 +1,137 @@
+"""Erasing a patient: identity and media destroyed, evidence kept.
+
+Crypto-shredding: everything identifying is sealed with the patient's data key, so destroying
+that key (its wrapped copy is the ``patient_keys`` row) makes every sealed column unreadable at
+once, wherever copies of the ciphertext may lie. The sealed columns are emptied as well, the
+encrypted media files and paper scans are deleted, and the record-number look-up is replaced.
+
+What stays: media fingerprints (so that verify keeps answering for those files), consent and
+withdrawal receipts (pseudonymous), and the log. Every use still granted is withdrawn by a
+signed withdrawal receipt, so verify answers ``withdrawn`` and publishers get consent.withdrawn;
+then one signed erasure receipt, naming what was ended, is appended to the log. All in one
+transaction: either the patient is erased and the log says so, or nothing changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select, text, update
+
+from consent import clock
+from consent.consents.models import (
+    Consent,
+    ConsentRequest,
+    PaperScan,
+    PendingDecision,
+    SigningLink,
+)
+from consent.consents.service import stage_withdrawal
+from consent.db import db
+from consent.db.types import new_id
+from consent.errors import Gone, NotFound
+from consent.media.models import MediaItem
+from consent.patients.models import Patient, PatientErasure, PatientKey
+from consent.records.log import sign_and_log
+from consent.records.receipts import erasure_receipt
+from consent.runtime import runtime
+
+log = logging.getLogger(__name__)
+
+
+def erase_patient(patient_id: str) -> PatientErasure:
+    """Erase the patient and commit. Raises NotFound, or Gone when already erased."""
+    patient = db.session.get(Patient, patient_id, with_for_update=True)
+    if patient is None:
+        raise NotFound(f"No patient {patient_id}.")
+    if patient.erased_at is not None:
+        raise Gone(f"Patient {patient_id} was already erased.")
+    now = clock.now()
+    consents = db.session.scalars(
+        select(Consent).where(Consent.patient_id == patient_id).order_by(Consent.issued_at)
+    ).all()
+    withdrawals = [stage_withdrawal(consent, None) for consent in consents]
+    media = db.session.scalars(select(MediaItem).where(MediaItem.patient_id == patient_id)).all()
+    erasure_id = new_id("er")
+    logged = sign_and_log(
+        kind="erasure",
+        record_id=erasure_id,
+        body=erasure_receipt(
+            erasure_id=erasure_id,
+            issued_at=now,
+            subject=patient_id,
+            consents=[consent.id for consent in consents],
+            withdrawals=[withdrawal.id for withdrawal in withdrawals if withdrawal is not None],
+            media_sha256=sorted({item.sha256 for item in media}),
+        ),
+    )
+    erasure = PatientErasure(
+        id=erasure_id,
+        patient_id=patient_id,
+        issued_at=now,
+        receipt=logged.body_bytes,
+        signature=logged.signature.signature,
+        key_id=logged.signature.key_id,
+        log_index=logged.log_index,
+    )
+    db.session.add(erasure)
+    _destroy_identity(patient, consents, media, now)
+    scans = db.session.scalars(
+        select(PaperScan.id).where(PaperScan.consent_id.in_([c.id for c in consents]))
+    ).all()
+    db.session.commit()
+    # The files go once the commit holds: a failed erasure must leave the media readable.
+    # Their content is unreadable already (the key is gone); a crash here leaves only
+    # ciphertext nobody can open, which the next `erase-patient` run of the store cleans.
+    store = runtime().media_store
+    for media_id in [item.id for item in media] + list(scans):
+        store.delete(media_id)
+    _compact(db.engine.dialect.name)
+    log.info("patient erased", extra={"fields": {"erasure_id": erasure_id}})
+    return erasure
+
+
+def _destroy_identity(
+    patient: Patient, consents: Sequence[Consent], media: Sequence[MediaItem], now: datetime
+) -> None:
+    patient_id = patient.id
+    db.session.execute(delete(PatientKey).where(PatientKey.patient_id == patient_id))
+    patient.identity_sealed = None
+    patient.record_lookup = f"erased:{patient_id}"
+    patient.erased_at = now
+    for item in media:
+        item.description_sealed = b""
+        item.bytes_erased_at = now
+    for consent in consents:
+        consent.signer_sealed = None
+        consent.signature_strokes_sealed = None
+        consent.signature_svg_sealed = None
+        consent.withdrawal_code_sealed = None
+    requests = select(ConsentRequest.id).where(ConsentRequest.patient_id == patient_id)
+    db.session.execute(delete(PendingDecision).where(PendingDecision.request_id.in_(requests)))
+    db.session.execute(
+        update(SigningLink)
+        .where(SigningLink.request_id.in_(requests), SigningLink.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+# Tables whose rows held the patient's sealed data before the erasure rewrote them.
+_TOUCHED = ("patient_keys", "patients", "media_items", "consents", "pending_decisions")
+
+
+def _compact(dialect: str) -> None:
+    """Push the old row versions out of reach.
+
+    SQLite overwrites deleted content (secure_delete, see consent/app.py) once the WAL is
+    checkpointed into the file; PostgreSQL's VACUUM frees the dead row versions. Copies in
+    backups and in PostgreSQL's WAL archive age out with their retention (see README).
+    """
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if dialect == "sqlite":
+            connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        elif dialect == "postgresql":
+            for table in _TOUCHED:
+                connection.execute(text(f"VACUUM {table}"))

@@ -1,0 +1,136 @@
+"""Publishable copies of media items: metadata removed, bound to the original by a signed,
+logged rendition receipt, so that verify answers for the copy exactly as for the original."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from consent import clock
+from consent.db import db
+from consent.db.types import new_id
+from consent.errors import Conflict, Gone, IntegrityFailure, InvalidInput, NotFound
+from consent.media.fingerprints import IMAGE_TYPES, perceptual_hash
+from consent.media.models import MediaItem, MediaRendition
+from consent.media.strip import strip_metadata
+from consent.patients.service import data_key
+from consent.records.log import sign_and_log
+from consent.records.receipts import rendition_receipt
+from consent.runtime import runtime
+
+METADATA_STRIPPED = "metadata-stripped"
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+
+@dataclass(frozen=True)
+class PublishableCopy:
+    data: bytes
+    media_type: str
+    rendition: MediaRendition
+    rendition_of: str  # the original's SHA-256
+
+    @property
+    def file_name(self) -> str:
+        # Named by hash, never by the clinician's file name or description.
+        return f"{self.rendition.sha256[:16]}.{EXTENSIONS[self.media_type]}"
+
+
+def publishable_copy(*, media_id: str, made_by: str) -> PublishableCopy:
+    """The media item without its metadata, recorded as a rendition (once) and committed.
+
+    Raises NotFound, Gone when the patient (and so the bytes) was erased, InvalidInput for a
+    video or an image that cannot be rewritten, IntegrityFailure when the stored bytes are not
+    the media item's, Conflict when an earlier copy of this item had other bytes.
+    """
+    item = db.session.get(MediaItem, media_id)
+    if item is None:
+        raise NotFound(f"No media item {media_id}.")
+    if item.bytes_erased_at is not None:
+        raise Gone(f"The patient of media item {media_id} was erased; its bytes are gone.")
+    if item.media_type not in IMAGE_TYPES:
+        raise InvalidInput(
+            f"Only images can be made publishable here; media item {media_id} is {item.media_type}."
+        )
+    key = data_key(item.patient_id)  # Gone once the patient was erased
+    original = b"".join(runtime().media_store.read(media_id=item.id, data_key=key))
+    if hashlib.sha256(original).hexdigest() != item.sha256:
+        raise IntegrityFailure(f"The stored bytes of media item {media_id} are not its own.")
+    data = strip_metadata(original, item.media_type)
+    sha256 = hashlib.sha256(data).hexdigest()
+    rendition = _existing(item.id)
+    if rendition is None:
+        try:
+            rendition = _record(item, data, sha256, made_by)
+        except IntegrityError:
+            # Another request recorded the same copy first: one row, and it is the same copy.
+            db.session.rollback()
+            rendition = _existing(item.id)
+            if rendition is None:
+                raise
+    if rendition.sha256 != sha256:
+        raise Conflict(
+            f"A publishable copy of media item {media_id} with other bytes was recorded "
+            "earlier (by another version of the service); it cannot be made again."
+        )
+    return PublishableCopy(data, item.media_type, rendition, item.sha256)
+
+
+def recorded_copy(media_id: str) -> MediaRendition:
+    """The publishable copy recorded for a media item. Raises NotFound when none was made."""
+    rendition = _existing(media_id)
+    if rendition is None:
+        raise NotFound(f"No publishable copy of media item {media_id} has been made.")
+    return rendition
+
+
+def _existing(media_id: str) -> MediaRendition | None:
+    return db.session.scalar(
+        select(MediaRendition).where(
+            MediaRendition.media_id == media_id, MediaRendition.kind == METADATA_STRIPPED
+        )
+    )
+
+
+def _record(item: MediaItem, data: bytes, sha256: str, made_by: str) -> MediaRendition:
+    phash = perceptual_hash(
+        io.BytesIO(data), max_pixels=current_app.config["CONSENT_MAX_IMAGE_PIXELS"]
+    )
+    rendition_id = new_id("rd")
+    issued_at = clock.now()
+    logged = sign_and_log(
+        kind="rendition",
+        record_id=rendition_id,
+        body=rendition_receipt(
+            rendition_id=rendition_id,
+            issued_at=issued_at,
+            kind=METADATA_STRIPPED,
+            media_sha256=item.sha256,
+            sha256=sha256,
+            media_type=item.media_type,
+            size=len(data),
+            phash=phash,
+            made_by=made_by,
+        ),
+    )
+    rendition = MediaRendition(
+        id=rendition_id,
+        media_id=item.id,
+        kind=METADATA_STRIPPED,
+        sha256=sha256,
+        phash=phash,
+        size_bytes=len(data),
+        made_by=made_by,
+        created_at=issued_at,
+        receipt=logged.body_bytes,
+        signature=logged.signature.signature,
+        key_id=logged.signature.key_id,
+        log_index=logged.log_index,
+    )
+    db.session.add(rendition)
+    db.session.commit()
+    return rendition
