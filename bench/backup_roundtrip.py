@@ -33,7 +33,9 @@ def main() -> None:
 
     from consent import create_app
     from consent.cli.bootstrap import prepare_database, write_instance_secrets
-    from consent.workflows.backup.export import export_backup
+    from consent.db import db
+    from consent.web.context import runtime
+    from consent.workflows.backup.export import export_backup, snapshot_level
     from consent.workflows.backup.importer import import_backup
 
     instance = OUT / f"backup-{args.consents}"
@@ -45,7 +47,12 @@ def main() -> None:
     backup = instance / "backup"
     with source.app_context():
         started = time.perf_counter()
-        exported = export_backup(backup)
+        level = snapshot_level(db.engine)
+        with (
+            db.engine.connect().execution_options(isolation_level=level) as connection,
+            connection.begin(),
+        ):
+            exported = export_backup(connection, runtime(), backup)
         export_seconds = time.perf_counter() - started
     size = sum(path.stat().st_size for path in backup.rglob("*") if path.is_file())
 
@@ -60,7 +67,8 @@ def main() -> None:
     prepare_database(target)
     with target.app_context():
         started = time.perf_counter()
-        imported = import_backup(backup)
+        with db.engine.begin() as connection:
+            imported = import_backup(connection, runtime(), backup)
         import_seconds = time.perf_counter() - started
     assert imported.log_size == exported.log_size
     kind = "PostgreSQL" if target_url.startswith("postgresql") else "SQLite"

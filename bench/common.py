@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from consent.db import db
+
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -328,21 +330,22 @@ class Instance:
     def api_key(self, scopes: tuple[str, ...] = ("verify", "consents:write")) -> str:
         """A key of a clinician account (requests name their clinician)."""
         from consent.accounts.service import create_account, create_api_key
-        from consent.db import db
 
         with self.app.app_context():
             account = create_account(
+                db.session,
                 email=f"bench{time.monotonic_ns()}@hospital.example",
                 display_name="Dr Bench",
                 role="clinician",
             )
-            secret = create_api_key(name="bench", scopes=list(scopes), days=30, account=account)
+            secret = create_api_key(
+                db.session, name="bench", scopes=list(scopes), days=30, account=account
+            )
             db.session.commit()
             return secret.secret
 
     def dispose(self) -> None:
         """Close this process's connections (the servers and writers have their own)."""
-        from consent.db import db
 
         with self.app.app_context():
             db.session.remove()

@@ -29,7 +29,7 @@ from consent.media.fingerprints import bands
 from consent.media.models import MediaItem, PerceptualBand
 from consent.patients.models import Patient, PatientKey
 from consent.records.receipts import consent_receipt
-from consent.runtime import runtime
+from consent.web.context import runtime
 
 BATCH = 2000
 

@@ -58,8 +58,12 @@ def fresh_app() -> Flask:
 
 def setup(client: FlaskClient) -> tuple[dict[str, str], str, str]:
     """A key, an open request (the form) and a decided one (the receipt)."""
-    account = create_account(email="bench@hospital.test", display_name="Dr Bench", role="clinician")
-    key = create_api_key(name="bench", scopes=["consents:write"], days=30, account=account)
+    account = create_account(
+        db.session, email="bench@hospital.test", display_name="Dr Bench", role="clinician"
+    )
+    key = create_api_key(
+        db.session, name="bench", scopes=["consents:write"], days=30, account=account
+    )
     db.session.commit()
     headers = {"Authorization": f"Bearer {key.secret}"}
 

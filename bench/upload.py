@@ -48,6 +48,7 @@ from bench.common import (
     write_section,
 )
 from bench.dataset import populate
+from consent.web.context import settings
 
 MIB = 1024 * 1024
 VIDEO_LIMIT = 600 * MIB
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     instance = Instance.fresh("upload")
     populate(instance.app, args.consents)
     key = instance.api_key(("verify",))
-    max_pixels = instance.app.config["CONSENT_MAX_IMAGE_PIXELS"]
+    max_pixels = settings(instance.app).max_image_pixels
     instance.dispose()
 
     env = {**instance.env, "CONSENT_MAX_MEDIA_BYTES": str(VIDEO_LIMIT)}

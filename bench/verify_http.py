@@ -20,6 +20,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from consent.db import db
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
@@ -40,7 +42,6 @@ def prepare(size: int) -> tuple[Path, str, list[str]]:
     from consent import create_app
     from consent.accounts.service import create_api_key
     from consent.cli.bootstrap import prepare_database, write_instance_secrets
-    from consent.db import db
     from consent.workflows.audit import audit
 
     instance = OUT / f"verify-{size}"
@@ -61,7 +62,7 @@ def prepare(size: int) -> tuple[Path, str, list[str]]:
     app = create_app({"INSTANCE_PATH": str(instance)})
     prepare_database(app)  # a data set kept from an older run: migrated to head, if behind
     with app.app_context():
-        key = create_api_key(name="bench", scopes=["verify"], days=1).secret
+        key = create_api_key(db.session, name="bench", scopes=["verify"], days=1).secret
         db.session.commit()
         # Start every run from a checkpointed WAL, as a service that has been idle would:
         # readers of a long WAL look each page up in it first.

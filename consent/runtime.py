@@ -1,35 +1,103 @@
-"""What an app instance holds besides its configuration: keys, the vault, the media store.
+"""What an app instance holds besides its settings: keys, the vault, the file store, and the
+public addresses of its pages.
 
-Built once by ``create_app`` from instance/keys/ (or the environment) and kept on the app.
+Built once by ``create_app`` (from instance/keys/ or the environment) and handed to the
+workflows by the entry points; domains take only the pieces they use (a session, the keyring,
+the vault, the file store), never this whole.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
-from flask import Flask, current_app
+from werkzeug.routing import Map
 
-from consent.crypto.keyring import (
-    Keyring,
-    load_key_file,
-    read_private_file,
-    seeds_from_environment,
-)
+from consent.crypto.keyring import Keyring, load_key_file, read_private_file, seeds_from_environment
 from consent.crypto.vault import Vault
 from consent.db.files import MediaStore
+from consent.documents.cache import RenderCache
 from consent.errors import ConfigurationError
-from consent.settings import resolve_path
+from consent.settings import Settings
 
 MASTER_KEY_FILE = "master.key"
 
 
+class PublicLinks:
+    """Every address printed on paper, encoded in a QR code or handed to a patient, built from
+    the routes themselves on the configured public base URL.
+
+    One place: renaming a route changes every link with it, and tests/test_public_links.py
+    checks that each address printed in a PDF or a QR code resolves to its route.
+    """
+
+    # The endpoints behind the links (blueprint.view).
+    SIGNING = "tablet.open_link"
+    WITHDRAW = "withdraw.enter_code"
+    CONSENT_PAGE = "public.consent_page"
+    PAPER_UPLOAD = "paper.paper_form"
+    FORMS = "forms.list_forms"
+    RECEIPT_PDF = "documents.consent_receipt"
+
+    def __init__(self, base_url: str, url_map: Map) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._adapter = url_map.bind("localhost", script_name="/", url_scheme="http")
+
+    def path(self, endpoint: str, **values: Any) -> str:
+        """The path of ``endpoint`` (a relative link on the service's own pages)."""
+        return str(self._adapter.build(endpoint, values))
+
+    def url(self, endpoint: str, **values: Any) -> str:
+        return self.base_url + self.path(endpoint, **values)
+
+    def signing(self, token: str) -> str:
+        """The tablet's single-use signing link."""
+        return self.url(self.SIGNING, token=token)
+
+    def withdraw_page(self) -> str:
+        return self.url(self.WITHDRAW)
+
+    def withdrawal(self, code: str) -> str:
+        """The patient's withdrawal page with their code in the fragment, which browsers never
+        send to a server: it stays out of access logs, proxies and Referer headers."""
+        return self.withdraw_page() + "#code=" + quote(code, safe="-")
+
+    def consent_page(self, consent_id: str) -> str:
+        """The public page of a consent: what it allows today, no identity."""
+        return self.url(self.CONSENT_PAGE, consent_id=consent_id)
+
+    def paper_upload(self, request_id: str) -> str:
+        """The page where the scan of a signed paper form is entered (clinician log-in)."""
+        return self.url(self.PAPER_UPLOAD, request_id=request_id)
+
+    def forms(self) -> str:
+        return self.url(self.FORMS)
+
+    def receipt_pdf(self, consent_id: str) -> str:
+        return self.url(self.RECEIPT_PDF, consent_id=consent_id)
+
+
 @dataclass(frozen=True)
 class Runtime:
+    settings: Settings
     keyring: Keyring
     vault: Vault
-    media_store: MediaStore
+    files: MediaStore
+    links: PublicLinks
+    # Rendered PDFs this worker keeps, newest used first (CONSENT_PDF_CACHE_BYTES).
+    pdf_cache: RenderCache
+
+    def with_settings(self, settings: Settings) -> Runtime:
+        return dataclasses.replace(self, settings=settings)
+
+    @property
+    def log_origin(self) -> str:
+        """The checkpoint origin: CONSENT_LOG_ORIGIN when set, else the signing keys' name."""
+        return self.settings.log_origin or self.keyring.name
 
 
 def default_key_name(public_url: str) -> str:
@@ -38,37 +106,44 @@ def default_key_name(public_url: str) -> str:
     return f"{host}/consent-log"
 
 
-def load_runtime(app: Flask) -> Runtime:
-    """Load keys from the environment or instance/keys/. Raises ConfigurationError if absent."""
-    keys_dir = resolve_path(app.instance_path, app.config["CONSENT_KEYS_DIR"])
-    env_seeds = app.config.get("CONSENT_SIGNING_KEYS")
-    if env_seeds:
-        name = app.config.get("CONSENT_KEY_NAME") or default_key_name(
-            app.config["CONSENT_PUBLIC_URL"]
+def keys_dir(settings: Settings) -> Path:
+    return settings.resolve(settings.keys_dir)
+
+
+def load_keyring(settings: Settings) -> Keyring:
+    """The signing keys, from the environment or instance/keys/.
+
+    Raises ConfigurationError when they are absent or readable by others.
+    """
+    if settings.signing_keys:
+        name = settings.key_name or default_key_name(settings.public_url)
+        return Keyring(name=name, seeds=seeds_from_environment(settings.signing_keys))
+    key_file = load_key_file(keys_dir(settings))
+    return Keyring(name=key_file.name, seeds=key_file.seeds)
+
+
+def load_vault(settings: Settings) -> Vault:
+    """The vault over the master key. Raises ConfigurationError when it is absent or open."""
+    if settings.master_key:
+        try:
+            return Vault(base64.b64decode(settings.master_key, validate=True))
+        except ValueError as exc:
+            raise ConfigurationError("CONSENT_MASTER_KEY must be base64.") from exc
+    master_path = keys_dir(settings) / MASTER_KEY_FILE
+    if not master_path.exists():
+        raise ConfigurationError(
+            f"no master key at {master_path}; run: python -m consent.cli.bootstrap"
         )
-        seeds = seeds_from_environment(env_seeds)
-    else:
-        key_file = load_key_file(keys_dir)
-        name, seeds = key_file.name, key_file.seeds
-    env_master = app.config.get("CONSENT_MASTER_KEY")
-    if env_master:
-        master = base64.b64decode(env_master, validate=True)
-    else:
-        master_path = keys_dir / MASTER_KEY_FILE
-        if not master_path.exists():
-            raise ConfigurationError(
-                f"no master key at {master_path}; run: flask --app consent init"
-            )
-        master = base64.b64decode(read_private_file(master_path), validate=True)
-    media_dir = resolve_path(app.instance_path, app.config["CONSENT_MEDIA_DIR"])
-    return Runtime(Keyring(name=name, seeds=seeds), Vault(master), MediaStore(media_dir))
+    return Vault(base64.b64decode(read_private_file(master_path), validate=True))
 
 
-def runtime() -> Runtime:
-    """The current app's runtime."""
-    value: Runtime = current_app.extensions["consent"]
-    return value
-
-
-def keys_dir(app: Flask) -> Path:
-    return resolve_path(app.instance_path, app.config["CONSENT_KEYS_DIR"])
+def load_runtime(settings: Settings, url_map: Map) -> Runtime:
+    """Keys, vault and file store of an instance. Raises ConfigurationError if keys are absent."""
+    return Runtime(
+        settings=settings,
+        keyring=load_keyring(settings),
+        vault=load_vault(settings),
+        files=MediaStore(settings.resolve(settings.media_dir)),
+        links=PublicLinks(settings.public_url, url_map),
+        pdf_cache=RenderCache(settings.pdf_cache_bytes),
+    )

@@ -20,11 +20,15 @@ from consent.cli.bootstrap import (
     write_instance_secrets,
 )
 from consent.db import db as _db
-from consent.forms.catalogue import FORMS_DIR, sync_catalogue
+from consent.forms.catalogue import FORMS_DIR
 from consent.ledger.merkle import EMPTY_ROOT
 from consent.ledger.models import LogHead
+from consent.settings import _BY_NAME as SETTINGS_BY_NAME
 from consent.web import ratelimits
+from consent.web.context import EXTENSION as RUNTIME
+from consent.web.context import runtime, settings
 from consent.web.verifylimit import EXTENSION as VERIFY_LIMIT
+from consent.workflows.catalogue import sync_catalogue
 
 POSTGRES_URL = os.environ.get("CONSENT_TEST_DATABASE_URL")
 
@@ -108,7 +112,8 @@ def empty_tables(app: Flask) -> None:
                     connection.execute(table.delete())
             # The empty log's head, as migration 0002 writes it.
             connection.execute(LogHead.__table__.insert(), {"id": 1, "size": 0, "root": EMPTY_ROOT})
-        sync_catalogue(FORMS_DIR, form_placeholders(app))
+        sync_catalogue(_db.session, FORMS_DIR, form_placeholders(settings(app)))
+        _db.session.commit()
 
 
 @pytest.fixture
@@ -135,3 +140,25 @@ def runner(app: Flask) -> FlaskCliRunner:
 @pytest.fixture
 def db(app: Flask) -> Any:
     return _db
+
+
+class LiveSettings:
+    """The app's settings by CONSENT_* name; a change made here lasts until the test ends."""
+
+    def __init__(self, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.app = app
+        self.monkeypatch = monkeypatch
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(runtime(self.app).settings, SETTINGS_BY_NAME[name].attribute)
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        current = runtime(self.app)
+        changed = current.with_settings(current.settings.replace(**{name: value}))
+        self.monkeypatch.setitem(self.app.extensions, RUNTIME, changed)
+
+
+@pytest.fixture
+def configure(app: Flask, monkeypatch: pytest.MonkeyPatch) -> LiveSettings:
+    """Change a setting of the running app for one test: ``configure["CONSENT_X"] = value``."""
+    return LiveSettings(app, monkeypatch)

@@ -18,11 +18,14 @@ from consent.db import db
 
 def api_key(scopes: tuple[str, ...] = ("verify", "consents:write"), *, days: int = 800) -> str:
     account = create_account(
+        db.session,
         email=f"clinician{random.randrange(10**9)}@hospital.test",
         display_name="Dr Test",
         role="clinician",
     )
-    issued = create_api_key(name="test", scopes=list(scopes), days=days, account=account)
+    issued = create_api_key(
+        db.session, name="test", scopes=list(scopes), days=days, account=account
+    )
     db.session.commit()
     return issued.secret
 
@@ -30,9 +33,12 @@ def api_key(scopes: tuple[str, ...] = ("verify", "consents:write"), *, days: int
 def admin_key(scopes: tuple[str, ...] = ("consents:write",)) -> str:
     """A key of an administrator's account (erasure needs one)."""
     account = create_account(
-        email=f"admin{random.randrange(10**9)}@hospital.test", display_name="Admin", role="admin"
+        db.session,
+        email=f"admin{random.randrange(10**9)}@hospital.test",
+        display_name="Admin",
+        role="admin",
     )
-    issued = create_api_key(name="admin", scopes=list(scopes), days=30, account=account)
+    issued = create_api_key(db.session, name="admin", scopes=list(scopes), days=30, account=account)
     db.session.commit()
     return issued.secret
 

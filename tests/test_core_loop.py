@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from consent import clock
 from consent.crypto.receipts import verify_envelope
-from consent.runtime import runtime
+from consent.web.context import runtime
 from tests.factories import Flow, api_key, photo, reencode
 
 PURPOSE_CHOICES = {"teaching": True, "public_social_network": True, "survey": False}

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from consent.db import db
+from tests.conftest import LiveSettings
 from tests.factories import Flow, api_key, auth, photo
 
 
@@ -250,24 +251,23 @@ def test_bad_input_is_refused_and_changes_nothing(
     assert snapshot() == before
 
 
-def test_oversized_upload_is_413_and_stores_nothing(app: Flask, client: FlaskClient) -> None:
+def test_oversized_upload_is_413_and_stores_nothing(
+    app: Flask, client: FlaskClient, configure: LiveSettings
+) -> None:
     flow = Flow(client, api_key())
     patient = flow.patient()
     before = snapshot()
-    store = app.extensions["consent"].media_store.root
+    store = app.extensions["consent"].files.root
     files_before = set(store.rglob("*"))
-    app.config["CONSENT_MAX_MEDIA_BYTES"] = 10_000
-    try:
-        response = client.post(
-            "/api/v1/media",
-            data={
-                "patient_id": patient,
-                "file": (io.BytesIO(photo(4, size=(1600, 1200))), "big.jpg"),
-            },
-            headers=flow.headers,
-        )
-    finally:
-        app.config["CONSENT_MAX_MEDIA_BYTES"] = 50 * 1024 * 1024
+    configure["CONSENT_MAX_MEDIA_BYTES"] = 10_000
+    response = client.post(
+        "/api/v1/media",
+        data={
+            "patient_id": patient,
+            "file": (io.BytesIO(photo(4, size=(1600, 1200))), "big.jpg"),
+        },
+        headers=flow.headers,
+    )
     assert_error_shape(response, 413)
     assert snapshot() == before
     assert set(store.rglob("*")) == files_before

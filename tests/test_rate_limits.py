@@ -23,7 +23,7 @@ from consent.accounts.service import create_account
 from consent.db import db
 from consent.errors import ConfigurationError
 from consent.web import ratelimits
-from tests.conftest import dispose, make_app
+from tests.conftest import LiveSettings, dispose, make_app
 from tests.factories import Flow, api_key, photo
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -50,7 +50,7 @@ def retry_after(response: Any) -> int:
 
 
 def limited(app: Flask, monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
-    monkeypatch.setitem(app.config, ratelimits.LIMITS[name], value)
+    LiveSettings(app, monkeypatch)[ratelimits.LIMITS[name]] = value
 
 
 @pytest.fixture
@@ -120,9 +120,13 @@ def login(client: FlaskClient, email: str, password: str) -> Any:
 
 @pytest.fixture
 def doctor(app: Flask) -> str:
-    account = create_account(email="dr.rl@hospital.test", display_name="Dr R", role="clinician")
+    account = create_account(
+        db.session, email="dr.rl@hospital.test", display_name="Dr R", role="clinician"
+    )
     account.password_hash = generate_password_hash(PASSWORD)
-    other = create_account(email="dr.ok@hospital.test", display_name="Dr O", role="clinician")
+    other = create_account(
+        db.session, email="dr.ok@hospital.test", display_name="Dr O", role="clinician"
+    )
     other.password_hash = generate_password_hash(PASSWORD)
     db.session.commit()
     return str(account.email)
@@ -259,7 +263,7 @@ def test_hit_and_the_routes_share_one_counter(
 def test_a_limit_that_does_not_parse_stops_the_start(app: Flask) -> None:
     from tests.conftest import make_app
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError, match="CONSENT_RATELIMIT_LOGIN"):
         make_app(
             app.instance_path,  # type: ignore[arg-type]
             app.config["SQLALCHEMY_DATABASE_URI"],
@@ -301,8 +305,12 @@ def test_x_forwarded_for_is_ignored_without_a_trusted_proxy(
 def test_behind_a_trusted_proxy_each_client_has_its_own_counter(
     app: Flask, instance_dir: Any, database_url: str
 ) -> None:
-    proxied = make_app(instance_dir, database_url, CONSENT_TRUSTED_PROXIES=1)
-    proxied.config["CONSENT_RATELIMIT_LOGIN"] = "3 per minute"
+    proxied = make_app(
+        instance_dir,
+        database_url,
+        CONSENT_TRUSTED_PROXIES=1,
+        CONSENT_RATELIMIT_LOGIN="3 per minute",
+    )
     try:
         ratelimits.reset(proxied)
         first = ["203.0.113.7"] * 4

@@ -30,6 +30,7 @@ from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
 from consent import clock
+from consent.db import db
 from tests.conftest import dispose, make_app
 from tests.factories import Flow, auth, comprehension_answers, photo, scan_pdf
 
@@ -86,15 +87,20 @@ def replay_app(
 
 def clinician(app: Flask) -> dict[str, str]:
     from consent.accounts.service import create_account, create_api_key
-    from consent.db import db
 
     account = create_account(
-        email="dr.house@hospital.test", display_name="Dr House", role="clinician"
+        db.session, email="dr.house@hospital.test", display_name="Dr House", role="clinician"
     )
     account.password_hash = generate_password_hash(PASSWORD)
-    key = create_api_key(name="ehr", scopes=["verify", "consents:write"], days=30, account=account)
-    admin = create_account(email="admin@hospital.test", display_name="Admin", role="admin")
-    admin_key = create_api_key(name="admin", scopes=["consents:write"], days=30, account=admin)
+    key = create_api_key(
+        db.session, name="ehr", scopes=["verify", "consents:write"], days=30, account=account
+    )
+    admin = create_account(
+        db.session, email="admin@hospital.test", display_name="Admin", role="admin"
+    )
+    admin_key = create_api_key(
+        db.session, name="admin", scopes=["consents:write"], days=30, account=admin
+    )
     db.session.commit()
     return {"key": key.secret, "admin_key": admin_key.secret}
 

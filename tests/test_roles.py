@@ -58,18 +58,21 @@ def served_routes(app: Flask) -> dict[tuple[str, str], Rule]:
 def _credentials() -> dict[str, Credentials]:
     def account(role: str) -> int:
         return create_account(
-            email=f"{role}@hospital.test", display_name=f"{role} test", role=role
+            db.session, email=f"{role}@hospital.test", display_name=f"{role} test", role=role
         ).id
 
     clinician, admin = account("clinician"), account("admin")
     keys = {
-        "publisher": create_api_key(name="publisher", scopes=["verify"], days=30),
-        "auditor": create_api_key(name="auditor", scopes=["audit"], days=30),
+        "publisher": create_api_key(db.session, name="publisher", scopes=["verify"], days=30),
+        "auditor": create_api_key(db.session, name="auditor", scopes=["audit"], days=30),
         "clinician": create_api_key(
-            name="clinician tool", scopes=["verify", "consents:write"], days=30
+            db.session, name="clinician tool", scopes=["verify", "consents:write"], days=30
         ),
         "admin": create_api_key(
-            name="admin tool", scopes=["verify", "consents:write", "webhooks:manage"], days=30
+            db.session,
+            name="admin tool",
+            scopes=["verify", "consents:write", "webhooks:manage"],
+            days=30,
         ),
     }
     keys["clinician"].record.account_id = clinician

@@ -8,12 +8,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import bindparam, select
 
 from consent import clock
 from consent.accounts.models import ROLES, SCOPES, Account, ApiKey
-from consent.db import db
+from consent.db import AnySession
 from consent.errors import Forbidden, InvalidInput, Unauthorized
 
 API_KEY_PREFIX = "csk_"
@@ -26,12 +25,13 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_account(*, email: str, display_name: str, role: str) -> Account:
+def create_account(session: AnySession, *, email: str, display_name: str, role: str) -> Account:
+    """Add an account. Raises InvalidInput for an unknown role."""
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
     account = Account(email=email.strip().lower(), display_name=display_name.strip(), role=role)
-    db.session.add(account)
-    db.session.flush()
+    session.add(account)
+    session.flush()
     return account
 
 
@@ -44,7 +44,12 @@ class IssuedApiKey:
 
 
 def create_api_key(
-    *, name: str, scopes: list[str], days: int, account: Account | None = None
+    session: AnySession,
+    *,
+    name: str,
+    scopes: list[str],
+    days: int,
+    account: Account | None = None,
 ) -> IssuedApiKey:
     """Issue an API key. Raises InvalidInput for unknown scopes or a bad lifetime."""
     unknown = set(scopes) - set(SCOPES)
@@ -65,8 +70,8 @@ def create_api_key(
         account_id=account.id if account else None,
         expires_at=clock.now() + timedelta(days=days),
     )
-    db.session.add(record)
-    db.session.flush()
+    session.add(record)
+    session.flush()
     return IssuedApiKey(record, secret)
 
 
@@ -87,8 +92,17 @@ class Caller:
         return self.account_role == "admin"
 
 
-def authenticate(authorization: str | None, *, scope: str | tuple[str, ...] | None) -> Caller:
+def authenticate(
+    session: AnySession,
+    authorization: str | None,
+    *,
+    scope: str | tuple[str, ...] | None,
+    cache_seconds: float,
+) -> Caller:
     """Resolve a ``Bearer`` header to a caller holding ``scope`` (any valid key when None).
+
+    A key found valid is trusted by this worker for ``cache_seconds`` (0: looked up every
+    call); a revocation reaches every worker within that delay, an expiry at once.
 
     ``scope`` may be a tuple: the caller then needs one of those scopes (an auditor's ``audit``
     or a clinician's ``consents:write`` for a receipt, say).
@@ -106,7 +120,7 @@ def authenticate(authorization: str | None, *, scope: str | tuple[str, ...] | No
     if cached is not None and cached[1] > time.monotonic():
         caller, expires_at = cached[0], cached[2]
     else:
-        row = db.session.connection().execute(_KEY_BY_HASH, {"key_hash": key_hash}).first()
+        row = session.connection().execute(_KEY_BY_HASH, {"key_hash": key_hash}).first()
         if row is None or row.revoked_at is not None:
             _recent_keys.pop(key_hash, None)
             raise Unauthorized(INVALID_KEY)
@@ -119,7 +133,7 @@ def authenticate(authorization: str | None, *, scope: str | tuple[str, ...] | No
             row.role,
         )
         expires_at = row.expires_at
-        ttl: float = current_app.config["CONSENT_API_KEY_CACHE_SECONDS"]
+        ttl = cache_seconds
         if ttl > 0:
             if len(_recent_keys) >= _RECENT_KEYS_MAX:
                 _recent_keys.clear()

@@ -3,6 +3,7 @@ and the OpenAPI document built from them (schemas/openapi.json)."""
 
 from __future__ import annotations
 
+from flask import Flask
 from flask_smorest import Api
 
 from consent.api.schemas import ErrorSchema
@@ -15,3 +16,42 @@ class ConsentApi(Api):  # type: ignore[misc]
 
 
 api = ConsentApi()
+
+
+def init_app(app: Flask) -> None:
+    """Bind the API and register every blueprint (in the order the OpenAPI document lists
+    their tags)."""
+    from consent.api import (
+        consents,
+        documents,
+        forms,
+        interop,
+        log,
+        media,
+        paper,
+        patients,
+        verify,
+        webhooks,
+    )
+    from consent.web.extensions import csrf
+
+    assert paper.blp is consents.blp  # the paper routes are the consents blueprint's
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "An API key."}
+    )
+    for blueprint in (
+        forms.blp,
+        patients.blp,
+        media.blp,
+        consents.blp,
+        log.consent_proof_blp,
+        documents.blp,
+        verify.blp,
+        log.blp,
+        verify.keys_blp,
+        webhooks.blp,
+        interop.blp,
+    ):
+        api.register_blueprint(blueprint)
+        csrf.exempt(blueprint)  # bearer keys, no cookies: nothing for a forged form to ride on

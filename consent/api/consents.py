@@ -1,22 +1,28 @@
-"""Consent requests, decisions, receipts and withdrawals over JSON."""
+"""Consent requests, decisions, receipts and withdrawals over JSON (the paper path: api.paper).
+
+Each view parses, calls one workflow or service with the session, commits, and answers.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
 from flask_smorest import Blueprint
-from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from consent.api.schemas import EnvelopeSchema, FullMatch
-from consent.consents import paper, service
+from consent.consents.decisions import Signer, get_consent, withdrawal_code
+from consent.consents.requests import UseRequest, open_request
 from consent.consents.signing import issue_link
 from consent.consents.uses import CHANNEL, METHODS, PURPOSES, RELATIONSHIPS, SIGNER_ROLES
+from consent.db import db
 from consent.errors import InvalidInput
+from consent.records.envelope import receipt_envelope
 from consent.web.auth import RECORD_READERS, current_caller, require_scope
-from consent.web.guards import accepts_json, accepts_multipart
-from consent.workflows.documents import withdrawal_link
+from consent.web.context import runtime
+from consent.web.guards import accepts_json
+from consent.workflows import decide
+from consent.workflows.withdraw import withdraw as withdraw_uses
 
 blp = Blueprint("consents", __name__, url_prefix="/api/v1", description="Consents")
 
@@ -138,18 +144,26 @@ def create_request(payload: dict[str, Any]) -> dict[str, Any]:
             "Name the clinician who gives the information.",
             errors={"clinician": ["Required when the API key is not tied to a clinician."]},
         )
-    request = service.open_request(
+    rt = runtime()
+    request = open_request(
+        db.session,
         patient_id=payload["patient_id"],
         media_ids=payload["media_ids"],
         form_id=payload["form"],
         language=payload["language"],
-        uses=[service.UseRequest(use["purpose"], use["channels"]) for use in payload["uses"]],
+        uses=[UseRequest(use["purpose"], use["channels"]) for use in payload["uses"]],
         expires_at=payload["expires_at"],
         clinician_name=clinician,
         account_id=caller.account_id,
     )
-    link = issue_link(request.id)
-    return {"id": request.id, "status": request.status, "signing_url": link.url}
+    link = issue_link(db.session, request_id=request.id, minutes=rt.settings.signing_link_minutes)
+    answer = {
+        "id": request.id,
+        "status": request.status,
+        "signing_url": rt.links.signing(link.token),
+    }
+    db.session.commit()
+    return answer
 
 
 @blp.route("/requests/<request_id>/decision", methods=["POST"])
@@ -160,17 +174,22 @@ def create_request(payload: dict[str, Any]) -> dict[str, Any]:
 def record_decision(payload: dict[str, Any], request_id: str) -> dict[str, Any]:
     """Record the patient's yes or no for every use; answer the signed receipt."""
     signer = payload["signer"]
-    consent = service.record_decision(
+    rt = runtime()
+    consent = decide.record_decision(
+        db.session,
+        rt,
         request_id=request_id,
-        signer=service.Signer(signer["role"], signer.get("name"), signer.get("relationship")),
+        signer=Signer(signer["role"], signer.get("name"), signer.get("relationship")),
         choices={choice["purpose"]: choice["granted"] for choice in payload["choices"]},
         method=payload["method"],
     )
-    return {
+    answer = {
         "consent_id": consent.id,
-        "receipt": service.receipt_envelope(consent),
-        "withdrawal_url": withdrawal_link(service.withdrawal_code(consent)),
+        "receipt": receipt_envelope(consent, rt.keyring),
+        "withdrawal_url": rt.links.withdrawal(withdrawal_code(db.session, rt.vault, consent)),
     }
+    db.session.commit()
+    return answer
 
 
 @blp.route("/consents/<consent_id>/receipt", methods=["GET"])
@@ -178,7 +197,7 @@ def record_decision(payload: dict[str, Any], request_id: str) -> dict[str, Any]:
 @blp.response(200, EnvelopeSchema)
 def get_receipt(consent_id: str) -> dict[str, Any]:
     """The consent's receipt envelope, byte-exact as signed."""
-    return service.receipt_envelope(service.get_consent(consent_id))
+    return receipt_envelope(get_consent(db.session, consent_id), runtime().keyring)
 
 
 @blp.route("/consents/<consent_id>/withdrawal", methods=["POST"])
@@ -188,127 +207,14 @@ def get_receipt(consent_id: str) -> dict[str, Any]:
 @blp.response(201, WithdrawalOut)
 def withdraw(payload: dict[str, Any], consent_id: str) -> dict[str, Any]:
     """Withdraw some or all granted uses; answer the withdrawal's own receipt."""
-    withdrawal = service.withdraw(consent_id=consent_id, purposes=payload.get("purposes"))
-    return {
+    keyring = runtime().keyring
+    withdrawal = withdraw_uses(
+        db.session, keyring, consent_id=consent_id, purposes=payload.get("purposes")
+    )
+    answer = {
         "withdrawal_id": withdrawal.id,
         "consent_id": consent_id,
-        "receipt": service.receipt_envelope(withdrawal),
+        "receipt": receipt_envelope(withdrawal, keyring),
     }
-
-
-PAPER_ANSWERS = ("granted", "refused")
-
-
-class PaperSigner(Schema):
-    """Who signed the paper form, and who enters it."""
-
-    signer_role = fields.String(
-        load_default="patient",
-        validate=validate.OneOf(SIGNER_ROLES),
-        metadata={"description": "Who signed the paper form."},
-    )
-    signer_name = fields.String(
-        validate=validate.Length(min=1, max=200),
-        metadata={"description": "A legal representative's full name (kept encrypted)."},
-    )
-    relationship = fields.String(
-        validate=validate.OneOf(RELATIONSHIPS),
-        metadata={"description": "How a legal representative represents the patient."},
-    )
-    entered_by = fields.String(
-        validate=validate.Length(min=1, max=200),
-        metadata={"description": "Who enters the paper form; defaults to the key's account."},
-    )
-
-
-def _ticked(purpose: str) -> fields.String:
-    return fields.String(
-        validate=validate.OneOf(PAPER_ANSWERS),
-        metadata={
-            "description": f"The box ticked for {purpose}: granted or refused. Every use the "
-            "request asks about must be answered, and no other."
-        },
-    )
-
-
-# The form fields: the signer, and one field per use (teaching=granted, survey=refused ...).
-PaperForm = type("PaperForm", (PaperSigner,), {purpose: _ticked(purpose) for purpose in PURPOSES})
-
-
-class PaperFile(Schema):
-    scan = Upload(
-        required=True,
-        metadata={"description": "The scan of the signed form: PDF, JPEG or PNG (by content)."},
-    )
-
-
-class PaperDecisionOut(Schema):
-    consent_id = fields.String(required=True)
-    receipt = fields.Nested(EnvelopeSchema, required=True)
-    withdrawal_code = fields.String(
-        required=True,
-        metadata={"description": "The patient's withdrawal code, to hand to them."},
-    )
-    withdrawal_url = WITHDRAWAL_URL
-
-
-@blp.route("/requests/<request_id>/paper", methods=["POST"])
-@require_scope("consents:write")
-@accepts_multipart
-@blp.arguments(PaperForm(), location="form")
-@blp.arguments(PaperFile(), location="files")
-@blp.response(201, PaperDecisionOut)
-def record_paper_decision(
-    form: dict[str, Any], files: dict[str, Any], request_id: str
-) -> dict[str, Any]:
-    """Record a decision signed on paper: the scan of the form and the choices as ticked.
-
-    The receipt records method `paper` and the scan's SHA-256; the scan is stored encrypted.
-    Open tablet links of the request stop working. 409 when the request is decided or was
-    signed on the tablet.
-    """
-    caller = current_caller()
-    entered_by = form.get("entered_by") or caller.clinician_name
-    if not entered_by:
-        raise InvalidInput(
-            "Name the clinician who enters the paper form.",
-            errors={"entered_by": ["Required when the API key is not tied to a clinician."]},
-        )
-    consent = paper.record_paper_decision(
-        request_id=request_id,
-        signer=service.Signer(
-            form["signer_role"], form.get("signer_name"), form.get("relationship")
-        ),
-        choices={p: form[p] == "granted" for p in PURPOSES if p in form},
-        scan=files["scan"].stream,
-        entered_by=entered_by,
-        account_id=caller.account_id,
-    )
-    code = service.withdrawal_code(consent)
-    return {
-        "consent_id": consent.id,
-        "receipt": service.receipt_envelope(consent),
-        "withdrawal_code": code,
-        "withdrawal_url": withdrawal_link(code),
-    }
-
-
-@blp.route("/consents/<consent_id>/paper-scan", methods=["GET"])
-@require_scope("consents:write")
-@blp.response(
-    200,
-    {"type": "string", "format": "binary"},
-    content_type="application/octet-stream",
-    description="The original bytes, with Content-Type application/pdf, image/jpeg or image/png.",
-)
-def get_paper_scan(consent_id: str) -> Response:
-    """The scan of a consent signed on paper, decrypted, byte for byte as uploaded."""
-    data, media_type = paper.paper_scan(consent_id)
-    extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}[media_type]
-    response = Response(data, mimetype=media_type)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{consent_id}-paper-form.{extension}"'
-    )
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    db.session.commit()
+    return answer

@@ -7,23 +7,16 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from consent.api.schemas import ErrorSchema
-from consent.documents.render import PdfJob, render
+from consent.db import db
 from consent.web.auth import require_scope
+from consent.web.context import runtime
+from consent.web.pdf import pdf_response
 from consent.workflows.documents import form_job, receipt_job
 from consent.workflows.withdrawal_documents import withdrawal_receipt_job
 
 blp = Blueprint("documents", __name__, url_prefix="/api/v1", description="Printable documents")
 
 PDF_SCHEMA = {"type": "string", "format": "binary"}
-
-
-def pdf_response(job: PdfJob, *, download: bool = False) -> Response:
-    """The job's PDF, never stored by a browser or proxy cache (it shows a patient's images)."""
-    response = Response(render(job), mimetype="application/pdf")
-    disposition = "attachment" if download else "inline"
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{job.filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @blp.route("/requests/<request_id>/form.pdf", methods=["GET"])
@@ -34,7 +27,7 @@ def pdf_response(job: PdfJob, *, download: bool = False) -> Response:
 @blp.alt_response(410, schema=ErrorSchema, description="The patient was erased.")
 def request_form(request_id: str) -> Response:
     """The request's blank paper form (A4): the form text, the media, a yes/no box per use."""
-    return pdf_response(form_job(request_id))
+    return pdf_response(form_job(db.session, runtime(), request_id))
 
 
 @blp.route("/consents/<consent_id>/receipt.pdf", methods=["GET"])
@@ -44,7 +37,7 @@ def request_form(request_id: str) -> Response:
 @blp.alt_response(410, schema=ErrorSchema, description="The patient was erased.")
 def consent_receipt(consent_id: str) -> Response:
     """The patient's receipt (PDF/A-3b), with the envelope, proof and keys attached."""
-    return pdf_response(receipt_job(consent_id))
+    return pdf_response(receipt_job(db.session, runtime(), consent_id))
 
 
 @blp.route("/withdrawals/<withdrawal_id>/withdrawal-receipt.pdf", methods=["GET"])
@@ -54,4 +47,4 @@ def consent_receipt(consent_id: str) -> Response:
 def withdrawal_receipt(withdrawal_id: str) -> Response:
     """A withdrawal's receipt (PDF/A-3b): what was withdrawn, when, what remains; with the
     signed withdrawal receipt, its log proof and the keys attached."""
-    return pdf_response(withdrawal_receipt_job(withdrawal_id))
+    return pdf_response(withdrawal_receipt_job(db.session, runtime(), withdrawal_id))

@@ -14,10 +14,12 @@ from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from consent.consents.decisions import get_consent
 from consent.db import db
 from consent.ledger import store
 from consent.records import proofs
 from consent.web.auth import ANY_VALID_KEY, RECORD_READERS, require_scope
+from consent.web.context import runtime
 
 blp = Blueprint("log", __name__, url_prefix="/api/v1/log", description="Tamper-evident log")
 consent_proof_blp = Blueprint(
@@ -66,7 +68,9 @@ def _b64(items: list[bytes]) -> list[str]:
 @blp.response(200, {"type": "string"}, content_type="text/plain")
 def checkpoint() -> Response:
     """The current tree head as a signed note (c2sp.org/tlog-checkpoint)."""
-    return Response(proofs.current_checkpoint(), mimetype="text/plain")
+    rt = runtime()
+    note = proofs.current_checkpoint(db.session, rt.keyring, origin=rt.log_origin)
+    return Response(note, mimetype="text/plain")
 
 
 @blp.route("/proof/inclusion", methods=["GET"])
@@ -110,4 +114,7 @@ def get_entry(index: int) -> dict[str, Any]:
 @consent_proof_blp.response(200, {"type": "string"}, content_type="text/plain")
 def consent_proof(consent_id: str) -> Response:
     """The consent receipt's offline proof bundle (c2sp.org/tlog-proof), for consent-verify."""
-    return Response(proofs.consent_bundle(consent_id), mimetype="text/plain")
+    rt = runtime()
+    index = get_consent(db.session, consent_id).log_index
+    bundle = proofs.bundle_for(db.session, rt.keyring, origin=rt.log_origin, index=index)
+    return Response(bundle, mimetype="text/plain")

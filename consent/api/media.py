@@ -11,11 +11,13 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from consent.api.schemas import EnvelopeSchema, ErrorSchema
-from consent.consents.service import receipt_envelope
+from consent.db import db
 from consent.media.fingerprints import IMAGE_TYPES
 from consent.media.service import add_media
+from consent.records.envelope import receipt_envelope
 from consent.records.proofs import bundle_for
 from consent.web.auth import RECORD_READERS, current_caller, require_scope
+from consent.web.context import runtime
 from consent.web.guards import accepts_multipart
 from consent.workflows.rendition import publishable_copy, recorded_copy
 
@@ -47,9 +49,18 @@ class MediaOut(Schema):
 @blp.response(201, MediaOut)
 def upload_media(form: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
     """Store a media item, encrypted; answer its SHA-256 and perceptual hash."""
+    rt = runtime()
     item = add_media(
-        patient_id=form["patient_id"], description=form["description"], stream=files["file"].stream
+        db.session,
+        rt.vault,
+        rt.files,
+        patient_id=form["patient_id"],
+        description=form["description"],
+        stream=files["file"].stream,
+        limit=rt.settings.max_media_bytes,
+        max_pixels=rt.settings.max_image_pixels,
     )
+    db.session.commit()
     return {
         "id": item.id,
         "sha256": item.sha256,
@@ -88,7 +99,10 @@ def publishable(media_id: str) -> Response:
     """The image with every metadata block removed (EXIF, GPS, XMP, IPTC, comments), pixels
     unchanged; recorded once as a rendition, so verify answers for it as for the original."""
     caller = current_caller()
-    copy = publishable_copy(media_id=media_id, made_by=f"api-key:{caller.api_key_id}")
+    copy = publishable_copy(
+        db.session, runtime(), media_id=media_id, made_by=f"api-key:{caller.api_key_id}"
+    )
+    db.session.commit()
     assert copy.media_type in IMAGE_TYPES
     response = Response(copy.data, mimetype=copy.media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{copy.file_name}"'
@@ -106,7 +120,7 @@ def publishable(media_id: str) -> Response:
 def publishable_receipt(media_id: str) -> dict[str, Any]:
     """The signed receipt of the item's publishable copy, byte-exact: it binds the copy's
     SHA-256 to the original's, and is in the log at the index it names."""
-    return receipt_envelope(recorded_copy(media_id))
+    return receipt_envelope(recorded_copy(db.session, media_id), runtime().keyring)
 
 
 @blp.route("/<string(maxlength=40):media_id>/publishable/proof", methods=["GET"])
@@ -115,4 +129,7 @@ def publishable_receipt(media_id: str) -> dict[str, Any]:
 @blp.alt_response(404, schema=ErrorSchema, description="No copy of this item was made.")
 def publishable_proof(media_id: str) -> Response:
     """The copy's receipt's offline proof bundle (c2sp.org/tlog-proof), for consent-verify."""
-    return Response(bundle_for(recorded_copy(media_id).log_index), mimetype="text/plain")
+    rt = runtime()
+    index = recorded_copy(db.session, media_id).log_index
+    bundle = bundle_for(db.session, rt.keyring, origin=rt.log_origin, index=index)
+    return Response(bundle, mimetype="text/plain")

@@ -7,10 +7,14 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from consent.db import db
 from consent.errors import Forbidden
 from consent.patients.service import register_patient
+from consent.records.envelope import receipt_envelope
 from consent.web.auth import current_caller, require_scope
+from consent.web.context import runtime
 from consent.web.guards import accepts_json
+from consent.workflows.erase import erase_patient
 
 blp = Blueprint("patients", __name__, url_prefix="/api/v1/patients", description="Patients")
 
@@ -32,7 +36,8 @@ class PatientOut(Schema):
 @blp.response(201, PatientOut)
 def create_patient(payload: dict[str, Any]) -> dict[str, str]:
     """Register a patient; the identity is sealed, the answer is a pseudonymous id."""
-    patient = register_patient(**payload)
+    patient = register_patient(db.session, runtime().vault, **payload)
+    db.session.commit()
     return {"id": patient.id}
 
 
@@ -48,14 +53,14 @@ class ErasureOut(Schema):
 def erase(patient_id: str) -> dict[str, Any]:
     """Erase a patient (admins only): identity and media destroyed, consents withdrawn, an
     erasure receipt logged. Cannot be undone."""
-    from consent.consents.service import receipt_envelope
-    from consent.workflows.erase import erase_patient
-
     if not current_caller().is_admin:
         raise Forbidden("Only an administrator's key may erase a patient.")
-    erasure = erase_patient(patient_id)
-    return {
+    rt = runtime()
+    erasure = erase_patient(db.session, rt.keyring, rt.files, patient_id)
+    answer = {
         "erasure_id": erasure.id,
         "log_index": erasure.log_index,
-        "receipt": receipt_envelope(erasure),
+        "receipt": receipt_envelope(erasure, rt.keyring),
     }
+    db.session.commit()
+    return answer

@@ -7,7 +7,9 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-SHA256 = r"^[0-9a-f]{64}$"
+from consent.verify.query import SHA256
+
+__all__ = ["SHA256", "EnvelopeSchema", "ErrorSchema", "FullMatch"]
 
 
 class FullMatch(validate.Regexp):

@@ -12,7 +12,9 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from consent.db import db
 from consent.web.auth import current_caller, require_scope
+from consent.web.context import runtime
 from consent.web.guards import accepts_json
 from consent.webhooks import service
 from consent.webhooks.models import EVENTS, MAX_URL_LENGTH
@@ -90,9 +92,16 @@ def _endpoint(endpoint: Any) -> dict[str, Any]:
 @blp.response(201, RegisteredOut)
 def register(payload: dict[str, Any]) -> dict[str, Any]:
     """Register an endpoint for some events; the answer carries its signing secret, once."""
+    rt = runtime()
     registered = service.register_endpoint(
-        url=payload["url"], events=payload["events"], caller=current_caller()
+        db.session,
+        rt.vault,
+        url=payload["url"],
+        events=payload["events"],
+        caller=current_caller(),
+        allow_http=rt.settings.webhooks_allow_http,
     )
+    db.session.commit()
     return {**_endpoint(registered.record), "secret": registered.secret}
 
 
@@ -101,7 +110,9 @@ def register(payload: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, EndpointOut(many=True))
 def list_endpoints() -> list[dict[str, Any]]:
     """The endpoints of this key's owner (all of them for an admin's key); no secrets."""
-    return [_endpoint(endpoint) for endpoint in service.list_endpoints(current_caller())]
+    return [
+        _endpoint(endpoint) for endpoint in service.list_endpoints(db.session, current_caller())
+    ]
 
 
 @blp.route("/<endpoint_id>/deliveries", methods=["GET"])
@@ -109,8 +120,8 @@ def list_endpoints() -> list[dict[str, Any]]:
 @blp.response(200, DeliveryOut(many=True))
 def deliveries(endpoint_id: str) -> list[dict[str, Any]]:
     """The endpoint's latest deliveries, each with every attempt made."""
-    endpoint = service.get_endpoint(endpoint_id, current_caller())
-    rows = service.recent_deliveries(endpoint, limit=RECENT_DELIVERIES)
+    endpoint = service.get_endpoint(db.session, endpoint_id, current_caller())
+    rows = service.recent_deliveries(db.session, endpoint, limit=RECENT_DELIVERIES)
     return [
         {
             "id": row.id,
@@ -130,4 +141,5 @@ def deliveries(endpoint_id: str) -> list[dict[str, Any]]:
 @blp.response(204)
 def delete(endpoint_id: str) -> None:
     """Delete an endpoint: nothing more is sent to it, and its secret is forgotten."""
-    service.delete_endpoint(endpoint_id, current_caller())
+    service.delete_endpoint(db.session, endpoint_id, current_caller())
+    db.session.commit()

@@ -22,10 +22,17 @@ def export_command(directory: Path, with_media: bool) -> None:
     No private key is written: back up instance/keys/ apart. The backup holds sealed identity
     and the wrapped keys that open it: store it as health data.
     """
-    from consent.workflows.backup.export import export_backup
+    from consent.db import db
+    from consent.web.context import runtime
+    from consent.workflows.backup.export import export_backup, snapshot_level
 
+    level = snapshot_level(db.engine)
     try:
-        report = export_backup(directory, with_media=with_media)
+        with (
+            db.engine.connect().execution_options(isolation_level=level) as connection,
+            connection.begin(),
+        ):
+            report = export_backup(connection, runtime(), directory, with_media=with_media)
     except ConsentError as exc:
         raise click.ClickException(exc.message) from exc
     total = sum(report.rows.values())
@@ -43,10 +50,14 @@ def import_command(directory: Path) -> None:
     Refuses a non-empty database, a backup whose files do not match its manifest, and one
     signed with keys this instance does not hold; the restored log must audit.
     """
+    from consent.db import db
+    from consent.web.context import runtime
     from consent.workflows.backup.importer import import_backup
 
+    db.session.remove()
     try:
-        report = import_backup(directory)
+        with db.engine.begin() as connection:
+            report = import_backup(connection, runtime(), directory)
     except ConsentError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(

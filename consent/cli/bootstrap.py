@@ -18,7 +18,7 @@ from werkzeug.security import generate_password_hash
 
 from consent.crypto.keyring import SIGNING_KEYS_FILE, add_signing_key, write_private_file
 from consent.runtime import MASTER_KEY_FILE, default_key_name
-from consent.settings import DEFAULTS
+from consent.settings import Settings, http_url
 
 
 def write_instance_secrets(
@@ -43,7 +43,7 @@ def write_instance_secrets(
         created.append(str(config))
     keys_dir = keys_dir or instance_path / "keys"
     if not (keys_dir / SIGNING_KEYS_FILE).exists():
-        public_url = os.environ.get("CONSENT_PUBLIC_URL", DEFAULTS["CONSENT_PUBLIC_URL"])
+        public_url = http_url(os.environ.get("CONSENT_PUBLIC_URL") or "http://127.0.0.1:5000")
         add_signing_key(keys_dir, name=key_name or default_key_name(public_url))
         created.append(str(keys_dir / SIGNING_KEYS_FILE))
     master = keys_dir / MASTER_KEY_FILE
@@ -57,18 +57,20 @@ def prepare_database(app: Flask) -> None:
     """Migrate to head and load the form catalogue."""
     from flask_migrate import upgrade
 
-    from consent.forms.catalogue import FORMS_DIR, sync_catalogue
+    from consent.db import db
+    from consent.forms.catalogue import FORMS_DIR
+    from consent.web.context import settings
+    from consent.workflows.catalogue import sync_catalogue
 
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
-        sync_catalogue(FORMS_DIR, form_placeholders(app))
+        sync_catalogue(db.session, FORMS_DIR, form_placeholders(settings(app)))
+        db.session.commit()
 
 
-def form_placeholders(app: Flask) -> dict[str, str]:
-    return {
-        "controller": app.config["CONSENT_CONTROLLER"],
-        "dpo_contact": app.config["CONSENT_DPO_CONTACT"],
-    }
+def form_placeholders(settings: Settings) -> dict[str, str]:
+    """The values a form's text names in braces: the controller and the DPO's contact."""
+    return {"controller": settings.controller, "dpo_contact": settings.dpo_contact}
 
 
 DEMO_EMAIL = "demo.clinician@hospital.example"
@@ -88,11 +90,13 @@ def create_demo_data(app: Flask) -> tuple[str, str] | None:
     with app.app_context():
         if db.session.scalar(select(Account).where(Account.email == DEMO_EMAIL)):
             return None
-        account = create_account(email=DEMO_EMAIL, display_name="Dr Demo", role="clinician")
+        account = create_account(
+            db.session, email=DEMO_EMAIL, display_name="Dr Demo", role="clinician"
+        )
         password = secrets.token_urlsafe(12)
         account.password_hash = generate_password_hash(password)
         issued = create_api_key(
-            name="demo", scopes=["verify", "consents:write"], days=90, account=account
+            db.session, name="demo", scopes=["verify", "consents:write"], days=90, account=account
         )
         db.session.commit()
         return issued.secret, password

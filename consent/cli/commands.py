@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from consent.db import db
 from consent.errors import ConsentError
+from consent.web.context import EXTENSION as RUNTIME
+from consent.web.context import runtime
 
 
 def register_commands(app: Flask) -> None:
@@ -44,9 +49,12 @@ def erase_patient_command(patient_id: str, yes: bool) -> None:
         click.confirm(
             f"Erase patient {patient_id}: identity and media destroyed for good?", abort=True
         )
+    rt = runtime()
     try:
-        erasure = erase_patient(patient_id)
+        erasure = erase_patient(db.session, rt.keyring, rt.files, patient_id)
+        db.session.commit()
     except ConsentError as exc:
+        db.session.rollback()
         raise click.ClickException(exc.message) from exc
     click.echo(f"patient {patient_id} erased: erasure {erasure.id}, log entry {erasure.log_index}")
 
@@ -68,7 +76,6 @@ def create_api_key_command(
     """Create an API key and print it, alone on the last line. It is shown only this once."""
     from consent.accounts.models import Account
     from consent.accounts.service import create_api_key
-    from consent.db import db
 
     account = None
     if account_email:
@@ -77,9 +84,10 @@ def create_api_key_command(
             raise click.UsageError(f"no account {account_email}")
     try:
         issued = create_api_key(
+            db.session,
             name=name,
             scopes=[scope.strip() for scope in scopes.split(",") if scope.strip()],
-            days=days or current_app.config["CONSENT_API_KEY_DAYS"],
+            days=days or runtime().settings.api_key_days,
             account=account,
         )
     except ConsentError as exc:
@@ -97,15 +105,17 @@ def create_api_key_command(
 def rotate_key_command() -> None:
     """Add a new signing key; it signs from now on, and old receipts still verify."""
     from consent.crypto.keyring import add_signing_key
-    from consent.runtime import keys_dir, load_runtime
+    from consent.runtime import keys_dir, load_keyring
 
-    if current_app.config.get("CONSENT_SIGNING_KEYS"):
+    rt = runtime()
+    if rt.settings.signing_keys:
         raise click.UsageError(
             "signing keys come from CONSENT_SIGNING_KEYS: append a new seed there instead"
         )
-    add_signing_key(keys_dir(current_app), name=current_app.extensions["consent"].keyring.name)
-    current_app.extensions["consent"] = load_runtime(current_app)
-    active = current_app.extensions["consent"].keyring.active
+    add_signing_key(keys_dir(rt.settings), name=rt.keyring.name)
+    keyring = load_keyring(rt.settings)
+    current_app.extensions[RUNTIME] = dataclasses.replace(rt, keyring=keyring)
+    active = keyring.active
     click.echo(f"new active key {active.key_id}; restart the service to sign with it")
     click.echo(active.vkey)
 
@@ -114,11 +124,14 @@ def rotate_key_command() -> None:
 def sync_forms_command() -> None:
     """Load schemas/forms/ into form versions; refuses to change a version already used."""
     from consent.cli.bootstrap import form_placeholders
-    from consent.forms.catalogue import FORMS_DIR, sync_catalogue
+    from consent.forms.catalogue import FORMS_DIR
+    from consent.workflows.catalogue import sync_catalogue
 
     try:
-        rows = sync_catalogue(FORMS_DIR, form_placeholders(current_app))
+        rows = sync_catalogue(db.session, FORMS_DIR, form_placeholders(runtime().settings))
+        db.session.commit()
     except ConsentError as exc:
+        db.session.rollback()
         raise click.ClickException(exc.message) from exc
     for row in rows:
         click.echo(f"{row.form_id} v{row.version} {row.language} {row.text_sha256}")
@@ -136,17 +149,15 @@ def audit_command(checkpoint_files: tuple[str, ...]) -> None:
     """Recompute the log from the stored receipts; name every mismatch; exit 1 on any."""
     from pathlib import Path
 
-    from consent.db import db
     from consent.ledger.checkpoint import verify_checkpoint
-    from consent.records.log import log_origin
-    from consent.runtime import runtime
     from consent.workflows.audit import audit
 
-    keyring = runtime().keyring
+    rt = runtime()
+    keyring = rt.keyring
     try:
         published = [
             verify_checkpoint(
-                note=Path(path).read_text(), keys=keyring.public_keys(), origin=log_origin()
+                note=Path(path).read_text(), keys=keyring.public_keys(), origin=rt.log_origin
             )
             for path in checkpoint_files
         ]
@@ -179,13 +190,12 @@ def create_account_command(email: str, display_name: str, role: str, password: s
 
     from consent.accounts.passwords import password_problems
     from consent.accounts.service import create_account
-    from consent.db import db
 
     problems = password_problems(password, email=email, name=display_name)
     if problems:
         raise click.UsageError(" ".join(problems))
     try:
-        account = create_account(email=email, display_name=display_name, role=role)
+        account = create_account(db.session, email=email, display_name=display_name, role=role)
     except ConsentError as exc:
         raise click.UsageError(exc.message) from exc
     account.password_hash = generate_password_hash(password)

@@ -5,8 +5,29 @@ from __future__ import annotations
 import click
 
 from consent import clock
+from consent.consents.expiry import DueReview, due_reviews
+from consent.db import db
 from consent.db.types import rfc3339
-from consent.workflows.expire import DueReview, assess_unassessed, due_reviews, expire_due
+from consent.web.context import runtime
+from consent.workflows.expire import ExpiredConsent, assess_batch, expire_batch
+
+
+def assess_unassessed() -> None:
+    """Assess the consents recorded before minors were flagged, a batch per transaction."""
+    while assess_batch(db.session, runtime().vault):
+        db.session.commit()
+
+
+def expire_due() -> list[ExpiredConsent]:
+    """Expire every consent past its end date, a batch per transaction."""
+    now = clock.now()
+    expired: list[ExpiredConsent] = []
+    while True:
+        batch, more = expire_batch(db.session, now)
+        db.session.commit()
+        expired += batch
+        if not more:
+            return expired
 
 
 def _review_line(review: DueReview) -> str:
@@ -32,7 +53,7 @@ def expire_command() -> None:
             f"expired {item.consent_id}: ended {rfc3339(item.expires_at)}; "
             f"consent.expired queued for {item.notified} webhook endpoints"
         )
-    reviews = due_reviews()
+    reviews = due_reviews(db.session)
     for review in reviews:
         click.echo(_review_line(review))
     click.echo(f"{len(expired)} consents expired, {len(reviews)} reviews due")
@@ -49,7 +70,7 @@ def expire_command() -> None:
 def due_reviews_command(within_days: int) -> None:
     """List the consents given for a minor who is (or soon will be) 18, to ask them again."""
     assess_unassessed()
-    reviews = due_reviews(within_days=within_days)
+    reviews = due_reviews(db.session, within_days=within_days)
     for review in reviews:
         click.echo(_review_line(review))
     due = sum(review.review_on <= clock.now().date() for review in reviews)

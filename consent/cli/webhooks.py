@@ -6,7 +6,9 @@ import time
 
 import click
 
-from consent.webhooks.delivery import DeliveryReport, deliver_due
+from consent.db import db
+from consent.web.context import runtime
+from consent.workflows.deliver import DeliveryReport, deliver_due
 
 
 def _summary(report: DeliveryReport) -> str:
@@ -22,10 +24,8 @@ def _summary(report: DeliveryReport) -> str:
 @click.option("--limit", default=None, type=int, help="Stop after this many attempts (a round).")
 def deliver_command(loop: bool, interval: float, limit: int | None) -> None:
     """Send the webhook deliveries that are due, record each attempt, and exit."""
-    from consent.db import db
-
     while True:
-        report = deliver_due(limit=limit)
+        report = deliver_due(db.session, runtime(), limit=limit)
         for delivery_id in report.dead:
             click.echo(f"dead {delivery_id}: no more attempts")
         if report.attempts or not loop:

@@ -1,4 +1,4 @@
-"""Consent requests, consents and withdrawals.
+"""Consent requests, consents and withdrawals, and what the expiry run records beside them.
 
 A consent's receipt is stored byte-exact with its signature; columns beside it exist for look-up
 and listing. Decisions that matter (verify) are taken from the verified receipts themselves.
@@ -6,12 +6,13 @@ and listing. Decisions that matter (verify) are taken from the verified receipts
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from consent.consents.uses import METHODS, PURPOSES, SIGNER_ROLES
 from consent.db import db
 from consent.db.types import UTCDateTime, utcnow
+from consent.records.mixin import SignedRecord
 
 REQUEST_STATES = ("open", "decided")
 
@@ -67,25 +69,19 @@ class RequestUse(db.Model):  # type: ignore[name-defined,misc]
     position: Mapped[int] = mapped_column(Integer)
 
 
-class Consent(db.Model):  # type: ignore[name-defined,misc]
+class Consent(SignedRecord, db.Model):  # type: ignore[name-defined,misc]
     """The patient's decision on a request: a signed receipt. Immutable (invariant 1)."""
 
     __tablename__ = "consents"
     __table_args__ = (
         CheckConstraint(f"signer_role IN {SIGNER_ROLES!r}", name="signer_role_known"),
         CheckConstraint(f"method IN {METHODS!r}", name="method_known"),
-        CheckConstraint("length(signature) = 64", name="signature_length"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     # One decision per request: a second one is refused by the database too.
     request_id: Mapped[str] = mapped_column(ForeignKey("consent_requests.id"), unique=True)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
-    receipt: Mapped[bytes] = mapped_column(LargeBinary)
-    signature: Mapped[bytes] = mapped_column(LargeBinary)
-    key_id: Mapped[str] = mapped_column(String(8))
-    # The leaf that logs this receipt (also inside the signed receipt).
-    log_index: Mapped[int] = mapped_column(BigInteger, ForeignKey("log_leaves.index"), unique=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     signer_role: Mapped[str] = mapped_column(String(30))
@@ -114,18 +110,13 @@ class ConsentUse(db.Model):  # type: ignore[name-defined,misc]
     withdrawal_id: Mapped[str | None] = mapped_column(ForeignKey("withdrawals.id"))
 
 
-class Withdrawal(db.Model):  # type: ignore[name-defined,misc]
+class Withdrawal(SignedRecord, db.Model):  # type: ignore[name-defined,misc]
     """A patient's withdrawal of some or all granted uses: its own signed receipt."""
 
     __tablename__ = "withdrawals"
-    __table_args__ = (CheckConstraint("length(signature) = 64", name="signature_length"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), index=True)
-    receipt: Mapped[bytes] = mapped_column(LargeBinary)
-    signature: Mapped[bytes] = mapped_column(LargeBinary)
-    key_id: Mapped[str] = mapped_column(String(8))
-    log_index: Mapped[int] = mapped_column(BigInteger, ForeignKey("log_leaves.index"), unique=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -188,3 +179,43 @@ class PaperScan(db.Model):  # type: ignore[name-defined,misc]
     media_type: Mapped[str] = mapped_column(String(100))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# How a consent was assessed: from the patient's birth date, or not at all because the
+# patient was erased (no birth date left to read).
+BASES = ("birth_date", "erased")
+
+
+class ConsentExpiry(db.Model):  # type: ignore[name-defined,misc]
+    """A consent that reached its end date, as `flask --app consent expire` found it. One row
+    per consent (the primary key): its consent.expired event is emitted once, with the row."""
+
+    __tablename__ = "consent_expiries"
+
+    consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), primary_key=True)
+    # The end date in the receipt, and when the run noticed it had passed.
+    expired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MajorityReview(db.Model):  # type: ignore[name-defined,misc]
+    """Whether a consent was given for a minor, from the patient's sealed birth date, and if
+    so the day they turn 18, when they are asked to decide for themselves (DOMAIN.md, item 8;
+    R.4127-42). Nothing is revoked on that day: the consent is listed for review."""
+
+    __tablename__ = "majority_reviews"
+    __table_args__ = (
+        CheckConstraint(
+            "(minor AND review_on IS NOT NULL) OR (NOT minor AND review_on IS NULL)",
+            name="review_date_for_minors",
+        ),
+        CheckConstraint(f"basis IN {BASES!r}", name="basis_known"),
+        Index("ix_majority_reviews_review_on", "review_on"),
+    )
+
+    consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), primary_key=True)
+    minor: Mapped[bool] = mapped_column(Boolean)
+    review_on: Mapped[date | None] = mapped_column(Date)
+    # "birth_date" when assessed from it; "erased" when the patient's identity was gone.
+    basis: Mapped[str] = mapped_column(String(20))
+    assessed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -8,26 +8,19 @@ nobody whether a code ever existed.
 from __future__ import annotations
 
 import hmac
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
-from consent.consents.models import Consent, ConsentUse, Withdrawal
-from consent.consents.service import (
-    Signer,
-    get_consent,
-    get_request,
-    receipt_envelope,
-    request_media,
-    withdraw,
-)
+from consent.consents.decisions import get_consent
+from consent.consents.models import Consent, ConsentUse
+from consent.consents.requests import get_request, request_form, request_media
 from consent.consents.withdrawal_codes import code_hash
-from consent.db import db
-from consent.errors import NotFound
-from consent.forms.models import FormVersion
+from consent.crypto.keyring import Keyring
+from consent.db import AnySession
 from consent.media.models import MediaItem
+from consent.records.envelope import verified_receipt
 
 # The withdrawal method recorded in the receipt (ISO/IEC TS 27560 "withdrawal method").
 METHOD = "self-service"
@@ -36,31 +29,32 @@ METHOD = "self-service"
 MAX_CODE_INPUT = 200
 
 
-def consent_for_code(code: str) -> Consent | None:
+def consent_for_code(session: AnySession, keyring: Keyring, code: str) -> Consent | None:
     """The consent a withdrawal code opens, or None when it opens nothing (see above)."""
     wanted = code_hash(code[:MAX_CODE_INPUT])
-    consent: Consent | None = db.session.scalar(
+    consent: Consent | None = session.scalar(
         select(Consent).where(Consent.withdrawal_code_hash == wanted)
     )
     # The index finds the row; the comparison that decides is made in constant time.
     if consent is None or not hmac.compare_digest(consent.withdrawal_code_hash or "", wanted):
         return None
-    if consent.withdrawal_code_sealed is None or not active_purposes(consent.id):
+    if consent.withdrawal_code_sealed is None or not active_purposes(session, keyring, consent):
         return None  # the patient was erased, or every granted use is already withdrawn
     return consent
 
 
-def active_purposes(consent_id: str) -> list[str]:
+def active_purposes(session: AnySession, keyring: Keyring, consent: Consent) -> list[str]:
     """The uses granted and not withdrawn, in the receipt's order."""
-    uses = db.session.scalars(
+    uses = session.scalars(
         select(ConsentUse).where(
-            ConsentUse.consent_id == consent_id,
+            ConsentUse.consent_id == consent.id,
             ConsentUse.granted.is_(True),
             ConsentUse.withdrawal_id.is_(None),
         )
     ).all()
     found = {use.purpose for use in uses}
-    return [use["purpose"] for use in _receipt(consent_id)["uses"] if use["purpose"] in found]
+    body = verified_receipt(consent, keyring)
+    return [use["purpose"] for use in body["uses"] if use["purpose"] in found]
 
 
 @dataclass(frozen=True)
@@ -84,17 +78,16 @@ class ConsentView:
         return [use["label"] for use in self.uses if use["purpose"] in purposes]
 
 
-def consent_view(consent_id: str) -> ConsentView:
+def consent_view(session: AnySession, keyring: Keyring, consent_id: str) -> ConsentView:
     """The consent as the patient agreed to it, and what it allows now.
 
     Raises NotFound, IntegrityFailure (the stored receipt does not verify).
     """
-    consent = get_consent(consent_id)
-    body = _receipt(consent_id)
-    request = get_request(consent.request_id)
-    form = db.session.get_one(FormVersion, request.form_version_id)
-    definition = json.loads(form.definition)
-    active = set(active_purposes(consent_id))
+    consent = get_consent(session, consent_id)
+    body = verified_receipt(consent, keyring)
+    request = get_request(session, consent.request_id)
+    form, definition = request_form(session, request)
+    active = set(active_purposes(session, keyring, consent))
     uses = []
     for use in body["uses"]:
         purpose = use["purpose"]
@@ -108,7 +101,6 @@ def consent_view(consent_id: str) -> ConsentView:
                 "state": state,
             }
         )
-    media = request_media(request.id)
     return ConsentView(
         consent_id=consent.id,
         title=definition["title"],
@@ -116,27 +108,5 @@ def consent_view(consent_id: str) -> ConsentView:
         issued_at=body["issued_at"],
         expires_at=body["expires_at"],
         uses=uses,
-        media=media,
+        media=request_media(session, request.id),
     )
-
-
-def withdraw_with_code(*, consent_id: str, purposes: list[str] | None) -> Withdrawal:
-    """Record the patient's own withdrawal (all active uses when ``purposes`` is None).
-
-    Raises as ``consents.service.withdraw``.
-    """
-    return withdraw(
-        consent_id=consent_id, purposes=purposes, method=METHOD, signer=Signer("patient")
-    )
-
-
-def get_withdrawal(withdrawal_id: str) -> Withdrawal:
-    withdrawal = db.session.get(Withdrawal, withdrawal_id)
-    if withdrawal is None:
-        raise NotFound(f"No withdrawal {withdrawal_id}.")
-    return withdrawal
-
-
-def _receipt(consent_id: str) -> dict[str, Any]:
-    body: dict[str, Any] = receipt_envelope(get_consent(consent_id))["receipt"]
-    return body

@@ -1,10 +1,9 @@
-"""The tablet path: single-use signing links, the patient's submission, the clinician's
-confirmation. Each function is one transaction.
+"""The tablet path: single-use signing links and the patient's submission, waiting for the
+clinician's confirmation (consent.workflows.decide records the consent then).
 
 A link opens one request on one browser (the first that opens it), expires after
 CONSENT_SIGNING_LINK_MINUTES, and is spent by the patient's submission: it can never carry a
-second decision. The receipt is final only when the clinician who informed the patient
-confirms, from their account.
+second decision. A decision recorded by any path revokes the request's open links.
 """
 
 from __future__ import annotations
@@ -13,23 +12,17 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select, update
 
 from consent import clock
-from consent.accounts.models import Account
-from consent.consents.models import (
-    Consent,
-    ConsentRequest,
-    PendingDecision,
-    SigningLink,
-)
-from consent.consents.service import Signer, get_request, record_decision, requested_uses
+from consent.consents.decisions import Signer
+from consent.consents.models import ConsentRequest, PendingDecision, SigningLink
+from consent.consents.requests import get_request, requested_uses
 from consent.consents.signature import DrawnSignature
-from consent.crypto.vault import open_sealed, seal
-from consent.db import db
+from consent.crypto.vault import Vault, open_sealed, seal
+from consent.db import AnySession
 from consent.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from consent.patients.service import data_key
 
@@ -40,17 +33,15 @@ def _hash(token: str) -> str:
 
 @dataclass(frozen=True)
 class IssuedLink:
+    """A new link; ``token`` is the secret part of its address, shown once, never stored."""
+
     link: SigningLink
-    url: str
+    token: str
 
 
-def issue_link(request_id: str) -> IssuedLink:
-    """A new signing link for an open request; earlier unused links stop working. Commits."""
-    request = get_request(request_id)
-    if request.status != "open":
-        raise Conflict("This request already has a decision.")
-    now = clock.now()
-    db.session.execute(
+def revoke_open_links(session: AnySession, request_id: str, now: datetime) -> None:
+    """Every unused, unrevoked link of the request stops working."""
+    session.execute(
         update(SigningLink)
         .where(
             SigningLink.request_id == request_id,
@@ -59,15 +50,25 @@ def issue_link(request_id: str) -> IssuedLink:
         )
         .values(revoked_at=now)
     )
+
+
+def issue_link(session: AnySession, *, request_id: str, minutes: int) -> IssuedLink:
+    """A new signing link for an open request; earlier unused links stop working.
+
+    Raises NotFound, Conflict (already decided).
+    """
+    request = get_request(session, request_id)
+    if request.status != "open":
+        raise Conflict("This request already has a decision.")
+    now = clock.now()
+    revoke_open_links(session, request_id, now)
     token = secrets.token_urlsafe(32)
-    minutes = current_app.config["CONSENT_SIGNING_LINK_MINUTES"]
     link = SigningLink(
         request_id=request_id, token_hash=_hash(token), expires_at=now + timedelta(minutes=minutes)
     )
-    db.session.add(link)
-    db.session.commit()
-    base = current_app.config["CONSENT_PUBLIC_URL"].rstrip("/")
-    return IssuedLink(link, f"{base}/tablet/s/{token}")
+    session.add(link)
+    session.flush()
+    return IssuedLink(link, token)
 
 
 class LinkProblem(Gone):
@@ -78,14 +79,14 @@ class LinkProblem(Gone):
         self.reason = reason
 
 
-def _usable(link: SigningLink | None, browser: str) -> SigningLink:
+def _usable(session: AnySession, link: SigningLink | None, browser: str) -> SigningLink:
     if link is None:
         raise LinkProblem("unknown")
     if link.used_at is not None:
         raise LinkProblem("used")
     if link.revoked_at is not None:
         # Links are revoked by a newer link, or by a decision recorded on paper.
-        decided = db.session.get_one(ConsentRequest, link.request_id).status != "open"
+        decided = session.get_one(ConsentRequest, link.request_id).status != "open"
         raise LinkProblem("decided" if decided else "replaced")
     if link.expires_at <= clock.now():
         raise LinkProblem("expired")
@@ -94,22 +95,24 @@ def _usable(link: SigningLink | None, browser: str) -> SigningLink:
     return link
 
 
-def open_link(token: str, browser: str) -> SigningLink:
-    """Open a link on this browser. Raises LinkProblem. Commits."""
-    link = db.session.scalar(select(SigningLink).where(SigningLink.token_hash == _hash(token)))
-    link = _usable(link, browser)
+def open_link(session: AnySession, token: str, browser: str) -> SigningLink:
+    """Open a link on this browser (binding it to the browser). Raises LinkProblem."""
+    link = session.scalar(select(SigningLink).where(SigningLink.token_hash == _hash(token)))
+    link = _usable(session, link, browser)
     if link.opened_by is None:
         link.opened_by = browser
-        db.session.commit()
+        session.flush()
     return link
 
 
-def current_link(link_id: int, browser: str) -> SigningLink:
+def current_link(session: AnySession, link_id: int, browser: str) -> SigningLink:
     """The link this browser is signing with. Raises LinkProblem."""
-    return _usable(db.session.get(SigningLink, link_id), browser)
+    return _usable(session, session.get(SigningLink, link_id), browser)
 
 
 def submit(
+    session: AnySession,
+    vault: Vault,
     *,
     link: SigningLink,
     choices: dict[str, bool],
@@ -119,10 +122,10 @@ def submit(
     """Keep the patient's choices and signature for the clinician to confirm; spend the link.
 
     Raises InvalidInput (a choice missing, a representative without name or relationship),
-    Conflict (a decision is already waiting). Commits.
+    Conflict (a decision is already waiting).
     """
-    request = get_request(link.request_id)
-    asked = _asked(request)
+    request = get_request(session, link.request_id)
+    asked = [use.purpose for use in requested_uses(session, request.id)]
     missing = [purpose for purpose in asked if purpose not in choices]
     if missing or set(choices) - set(asked):
         raise InvalidInput("Answer yes or no for every use.", errors={"choices": missing})
@@ -131,9 +134,9 @@ def submit(
             "A legal representative gives their name and relationship.",
             errors={"signer": ["name", "relationship"]},
         )
-    if db.session.get(PendingDecision, request.id) is not None:
+    if session.get(PendingDecision, request.id) is not None:
         raise Conflict("A decision is already waiting for the clinician.")
-    key = data_key(request.patient_id)
+    key = data_key(session, vault, request.patient_id)
     pending = PendingDecision(
         request_id=request.id,
         link_id=link.id,
@@ -146,49 +149,44 @@ def submit(
         strokes_sha256=drawn.strokes_sha256,
         svg_sha256=drawn.svg_sha256,
     )
-    db.session.add(pending)
+    session.add(pending)
     link.used_at = clock.now()
-    db.session.commit()
+    session.flush()
     return pending
 
 
-def _asked(request: ConsentRequest) -> list[str]:
-    return [use.purpose for use in requested_uses(request.id)]
+@dataclass(frozen=True)
+class Submission:
+    """What the patient submitted on the tablet, unsealed for the receipt."""
+
+    signer: Signer
+    choices: dict[str, bool]
+    drawn: DrawnSignature
 
 
-def confirm(*, request_id: str, account: Account) -> Consent:
-    """The informing clinician confirms the patient's submission: the receipt is signed.
+def take_submission(
+    session: AnySession, vault: Vault, *, request: ConsentRequest, account_id: int
+) -> Submission:
+    """The patient's submission, for the informing clinician to confirm; removed from waiting.
 
-    Raises NotFound (nothing waiting), Forbidden (another clinician's patient). Commits.
+    Raises NotFound (nothing waiting), Forbidden (another clinician's patient).
     """
-    request = get_request(request_id)
-    pending = db.session.get(PendingDecision, request_id)
+    pending = session.get(PendingDecision, request.id)
     if pending is None:
         raise NotFound("No decision is waiting for confirmation on this request.")
-    if request.account_id is not None and request.account_id != account.id:
+    if request.account_id is not None and request.account_id != account_id:
         raise Forbidden("Only the clinician who informed the patient can confirm.")
-    key = data_key(request.patient_id)
+    key = data_key(session, vault, request.patient_id)
     strokes = open_sealed(key, pending.signature_strokes_sealed)
     svg = open_sealed(key, pending.signature_svg_sealed)
     drawn = DrawnSignature(strokes, svg, pending.strokes_sha256, pending.svg_sha256)
     name = open_sealed(key, pending.signer_sealed).decode() if pending.signer_sealed else None
     signer = Signer(pending.signer_role, name, pending.relationship)
     choices = json.loads(pending.choices)
-    db.session.delete(pending)
-    db.session.flush()
-    return record_decision(
-        request_id=request_id,
-        signer=signer,
-        choices=choices,
-        method="tablet",
-        drawn=drawn,
-        confirmed_by=account.display_name,
-    )
+    session.delete(pending)
+    session.flush()
+    return Submission(signer, choices, drawn)
 
 
-def pending_for(request_id: str) -> PendingDecision | None:
-    return db.session.get(PendingDecision, request_id)
-
-
-def consent_for_request(request_id: str) -> Consent | None:
-    return db.session.scalar(select(Consent).where(Consent.request_id == request_id))
+def pending_for(session: AnySession, request_id: str) -> PendingDecision | None:
+    return session.get(PendingDecision, request_id)

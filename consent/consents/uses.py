@@ -1,23 +1,14 @@
-"""The uses a patient decides on, one by one."""
+"""Who signs, how, and whether a use covers a channel (the uses themselves: consent.forms.uses)."""
 
 from __future__ import annotations
 
-import re
+from consent.forms.uses import CHANNEL, PURPOSES
 
-# DOMAIN.md: each use is a separate yes/no choice.
-PURPOSES = (
-    "care_record",
-    "teaching",
-    "professional_network",
-    "public_social_network",
-    "journal_publication",
-    "survey",
-)
+__all__ = ["CHANNEL", "METHODS", "PURPOSES", "RELATIONSHIPS", "SIGNER_ROLES", "channel_covered"]
+
 SIGNER_ROLES = ("patient", "legal_representative")
 RELATIONSHIPS = ("parent", "guardian", "other_legal_representative")
 METHODS = ("tablet", "paper", "integration")
-# Channels are free lower-case names (linkedin, x, youtube ...).
-CHANNEL = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 
 
 def channel_covered(channels: list[str], channel: str | None) -> bool:

@@ -13,6 +13,9 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
+from consent.db import engines as engines
+from consent.db import transactions as transactions
+
 # Named constraints, so that migrations can refer to them and errors say which rule broke.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -1,5 +1,13 @@
 """The media store: each item's bytes (a media item or a paper form's scan) encrypted under its
-patient's data key, one file each."""
+patient's data key, one file each.
+
+Files follow the database transaction of the row they belong to: ``put_for`` deletes the file
+again if that transaction is rolled back, ``delete_after_commit`` deletes it only once the
+transaction holds (consent.db.transactions). Only whole files are ever visible.
+
+The interface is deliberately narrow (put, read, delete, and a path for backups) so that an
+object store can replace the directory without touching the domains.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +18,8 @@ from pathlib import Path
 from typing import IO
 
 from consent.crypto.vault import decrypt_stream, encrypt_stream
+from consent.db import AnySession
+from consent.db.transactions import after_commit, after_rollback
 from consent.errors import NotFound
 
 # Media items (md_) and scans of signed paper forms (ps_).
@@ -53,3 +63,16 @@ class MediaStore:
 
     def delete(self, media_id: str) -> None:
         self._path(media_id).unlink(missing_ok=True)
+
+    def put_for(
+        self, session: AnySession, *, media_id: str, data_key: bytes, source: IO[bytes]
+    ) -> None:
+        """``put``, for a row added in ``session``: the file goes if the row is rolled back."""
+        try:
+            self.put(media_id=media_id, data_key=data_key, source=source)
+        finally:
+            after_rollback(session, lambda: self.delete(media_id))
+
+    def delete_after_commit(self, session: AnySession, media_id: str) -> None:
+        """Delete the file once ``session``'s transaction is committed (an erasure)."""
+        after_commit(session, lambda: self.delete(media_id))

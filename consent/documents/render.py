@@ -4,7 +4,8 @@ A document is described by a ``PdfJob``: the template, the plain content it show
 the media items (by SHA-256) and the files to attach. The cache key is the SHA-256 of all of
 that plus the version of the templates, fonts and renderer, so the same content is rendered
 once per worker and any change of content or of template gives a new document. Thumbnails are
-made only on a miss: a cached answer costs neither a decryption nor a render.
+made only on a miss (each media item comes with the function that reads its bytes): a cached
+answer costs neither a decryption nor a render.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from functools import cache, partial
 from importlib import metadata, resources
 from typing import Any
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale, format_date
 from PIL import Image, ImageFile
 
@@ -29,8 +30,6 @@ from consent.documents.paths import FONTS_DIR, TEMPLATES_DIR
 from consent.documents.qr import qr_svg
 from consent.documents.thumbnails import PLACEHOLDER_URI, MediaRef, data_uri, thumbnail_jpeg
 from consent.errors import IntegrityFailure
-from consent.patients.service import data_key
-from consent.runtime import runtime
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,6 @@ def _weasyprint() -> Any:
 RENDER_VERSION = 1
 PDF_A_3B = "pdf/a-3b"
 OUTPUT_INTENT = "consent-srgb"
-CACHE_EXTENSION = "consent_pdf_cache"
 
 
 @dataclass(frozen=True)
@@ -109,26 +107,17 @@ def renderer_version() -> str:
     return digest.hexdigest()
 
 
-def render_cache() -> RenderCache:
-    app = current_app
-    found = app.extensions.get(CACHE_EXTENSION)
-    if found is None:
-        found = app.extensions[CACHE_EXTENSION] = RenderCache(app.config["CONSENT_PDF_CACHE_BYTES"])
-    assert isinstance(found, RenderCache)
-    return found
+def render(job: PdfJob, *, cache_: RenderCache, max_pixels: int) -> bytes:
+    """The job's PDF, from ``cache_`` when the same content was rendered before. Thumbnails of
+    images larger than ``max_pixels`` are placeholders.
 
-
-def render(job: PdfJob) -> bytes:
-    """The job's PDF, from the cache when the same content was rendered before.
-
-    Raises IntegrityFailure when a media item's stored bytes do not decrypt.
+    Raises IntegrityFailure when a media item's bytes do not match their hash.
     """
-    cache_ = render_cache()
     key = job.cache_key()
     cached = cache_.get(key)
     if cached is not None:
         return cached
-    thumbnails = [_thumbnail(ref) for ref in job.media]
+    thumbnails = [_thumbnail(ref, max_pixels) for ref in job.media]
     with force_locale(job.locale):
         html = render_template(
             job.template,
@@ -203,15 +192,14 @@ def _srgb_profile() -> bytes:
     return (resources.files("weasyprint.pdf") / "sRGB2014.icc").read_bytes()
 
 
-def _thumbnail(ref: MediaRef) -> dict[str, Any]:
-    if not ref.is_image:
+def _thumbnail(ref: MediaRef, max_pixels: int) -> dict[str, Any]:
+    if not ref.is_image or ref.load is None:
         return {"src": PLACEHOLDER_URI, "video": not ref.erased, "erased": ref.erased}
-    chunks = runtime().media_store.read(media_id=ref.media_id, data_key=data_key(ref.patient_id))
-    data = b"".join(chunks)
+    data = ref.load()
     if hashlib.sha256(data).hexdigest() != ref.sha256:
         raise IntegrityFailure(f"The stored bytes of {ref.media_id} do not match their hash.")
     try:
-        jpeg = thumbnail_jpeg(data, max_pixels=current_app.config["CONSENT_MAX_IMAGE_PIXELS"])
+        jpeg = thumbnail_jpeg(data, max_pixels=max_pixels)
     except (OSError, ValueError, Image.DecompressionBombError):
         log.warning("no thumbnail for %s", ref.media_id)
         return {"src": PLACEHOLDER_URI, "video": False, "erased": False}

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import base64
 import io
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps
 
@@ -30,13 +31,14 @@ PLACEHOLDER_URI = (
 
 @dataclass(frozen=True)
 class MediaRef:
-    """What a document shows of one media item; ``sha256`` binds the thumbnail to its bytes."""
+    """What a document shows of one media item; ``sha256`` binds the thumbnail to its bytes,
+    which ``load`` reads (decrypted) when the document is not in the cache."""
 
     media_id: str
-    patient_id: str
     sha256: str
     media_type: str
     erased: bool = False
+    load: Callable[[], bytes] | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_image(self) -> bool:

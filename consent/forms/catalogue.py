@@ -16,14 +16,10 @@ from pathlib import Path
 from typing import Any, cast
 
 import yaml
-from sqlalchemy import exists, select
 
-from consent.consents.models import ConsentRequest
-from consent.consents.uses import PURPOSES
-from consent.db import db
 from consent.errors import ConfigurationError
-from consent.forms.models import FormVersion
 from consent.forms.schema import validate_definition
+from consent.forms.uses import PURPOSES
 
 FORMS_DIR = Path(__file__).resolve().parents[2] / "schemas" / "forms"
 
@@ -100,43 +96,3 @@ def _fill(text: str, placeholders: dict[str, str]) -> str:
     for name, value in placeholders.items():
         text = text.replace("{" + name + "}", json.dumps(value, ensure_ascii=False)[1:-1])
     return text
-
-
-def sync_catalogue(forms_dir: Path, placeholders: dict[str, str]) -> list[FormVersion]:
-    """Insert new form versions; refuse to change one that a request has used.
-
-    Raises ConfigurationError when a used version's text differs from its definition.
-    """
-    synced = []
-    for form in read_definitions(forms_dir, placeholders):
-        row = db.session.scalar(
-            select(FormVersion).filter_by(
-                form_id=form.form_id, version=form.version, language=form.language
-            )
-        )
-        definition_json = json.dumps(form.definition, ensure_ascii=False, sort_keys=True)
-        if row is None:
-            row = FormVersion(
-                form_id=form.form_id,
-                version=form.version,
-                language=form.language,
-                title=form.title,
-                text=form.text,
-                text_sha256=form.sha256,
-                definition=definition_json,
-            )
-            db.session.add(row)
-        elif row.text_sha256 != form.sha256 or row.definition != definition_json:
-            used = db.session.scalar(
-                select(exists().where(ConsentRequest.form_version_id == row.id))
-            )
-            if used:
-                raise ConfigurationError(
-                    f"form {form.form_id} v{form.version} ({form.language}) is already used; "
-                    "its text cannot change: add a new version"
-                )
-            row.title, row.text, row.text_sha256 = form.title, form.text, form.sha256
-            row.definition = definition_json
-        synced.append(row)
-    db.session.commit()
-    return synced

@@ -8,14 +8,12 @@ head change in the same transaction as the record that is logged: both exist or 
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import and_, or_, select, text, update
-from sqlalchemy.orm import Session, scoped_session
 
+from consent.db import AnySession
 from consent.errors import IntegrityFailure, InvalidInput, NotFound
 from consent.ledger.merkle import (
     EMPTY_ROOT,
@@ -28,9 +26,6 @@ from consent.ledger.merkle import (
 )
 from consent.ledger.models import LogHead, LogLeaf, LogNode
 
-# The request-scoped db.session or a plain Session (tests, tools).
-AnySession = Session | scoped_session[Any]
-
 # Key of the PostgreSQL advisory lock that serialises appends (any constant unique to the app).
 APPEND_LOCK_KEY = 0x636F6E73656E74  # "consent"
 
@@ -39,10 +34,6 @@ APPEND_LOCK_KEY = 0x636F6E73656E74  # "consent"
 class Head:
     size: int
     root: bytes
-
-    @property
-    def root_b64(self) -> str:
-        return base64.b64encode(self.root).decode()
 
 
 def reserve_index(session: AnySession) -> int:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from consent.db import db
 from consent.db.types import UTCDateTime, utcnow
+from consent.records.mixin import SignedRecord
 
 
 class MediaItem(db.Model):  # type: ignore[name-defined,misc]
@@ -68,7 +69,7 @@ class PerceptualBand(db.Model):  # type: ignore[name-defined,misc]
 RENDITION_KINDS = ("metadata-stripped",)
 
 
-class MediaRendition(db.Model):  # type: ignore[name-defined,misc]
+class MediaRendition(SignedRecord, db.Model):  # type: ignore[name-defined,misc]
     """A copy of a media item made by the service (its metadata removed), bound to the original
     by a signed, logged receipt so that verify answers for the copy as for the original.
 
@@ -80,7 +81,6 @@ class MediaRendition(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         CheckConstraint("length(sha256) = 64", name="sha256_hex"),
         CheckConstraint("kind IN ('metadata-stripped')", name="kind_known"),
-        CheckConstraint("length(signature) = 64", name="signature_length"),
         UniqueConstraint("media_id", "kind"),
         # verify looks renditions up by hash, in the same statement as media items.
         Index("ix_media_renditions_sha256", "sha256"),
@@ -95,7 +95,3 @@ class MediaRendition(db.Model):  # type: ignore[name-defined,misc]
     # The API key that asked for the copy ("api-key:<id>"): staff, never the patient.
     made_by: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    receipt: Mapped[bytes] = mapped_column(LargeBinary)
-    signature: Mapped[bytes] = mapped_column(LargeBinary)
-    key_id: Mapped[str] = mapped_column(String(8))
-    log_index: Mapped[int] = mapped_column(BigInteger, ForeignKey("log_leaves.index"), unique=True)

@@ -4,31 +4,35 @@ from __future__ import annotations
 
 from typing import IO
 
-from flask import current_app
-
-from consent.crypto.vault import seal
-from consent.db import db
+from consent.crypto.vault import Vault, seal
+from consent.db import AnySession
+from consent.db.files import MediaStore
 from consent.db.types import new_id
 from consent.media.fingerprints import bands, fingerprint
 from consent.media.models import MediaItem, PerceptualBand
 from consent.patients.service import data_key, get_patient
-from consent.runtime import runtime
 
 
-def add_media(*, patient_id: str, description: str, stream: IO[bytes]) -> MediaItem:
-    """Store a photo or video of a patient.
+def add_media(
+    session: AnySession,
+    vault: Vault,
+    files: MediaStore,
+    *,
+    patient_id: str,
+    description: str,
+    stream: IO[bytes],
+    limit: int,
+    max_pixels: int,
+) -> MediaItem:
+    """Store a photo or video of a patient: the row, and its bytes encrypted in the store
+    (removed again if the transaction is rolled back).
 
     Raises NotFound/Gone for the patient, UnsupportedMediaType, PayloadTooLarge or InvalidInput
-    for the file. Commits; nothing is stored when it raises.
+    for the file; nothing is stored when it raises.
     """
-    get_patient(patient_id)
-    config = current_app.config
-    print_ = fingerprint(
-        stream,
-        limit=config["CONSENT_MAX_MEDIA_BYTES"],
-        max_pixels=config["CONSENT_MAX_IMAGE_PIXELS"],
-    )
-    key = data_key(patient_id)
+    get_patient(session, patient_id)
+    print_ = fingerprint(stream, limit=limit, max_pixels=max_pixels)
+    key = data_key(session, vault, patient_id)
     item = MediaItem(
         id=new_id("md"),
         patient_id=patient_id,
@@ -38,20 +42,16 @@ def add_media(*, patient_id: str, description: str, stream: IO[bytes]) -> MediaI
         size_bytes=print_.size,
         description_sealed=seal(key, description.encode()),
     )
-    db.session.add(item)
-    db.session.flush()
+    session.add(item)
+    session.flush()
     if print_.phash:
-        db.session.add_all(
+        session.add_all(
             PerceptualBand(band=band, value=value, media_id=item.id)
             for band, value in bands(print_.phash)
         )
-    store = runtime().media_store
-    try:
-        store.put(media_id=item.id, data_key=key, source=stream)
-        db.session.commit()
-    except BaseException:
-        # Row and file together or neither: a failed commit leaves no orphan file behind.
-        db.session.rollback()
-        store.delete(item.id)
-        raise
+    files.put_for(session, media_id=item.id, data_key=key, source=stream)
     return item
+
+
+def get_media(session: AnySession, media_id: str) -> MediaItem | None:
+    return session.get(MediaItem, media_id)

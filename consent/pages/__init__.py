@@ -1,1 +1,34 @@
-"""The HTML pages: the patient's tablet flow, the clinician pages, the public verification page."""
+"""The HTML pages: the tablet, the clinician's, the paper path's, the public consent page and
+the patient's withdrawal pages. Server-rendered, in French or English."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """CSRF on every form, clinician log-in, the FR/EN interface, and the page blueprints."""
+    from flask_babel import get_locale
+
+    from consent.documents.render import long_date
+    from consent.pages import clinician, paper, public, tablet, withdraw
+    from consent.pages.labels import PURPOSE_LABELS, RELATIONSHIP_LABELS, STATE_LABELS
+    from consent.web.extensions import babel, csrf, login_manager
+    from consent.web.i18n import select_locale
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "clinician.login"
+    login_manager.user_loader(clinician.load_account)
+    babel.init_app(app, locale_selector=select_locale)
+    for module in (tablet, clinician, paper, public, withdraw):
+        app.register_blueprint(module.blp)
+    app.jinja_env.globals.update(
+        get_locale=get_locale,
+        purpose_labels=PURPOSE_LABELS,
+        relationship_labels=RELATIONSHIP_LABELS,
+        state_labels=STATE_LABELS,
+    )
+    app.jinja_env.filters["purpose_label"] = lambda purpose: PURPOSE_LABELS.get(purpose, purpose)
+    # "29 November 2027" in the person's language, rather than 2027-11-29.
+    app.jinja_env.filters["long_date"] = long_date

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from consent.accounts.models import Account
-from consent.api.documents import pdf_response
 from consent.consents import signing
+from consent.consents.decisions import consent_for_request
 from consent.consents.models import ConsentRequest
-from consent.consents.service import UseRequest, get_request, open_request, requested_uses
+from consent.consents.requests import UseRequest, get_request, open_request, requested_uses
 from consent.consents.uses import CHANNEL, PURPOSES
 from consent.db import db
 from consent.documents.qr import qr_svg
@@ -26,10 +26,13 @@ from consent.forms.models import FormVersion
 from consent.media.service import add_media
 from consent.patients.models import Patient
 from consent.patients.service import get_patient, identity, register_patient
+from consent.web.context import runtime
 from consent.web.extensions import limiter
 from consent.web.guards import plain_file_name
 from consent.web.i18n import LANGUAGES
+from consent.web.pdf import pdf_response
 from consent.web.ratelimits import limit_value, login_account_key, refused
+from consent.workflows.decide import confirm_on_tablet
 from consent.workflows.documents import form_job
 
 blp = Blueprint("clinician", __name__, url_prefix="/clinician")
@@ -102,7 +105,13 @@ def dashboard() -> str:
             .where(ConsentRequest.patient_id == patient.id)
             .order_by(ConsentRequest.created_at.desc())
         ).all()
-        rows.append({"patient": patient, "identity": identity(patient.id), "requests": requests})
+        rows.append(
+            {
+                "patient": patient,
+                "identity": identity(db.session, runtime().vault, patient.id),
+                "requests": requests,
+            }
+        )
     return render_template("clinician/dashboard.html", rows=rows)
 
 
@@ -124,11 +133,17 @@ def new_patient() -> Any:
         if not errors:
             try:
                 patient = register_patient(
-                    record_number=values["record_number"], name=values["name"], birth_date=birth
+                    db.session,
+                    runtime().vault,
+                    record_number=values["record_number"],
+                    name=values["name"],
+                    birth_date=birth,
                 )
             except ConsentError as exc:
+                db.session.rollback()
                 errors["record_number"] = exc.message
             else:
+                db.session.commit()
                 return redirect(url_for("clinician.patient_page", patient_id=patient.id))
     return render_template("clinician/new_patient.html", values=values, errors=errors), (
         422 if errors else 200
@@ -147,14 +162,14 @@ def patient_page(patient_id: str) -> str:
     return render_template(
         "clinician/patient.html",
         patient=patient,
-        identity=identity(patient_id),
+        identity=identity(db.session, runtime().vault, patient_id),
         requests=requests,
     )
 
 
 def _patient(patient_id: str) -> Patient:
     try:
-        return get_patient(patient_id)
+        return get_patient(db.session, patient_id)
     except ConsentError:
         abort(404)
 
@@ -216,12 +231,23 @@ def new_request(patient_id: str) -> Any:
         except ValueError:
             errors["expires"] = _("Give the end date as year-month-day.")
         if not errors:
+            rt = runtime()
             try:
                 media_ids = [
-                    add_media(patient_id=patient.id, description="", stream=f.stream).id
+                    add_media(
+                        db.session,
+                        rt.vault,
+                        rt.files,
+                        patient_id=patient.id,
+                        description="",
+                        stream=f.stream,
+                        limit=rt.settings.max_media_bytes,
+                        max_pixels=rt.settings.max_image_pixels,
+                    ).id
                     for f in files
                 ]
                 consent_request = open_request(
+                    db.session,
                     patient_id=patient.id,
                     media_ids=media_ids,
                     form_id=form_id,
@@ -232,13 +258,15 @@ def new_request(patient_id: str) -> Any:
                     account_id=current_user.id,
                 )
             except ConsentError as exc:
+                db.session.rollback()
                 errors["form"] = exc.message
             else:
+                db.session.commit()
                 return redirect(url_for("clinician.request_page", request_id=consent_request.id))
     return render_template(
         "clinician/new_request.html",
         patient=patient,
-        identity=identity(patient.id),
+        identity=identity(db.session, runtime().vault, patient.id),
         forms=forms,
         purposes=PURPOSES,
         values=values,
@@ -254,13 +282,13 @@ def request_page(request_id: str) -> str:
 
 def _render_request(request_id: str, *, link_url: str | None) -> str:
     consent_request = _request(request_id)
-    uses = [use.purpose for use in requested_uses(request_id)]
-    pending = signing.pending_for(request_id)
-    consent = signing.consent_for_request(request_id)
+    uses = [use.purpose for use in requested_uses(db.session, request_id)]
+    pending = signing.pending_for(db.session, request_id)
+    consent = consent_for_request(db.session, request_id)
     return render_template(
         "clinician/request.html",
         request=consent_request,
-        identity=identity(consent_request.patient_id),
+        identity=identity(db.session, runtime().vault, consent_request.patient_id),
         uses=uses,
         link_url=link_url,
         qr=qr_svg(link_url, label=_("QR code of the tablet link")) if link_url else None,
@@ -273,7 +301,7 @@ def _render_request(request_id: str, *, link_url: str | None) -> str:
 
 def _request(request_id: str) -> ConsentRequest:
     try:
-        return get_request(request_id)
+        return get_request(db.session, request_id)
     except ConsentError:
         abort(404)
 
@@ -282,7 +310,7 @@ def _request(request_id: str) -> ConsentRequest:
 @login_required
 def request_form(request_id: str) -> Any:
     """The blank paper form, the same bytes as the API's, for the print button."""
-    return pdf_response(form_job(request_id))
+    return pdf_response(form_job(db.session, runtime(), request_id))
 
 
 @blp.post("/requests/<request_id>/link")
@@ -290,12 +318,17 @@ def request_form(request_id: str) -> Any:
 def create_link(request_id: str) -> Any:
     """A new tablet link (earlier ones stop working), shown once, in this answer only."""
     _request(request_id)
+    rt = runtime()
     try:
-        issued = signing.issue_link(request_id)
+        issued = signing.issue_link(
+            db.session, request_id=request_id, minutes=rt.settings.signing_link_minutes
+        )
     except ConsentError as exc:
+        db.session.rollback()
         flash(exc.message)
         return redirect(url_for("clinician.request_page", request_id=request_id))
-    return _render_request(request_id, link_url=issued.url)
+    db.session.commit()
+    return _render_request(request_id, link_url=rt.links.signing(issued.token))
 
 
 @blp.post("/requests/<request_id>/confirm")
@@ -303,7 +336,10 @@ def create_link(request_id: str) -> Any:
 def confirm(request_id: str) -> Any:
     _request(request_id)
     try:
-        signing.confirm(request_id=request_id, account=current_user)
+        confirm_on_tablet(db.session, runtime(), request_id=request_id, account=current_user)
     except ConsentError as exc:
+        db.session.rollback()
         flash(exc.message)
+    else:
+        db.session.commit()
     return redirect(url_for("clinician.request_page", request_id=request_id))

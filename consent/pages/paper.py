@@ -9,22 +9,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from consent.consents import paper, signing
+from consent.consents import paper
+from consent.consents.decisions import Signer, consent_for_request, withdrawal_code
 from consent.consents.models import ConsentRequest
-from consent.consents.service import Signer, get_request, requested_uses, withdrawal_code
+from consent.consents.requests import get_request, request_form, requested_uses
 from consent.consents.uses import RELATIONSHIPS
 from consent.db import db
 from consent.documents.qr import qr_svg
@@ -37,11 +29,13 @@ from consent.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from consent.forms.models import FormVersion
 from consent.media.scans import SCAN_TYPES
 from consent.pages.labels import PURPOSE_LABELS
 from consent.patients.service import identity
+from consent.web.context import runtime
+from consent.web.errors import status_of
 from consent.web.guards import plain_file_name
+from consent.workflows.decide import record_on_paper
 
 blp = Blueprint("paper", __name__, url_prefix="/clinician/requests")
 ANSWERS = ("granted", "refused")
@@ -55,7 +49,7 @@ def _open_request(request_id: str) -> ConsentRequest:
     Raises Conflict when it is decided or signed on the tablet.
     """
     try:
-        return paper.paper_request(request_id, account_id=current_user.id)
+        return paper.paper_request(db.session, request_id, account_id=current_user.id)
     except NotFound:
         abort(404)
 
@@ -73,9 +67,9 @@ def paper_form(request_id: str) -> Any:
         return redirect(url_for("clinician.request_page", request_id=request_id))
     uses = [
         {"purpose": use.purpose, "channels": json.loads(use.channels)}
-        for use in requested_uses(request_id)
+        for use in requested_uses(db.session, request_id)
     ]
-    representative_only = paper.representative_only(consent_request)
+    representative_only = paper.representative_only(db.session, consent_request)
     values: dict[str, Any] = {
         "choices": {},
         "role": "legal_representative" if representative_only else "",
@@ -103,7 +97,9 @@ def paper_form(request_id: str) -> Any:
             assert scan is not None
             representative = values["role"] == "legal_representative"
             try:
-                consent = paper.record_paper_decision(
+                consent = record_on_paper(
+                    db.session,
+                    runtime(),
                     request_id=request_id,
                     signer=Signer(
                         values["role"],
@@ -116,9 +112,11 @@ def paper_form(request_id: str) -> Any:
                     account_id=current_user.id,
                 )
             except (UnsupportedMediaType, PayloadTooLarge, InvalidInput) as exc:
+                db.session.rollback()
                 errors.update(_scan_or_decision_error(exc))
-                status = exc.status
+                status = status_of(exc)
             else:
+                db.session.commit()
                 return redirect(url_for("paper.done", request_id=consent.request_id))
     if errors:
         # The browser forgets the chosen file: say so, so that nobody thinks it was kept.
@@ -126,7 +124,7 @@ def paper_form(request_id: str) -> Any:
     return render_template(
         "clinician/paper.html",
         request=consent_request,
-        identity=identity(consent_request.patient_id),
+        identity=identity(db.session, runtime().vault, consent_request.patient_id),
         uses=uses,
         values=values,
         errors=errors,
@@ -134,7 +132,7 @@ def paper_form(request_id: str) -> Any:
         relationships=RELATIONSHIPS,
         representative_only=representative_only,
         accept=",".join(SCAN_TYPES),
-        max_mb=current_app.config["CONSENT_MAX_SCAN_BYTES"] // (1024 * 1024),
+        max_mb=runtime().settings.max_scan_bytes // (1024 * 1024),
     ), status
 
 
@@ -165,7 +163,7 @@ def _scan_or_decision_error(exc: ConsentError) -> dict[str, str]:
     if isinstance(exc, UnsupportedMediaType):
         return {"scan": _("This file is not a PDF, JPEG or PNG. Scan the signed form again.")}
     if isinstance(exc, PayloadTooLarge):
-        mb = current_app.config["CONSENT_MAX_SCAN_BYTES"] // (1024 * 1024)
+        mb = runtime().settings.max_scan_bytes // (1024 * 1024)
         return {"scan": _("The file is larger than %(mb)s MB. Scan at a lower resolution.", mb=mb)}
     if set(exc.errors) & DECISION_FIELDS:
         return {"form": exc.message}
@@ -192,21 +190,20 @@ def _anchors(
 def done(request_id: str) -> Any:
     """What was recorded, the QR code of the public page, the withdrawal code to hand over."""
     try:
-        consent_request = get_request(request_id)
+        consent_request = get_request(db.session, request_id)
     except NotFound:
         abort(404)
-    consent = signing.consent_for_request(request_id)
+    consent = consent_for_request(db.session, request_id)
     if consent is None or consent.method != "paper":
         return redirect(url_for("clinician.request_page", request_id=request_id))
     if consent_request.account_id not in (None, current_user.id):
         raise Forbidden("Only the clinician who informed the patient can see the code.")
     receipt = json.loads(consent.receipt)
-    form = db.session.get_one(FormVersion, consent_request.form_version_id)
-    public_url = current_app.config["CONSENT_PUBLIC_URL"].rstrip("/") + url_for(
-        "public.consent_page", consent_id=consent.id
-    )
+    _form, definition = request_form(db.session, consent_request)
+    rt = runtime()
+    public_url = rt.links.consent_page(consent.id)
     try:
-        code = withdrawal_code(consent)
+        code = withdrawal_code(db.session, rt.vault, consent)
     except ConsentError:
         code = None
     return render_template(
@@ -214,7 +211,7 @@ def done(request_id: str) -> Any:
         request=consent_request,
         consent=consent,
         receipt=receipt,
-        labels=json.loads(form.definition)["purposes"],
+        labels=definition["purposes"],
         public_url=public_url,
         qr=qr_svg(public_url, label=_("QR code of the page that shows this consent")),
         code=code,

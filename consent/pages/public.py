@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 
+from consent.db import db
 from consent.errors import ConsentError, NotFound
 from consent.verify.public import FileCheck, check_file, consent_status
+from consent.web.context import runtime
+from consent.web.errors import status_of
 from consent.web.extensions import limiter
 from consent.web.ratelimits import limit_value
 
@@ -33,27 +36,30 @@ def check_a_file(consent_id: str) -> Any:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _page(consent_id, problem=_("Please choose a file to check."), status=422)
-    config = current_app.config
+    rt = runtime()
     try:
         result = check_file(
+            db.session,
+            rt.keyring,
             consent_id,
             upload.stream,
-            limit=config["CONSENT_MAX_FILE_CHECK_BYTES"],
-            max_pixels=config["CONSENT_MAX_IMAGE_PIXELS"],
-            max_distance=config["CONSENT_PHASH_MAX_DISTANCE"],
+            limit=rt.settings.max_file_check_bytes,
+            max_pixels=rt.settings.max_image_pixels,
+            max_distance=rt.settings.phash_max_distance,
         )
     except NotFound:
         abort(404)
     except ConsentError as exc:
-        if exc.status >= 500:
+        status = status_of(exc)
+        if status >= 500:
             raise
         problem = {
             413: _("This file is too large to check here."),
             415: _(
                 "Only photos (JPEG, PNG, WebP) and videos (MP4, MOV, WebM, MKV) can be checked."
             ),
-        }.get(exc.status, _("This file cannot be read: it is damaged, or holds something else."))
-        return _page(consent_id, problem=problem, status=exc.status)
+        }.get(status, _("This file cannot be read: it is damaged, or holds something else."))
+        return _page(consent_id, problem=problem, status=status)
     return _page(consent_id, result=result)
 
 
@@ -67,7 +73,7 @@ def _page(
     if not _CONSENT_ID.fullmatch(consent_id):
         abort(404)
     try:
-        consent = consent_status(consent_id)
+        consent = consent_status(db.session, runtime().keyring, consent_id)
     except NotFound:
         abort(404)
     page = render_template("public/consent.html", status=consent, result=result, problem=problem)

@@ -15,39 +15,23 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from consent.api.documents import pdf_response
 from consent.consents import signing
+from consent.consents.decisions import Signer, consent_for_request, withdrawal_code
 from consent.consents.models import ConsentRequest, SigningLink
-from consent.consents.service import (
-    Signer,
-    get_request,
-    request_media,
-    requested_uses,
-    withdrawal_code,
-)
+from consent.consents.requests import get_request, request_form, request_media, requested_uses
 from consent.consents.signature import drawn_signature
 from consent.consents.uses import RELATIONSHIPS
 from consent.db import db
 from consent.documents.qr import qr_svg
 from consent.errors import ConsentError, InvalidInput
-from consent.forms.models import FormVersion
-from consent.patients.service import data_key
-from consent.runtime import runtime
+from consent.web.context import runtime
 from consent.web.extensions import limiter
 from consent.web.i18n import LANGUAGES
+from consent.web.media import media_response
+from consent.web.pdf import pdf_response
 from consent.web.ratelimits import limit_value, refused
 from consent.workflows.documents import receipt_job
 
@@ -71,7 +55,7 @@ def signing_step(view: F) -> F:
         if link_id is None:
             return _problem("unknown")
         try:
-            link = signing.current_link(int(link_id), _browser())
+            link = signing.current_link(db.session, int(link_id), _browser())
         except signing.LinkProblem as problem:
             return _problem(problem.reason)
         return view(*args, link=link, ctx=_context(link), **kwargs)
@@ -84,11 +68,10 @@ def _problem(reason: str) -> tuple[str, int]:
 
 
 def _context(link: SigningLink) -> dict[str, Any]:
-    request_row = get_request(link.request_id)
-    form = db.session.get_one(FormVersion, request_row.form_version_id)
-    definition = json.loads(form.definition)
-    uses = [(use.purpose, use.channels) for use in requested_uses(request_row.id)]
-    media = request_media(request_row.id)
+    request_row = get_request(db.session, link.request_id)
+    form, definition = request_form(db.session, request_row)
+    uses = [(use.purpose, use.channels) for use in requested_uses(db.session, request_row.id)]
+    media = request_media(db.session, request_row.id)
     return {
         "request": request_row,
         "form": form,
@@ -116,16 +99,17 @@ def open_link(token: str) -> Any:
     if len(token) > 100:
         return _problem("unknown")
     try:
-        link = signing.open_link(token, _browser())
+        link = signing.open_link(db.session, token, _browser())
     except signing.LinkProblem as problem:
         return _problem(problem.reason)
+    db.session.commit()
     for key in ("checked", "choices", "signer", "submitted"):
         session.pop(key, None)
     session["link"] = link.id
-    request_row = db.session.get_one(ConsentRequest, link.request_id)
-    session.setdefault(
-        "lang", db.session.get_one(FormVersion, request_row.form_version_id).language
+    form, _definition = request_form(
+        db.session, db.session.get_one(ConsentRequest, link.request_id)
     )
+    session.setdefault("lang", form.language)
     return redirect(url_for("tablet.start"))
 
 
@@ -158,10 +142,7 @@ def media_file(media_id: str, link: SigningLink, ctx: dict[str, Any]) -> Respons
     item = next((m for m in ctx["media"] if m.id == media_id), None)
     if item is None:
         abort(404)
-    chunks = runtime().media_store.read(media_id=item.id, data_key=data_key(item.patient_id))
-    response = Response(chunks, mimetype=item.media_type)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return media_response(item)
 
 
 @blp.get("/read/<int(max=1000):number>")
@@ -280,6 +261,8 @@ def sign(link: SigningLink, ctx: dict[str, Any]) -> Any:
             if signer.role == "patient":
                 signer = Signer("patient")
             signing.submit(
+                db.session,
+                runtime().vault,
                 link=link,
                 choices={purpose: value == "yes" for purpose, value in chosen.items()},
                 signer=signer,
@@ -295,6 +278,7 @@ def sign(link: SigningLink, ctx: dict[str, Any]) -> Any:
                 )
             )
         else:
+            db.session.commit()
             session["submitted"] = link.request_id
             return redirect(url_for("tablet.wait"))
     return render_template(
@@ -312,9 +296,9 @@ def _submitted_request() -> str:
 @blp.get("/wait")
 def wait() -> Any:
     request_id = _submitted_request()
-    if signing.consent_for_request(request_id) is not None:
+    if consent_for_request(db.session, request_id) is not None:
         return redirect(url_for("tablet.done"))
-    request_row = get_request(request_id)
+    request_row = get_request(db.session, request_id)
     return render_template("tablet/wait.html", request=request_row, step=8)
 
 
@@ -322,39 +306,35 @@ def wait() -> Any:
 def status() -> Any:
     """For the waiting page's script: has the clinician confirmed yet?"""
     request_id = _submitted_request()
-    return {"confirmed": signing.consent_for_request(request_id) is not None}
+    return {"confirmed": consent_for_request(db.session, request_id) is not None}
 
 
 @blp.get("/receipt.pdf")
 def receipt_pdf() -> Any:
     """The receipt as a PDF to keep, for the browser that signed it, once it is confirmed."""
-    consent = signing.consent_for_request(_submitted_request())
+    consent = consent_for_request(db.session, _submitted_request())
     if consent is None:
         abort(404)
-    return pdf_response(receipt_job(consent.id), download=True)
+    return pdf_response(receipt_job(db.session, runtime(), consent.id), download=True)
 
 
 @blp.get("/done")
 def done() -> Any:
     """What was agreed and refused, the QR code of the public page, the withdrawal code."""
     request_id = _submitted_request()
-    consent = signing.consent_for_request(request_id)
+    consent = consent_for_request(db.session, request_id)
     if consent is None:
         return redirect(url_for("tablet.wait"))
     receipt = json.loads(consent.receipt)
-    request_row = get_request(request_id)
-    form = db.session.get_one(FormVersion, request_row.form_version_id)
-    labels = json.loads(form.definition)["purposes"]
+    _form, definition = request_form(db.session, get_request(db.session, request_id))
+    labels = definition["purposes"]
     # The address printed and encoded for the patient is the service's public one, whatever
     # host the tablet reached it through.
-    public_url = current_app.config["CONSENT_PUBLIC_URL"].rstrip("/") + url_for(
-        "public.consent_page", consent_id=consent.id
-    )
-    withdraw_url = current_app.config["CONSENT_PUBLIC_URL"].rstrip("/") + url_for(
-        "withdraw.enter_code"
-    )
+    rt = runtime()
+    public_url = rt.links.consent_page(consent.id)
+    withdraw_url = rt.links.withdraw_page()
     try:
-        code = withdrawal_code(consent)
+        code = withdrawal_code(db.session, rt.vault, consent)
     except ConsentError:
         code = None
     return render_template(

@@ -15,28 +15,20 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
 
-from consent.api.documents import pdf_response
 from consent.consents import selfservice
-from consent.consents.service import receipt_envelope
+from consent.consents.withdrawals import get_withdrawal
+from consent.db import db
 from consent.errors import Conflict
-from consent.patients.service import data_key
-from consent.runtime import runtime
+from consent.records.envelope import verified_receipt
+from consent.web.context import runtime
 from consent.web.extensions import limiter
 from consent.web.i18n import LANGUAGES
+from consent.web.media import media_response
+from consent.web.pdf import pdf_response
 from consent.web.ratelimits import limit_value, refused
-from consent.workflows.documents import public_url
+from consent.workflows.withdraw import withdraw_with_code
 from consent.workflows.withdrawal_documents import withdrawal_receipt_job
 
 blp = Blueprint("withdraw", __name__, url_prefix="/withdraw")
@@ -47,7 +39,7 @@ DONE = "withdrawn"
 
 
 def _deadline() -> int:
-    return int(time.time()) + 60 * int(current_app.config["CONSENT_WITHDRAWAL_SESSION_MINUTES"])
+    return int(time.time()) + 60 * runtime().settings.withdrawal_session_minutes
 
 
 def _opened() -> dict[str, Any] | None:
@@ -85,7 +77,8 @@ def enter_code() -> Any:
 @limiter.limit(limit_value("withdrawal_code"), deduct_when=refused)
 def submit_code() -> Any:
     """A code that opens a consent leads on; anything else gets the same neutral answer."""
-    consent = selfservice.consent_for_code(request.form.get("code", ""))
+    code = request.form.get("code", "")
+    consent = selfservice.consent_for_code(db.session, runtime().keyring, code)
     if consent is None:
         return _render_code_page(not_found=True)
     session.pop(DONE, None)
@@ -99,7 +92,7 @@ def consent_page() -> Any:
     state = _opened()
     if state is None:
         return redirect(url_for("withdraw.enter_code"))
-    view = selfservice.consent_view(state["consent"])
+    view = selfservice.consent_view(db.session, runtime().keyring, state["consent"])
     active = [use["purpose"] for use in view.active]
     missing = False
     ticked: list[str] = list(state.get("purposes") or [])
@@ -123,14 +116,11 @@ def media_file(media_id: str) -> Response:
     state = _opened()
     if state is None:
         abort(404)
-    view = selfservice.consent_view(state["consent"])
+    view = selfservice.consent_view(db.session, runtime().keyring, state["consent"])
     item = next((m for m in view.media if m.id == media_id), None)
     if item is None or item.bytes_erased_at is not None:
         abort(404)
-    chunks = runtime().media_store.read(media_id=item.id, data_key=data_key(item.patient_id))
-    response = Response(chunks, mimetype=item.media_type)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return media_response(item)
 
 
 @blp.route("/confirm", methods=["GET", "POST"])
@@ -142,15 +132,20 @@ def confirm() -> Any:
     chosen = list(state.get("purposes") or [])
     if not chosen:
         return redirect(url_for("withdraw.consent_page"))
-    view = selfservice.consent_view(state["consent"])
+    view = selfservice.consent_view(db.session, runtime().keyring, state["consent"])
     active = [use["purpose"] for use in view.active]
     if request.method == "POST":
         everything = set(chosen) >= set(active)
         try:
-            withdrawal = selfservice.withdraw_with_code(
-                consent_id=view.consent_id, purposes=None if everything else chosen
+            withdrawal = withdraw_with_code(
+                db.session,
+                runtime().keyring,
+                consent_id=view.consent_id,
+                purposes=None if everything else chosen,
             )
+            db.session.commit()
         except Conflict:
+            db.session.rollback()
             # Withdrawn meanwhile (another tab, the care team): nothing left to do.
             session.pop(OPENED, None)
             return redirect(url_for("withdraw.enter_code"))
@@ -183,10 +178,11 @@ def _done_withdrawal() -> str:
 
 @blp.get("/done")
 def done() -> str:
-    withdrawal = selfservice.get_withdrawal(_done_withdrawal())
-    view = selfservice.consent_view(withdrawal.consent_id)
-    body = receipt_envelope(withdrawal)["receipt"]
-    verify_url = public_url(url_for("public.consent_page", consent_id=view.consent_id))
+    rt = runtime()
+    withdrawal = get_withdrawal(db.session, _done_withdrawal())
+    view = selfservice.consent_view(db.session, rt.keyring, withdrawal.consent_id)
+    body = verified_receipt(withdrawal, rt.keyring)
+    verify_url = rt.links.consent_page(view.consent_id)
     return render_template(
         "withdraw/done.html",
         view=view,
@@ -201,4 +197,5 @@ def done() -> str:
 @blp.get("/withdrawal-receipt.pdf")
 def receipt_pdf() -> Response:
     """The withdrawal receipt as a PDF to keep, for the browser that withdrew."""
-    return pdf_response(withdrawal_receipt_job(_done_withdrawal()), download=True)
+    job = withdrawal_receipt_job(db.session, runtime(), _done_withdrawal())
+    return pdf_response(job, download=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String
+from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consent.db import db
 from consent.db.types import UTCDateTime, utcnow
+from consent.records.mixin import SignedRecord
 
 
 class Patient(db.Model):  # type: ignore[name-defined,misc]
@@ -35,7 +36,7 @@ class PatientKey(db.Model):  # type: ignore[name-defined,misc]
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class PatientErasure(db.Model):  # type: ignore[name-defined,misc]
+class PatientErasure(SignedRecord, db.Model):  # type: ignore[name-defined,misc]
     """The signed, logged record that a patient's identity and media were destroyed.
 
     It names the pseudonymous patient id and what was ended, never who the patient was: the
@@ -47,7 +48,3 @@ class PatientErasure(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), unique=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    receipt: Mapped[bytes] = mapped_column(LargeBinary)
-    signature: Mapped[bytes] = mapped_column(LargeBinary)
-    key_id: Mapped[str] = mapped_column(String(8))
-    log_index: Mapped[int] = mapped_column(BigInteger, unique=True)

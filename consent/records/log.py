@@ -6,13 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
-
-from consent.crypto.keyring import Signature
+from consent.crypto.keyring import Keyring, Signature
 from consent.crypto.receipts import canonical, envelope_from_parts
-from consent.db import db
+from consent.db import AnySession
 from consent.ledger import store
-from consent.runtime import runtime
 
 
 @dataclass(frozen=True)
@@ -24,25 +21,21 @@ class LoggedRecord:
     signature: Signature
 
 
-def sign_and_log(*, kind: str, record_id: str, body: Mapping[str, Any]) -> LoggedRecord:
+def sign_and_log(
+    session: AnySession, keyring: Keyring, *, kind: str, record_id: str, body: Mapping[str, Any]
+) -> LoggedRecord:
     """Reserve the next log index, sign the receipt carrying it, and append the envelope.
 
     Runs in the caller's transaction: the caller's commit makes record and leaf exist together.
     """
-    index = store.reserve_index(db.session)
+    index = store.reserve_index(session)
     body_bytes = canonical({**body, "log_index": index})
-    signature = runtime().keyring.sign(body_bytes)
+    signature = keyring.sign(body_bytes)
     envelope = envelope_from_parts(
         body_bytes=body_bytes,
         signature=signature.signature,
         key_id=signature.key_id,
         body_key="receipt",
     )
-    store.append(db.session, index=index, data=canonical(envelope), kind=kind, record_id=record_id)
+    store.append(session, index=index, data=canonical(envelope), kind=kind, record_id=record_id)
     return LoggedRecord(index, body_bytes, signature)
-
-
-def log_origin() -> str:
-    """The checkpoint origin: CONSENT_LOG_ORIGIN, or the signing keys' name."""
-    configured: str | None = current_app.config.get("CONSENT_LOG_ORIGIN")
-    return configured or runtime().keyring.name

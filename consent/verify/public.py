@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from consent import clock
 from consent.consents.models import Consent, Withdrawal
+from consent.crypto.keyring import Keyring
 from consent.crypto.receipts import verify_stored
-from consent.db import db
+from consent.db import AnySession
 from consent.db.types import rfc3339
 from consent.errors import IntegrityFailure, NotFound, VerificationError
 from consent.media.fingerprints import fingerprint, hamming
-from consent.runtime import runtime
 
 
 @dataclass(frozen=True)
@@ -35,20 +35,15 @@ class ConsentStatus:
     log_index: int
     uses: list[UseState]
 
-    @property
-    def valid_for(self) -> list[str]:
-        return [use.purpose for use in self.uses if use.state == "granted"]
 
-
-def consent_status(consent_id: str) -> ConsentStatus:
+def consent_status(session: AnySession, keyring: Keyring, consent_id: str) -> ConsentStatus:
     """The state of every use of a consent, from its verified receipts.
 
     Raises NotFound, or IntegrityFailure when a stored receipt does not verify.
     """
-    consent = db.session.get(Consent, consent_id)
+    consent = session.get(Consent, consent_id)
     if consent is None:
         raise NotFound("No such consent.")
-    keyring = runtime().keyring
     try:
         body = verify_stored(
             body_bytes=consent.receipt,
@@ -57,9 +52,7 @@ def consent_status(consent_id: str) -> ConsentStatus:
             keys=keyring,
         )
         withdrawn: set[str] = set()
-        for row in db.session.scalars(
-            select(Withdrawal).where(Withdrawal.consent_id == consent_id)
-        ):
+        for row in session.scalars(select(Withdrawal).where(Withdrawal.consent_id == consent_id)):
             withdrawal = verify_stored(
                 body_bytes=row.receipt, signature=row.signature, key_id=row.key_id, keys=keyring
             )
@@ -95,7 +88,14 @@ class FileCheck:
 
 
 def check_file(
-    consent_id: str, stream: IO[bytes], *, limit: int, max_pixels: int, max_distance: int
+    session: AnySession,
+    keyring: Keyring,
+    consent_id: str,
+    stream: IO[bytes],
+    *,
+    limit: int,
+    max_pixels: int,
+    max_distance: int,
 ) -> FileCheck:
     """Compare a file with the items the consent's verified receipt binds.
 
@@ -103,7 +103,7 @@ def check_file(
     uploads do: UnsupportedMediaType, PayloadTooLarge, InvalidInput (empty, damaged, a
     polyglot, a decompression bomb). Nothing is stored.
     """
-    consent = db.session.get(Consent, consent_id)
+    consent = session.get(Consent, consent_id)
     if consent is None:
         raise NotFound("No such consent.")
     try:
@@ -111,7 +111,7 @@ def check_file(
             body_bytes=consent.receipt,
             signature=consent.signature,
             key_id=consent.key_id,
-            keys=runtime().keyring,
+            keys=keyring,
         )
     except VerificationError as exc:
         raise IntegrityFailure("This consent's records do not verify.") from exc
@@ -132,7 +132,7 @@ def check_file(
     return FileCheck(False, total=len(items))
 
 
-def published_keys() -> dict[str, Any]:
+def published_keys(keyring: Keyring) -> dict[str, Any]:
     """The document of /.well-known/consent-keys: every public key, active and retired."""
     return {
         "keys": [
@@ -143,6 +143,6 @@ def published_keys() -> dict[str, Any]:
                 "vkey": key.vkey,
                 "status": key.status,
             }
-            for key in runtime().keyring.public_keys()
+            for key in keyring.public_keys()
         ]
     }

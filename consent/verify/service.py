@@ -17,22 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import Engine, Select, and_, bindparam, null, or_, select, union_all
+from sqlalchemy import Engine
 
 from consent import clock
-from consent.consents.models import Consent, RequestMedia, Withdrawal
 from consent.consents.uses import channel_covered
 from consent.crypto.keyring import Keyring
 from consent.crypto.receipts import signed_json, verify_stored
-from consent.db import db
-from consent.db.readpath import PreparedRead
 from consent.db.types import rfc3339
 from consent.errors import IntegrityFailure, VerificationError
-from consent.ledger.models import LogHead
-from consent.media.fingerprints import bands, hamming
-from consent.media.models import MediaItem, MediaRendition, PerceptualBand
-from consent.runtime import runtime
+from consent.verify.statements import BY_MEDIA_IDS, BY_SHA256, HEAD, perceptual_candidates
 
 DECISIONS = ("allowed", "not_covered", "withdrawn", "expired", "unknown")
 
@@ -55,124 +48,6 @@ class _Evidence:
     expires_at: str
     use: dict[str, Any]
     withdrawn: set[str] = field(default_factory=set)
-
-
-# One round trip for everything verify needs about a file: its media items, the consents whose
-# requests include them, and their withdrawals. Built once; executed on the Core connection,
-# since this is the hot path of every publishing tool.
-_media, _links = MediaItem.__table__, RequestMedia.__table__
-_consents, _withdrawals = Consent.__table__, Withdrawal.__table__
-_renditions = MediaRendition.__table__
-_bands = PerceptualBand.__table__
-_head = LogHead.__table__
-# The log head in the same statement: on PostgreSQL one snapshot, so the checkpoint an answer
-# names is the tree that held the receipts it read.
-_HEAD_SIZE = select(_head.c.size).where(_head.c.id == 1).scalar_subquery()
-_HEAD_ROOT = select(_head.c.root).where(_head.c.id == 1).scalar_subquery()
-_HEAD = PreparedRead(select(_head.c.size, _head.c.root).where(_head.c.id == 1))
-
-
-_RENDITION_COLUMNS = (
-    "rendition_id",
-    "rendition_kind",
-    "rendition_receipt",
-    "rendition_signature",
-    "rendition_key_id",
-)
-
-
-def _records(*, via_rendition: bool) -> Select[Any]:
-    """The records of media items, found directly or through a rendition of them (a copy the
-    service made, whose receipt the rendition columns carry)."""
-    if via_rendition:
-        rendition = [
-            _renditions.c.id.label("rendition_id"),
-            _renditions.c.kind.label("rendition_kind"),
-            _renditions.c.receipt.label("rendition_receipt"),
-            _renditions.c.signature.label("rendition_signature"),
-            _renditions.c.key_id.label("rendition_key_id"),
-        ]
-        source = _renditions.join(_media, _media.c.id == _renditions.c.media_id)
-    else:
-        rendition = [null().label(name) for name in _RENDITION_COLUMNS]
-        source = _media
-    return (
-        select(
-            _HEAD_SIZE.label("head_size"),
-            _HEAD_ROOT.label("head_root"),
-            _media.c.id.label("media_id"),
-            _media.c.sha256.label("media_sha256"),
-            *rendition,
-            _consents.c.id.label("consent_id"),
-            _consents.c.receipt.label("consent_receipt"),
-            _consents.c.signature.label("consent_signature"),
-            _consents.c.key_id.label("consent_key_id"),
-            _withdrawals.c.id.label("withdrawal_id"),
-            _withdrawals.c.receipt.label("withdrawal_receipt"),
-            _withdrawals.c.signature.label("withdrawal_signature"),
-            _withdrawals.c.key_id.label("withdrawal_key_id"),
-        )
-        .select_from(source)
-        .outerjoin(_links, _links.c.media_id == _media.c.id)
-        .outerjoin(_consents, _consents.c.request_id == _links.c.request_id)
-        .outerjoin(_withdrawals, _withdrawals.c.consent_id == _consents.c.id)
-    )
-
-
-# One round trip for everything verify needs about a file: its media items, found by their
-# own hash or by the hash of a rendition (each branch through its sha256 index), the consents
-# whose requests include them, and their withdrawals. Built once; executed on a held DBAPI
-# connection, since this is the hot path of every publishing tool.
-_BY_SHA256 = PreparedRead(
-    union_all(
-        _records(via_rendition=False).where(_media.c.sha256 == bindparam("sha256")),
-        _records(via_rendition=True).where(_renditions.c.sha256 == bindparam("sha256")),
-    )
-)
-_BY_MEDIA_IDS = _records(via_rendition=False).where(
-    _media.c.id.in_(bindparam("media_ids", expanding=True))
-)
-
-
-# The media items sharing at least one pHash band with the file's, through the band index.
-# (band = 0 AND value = ?) OR ...: both engines use the primary key for it, where a row-value IN
-# makes SQLite scan every band. Prepared, as the exact lookup is: building the eight conditions
-# in the ORM cost 0.8 ms a call.
-_NEAR = PreparedRead(
-    select(_media.c.id, _media.c.phash, _media.c.sha256)
-    .join(_bands, _bands.c.media_id == _media.c.id)
-    .where(
-        or_(
-            *(
-                and_(_bands.c.band == band, _bands.c.value == bindparam(f"band{band}"))
-                for band in range(8)
-            )
-        )
-    )
-    .distinct()
-)
-
-
-def perceptual_candidates(
-    phash: str, engine: Engine | None = None
-) -> tuple[list[str], int, str] | None:
-    """The nearest media items within the configured Hamming distance, through the band index:
-    (media ids, distance, SHA-256 of one of them), or None."""
-    limit: int = current_app.config["CONSENT_PHASH_MAX_DISTANCE"]
-    candidates = _NEAR.all(
-        engine or db.engine, **{f"band{band}": value for band, value in bands(phash)}
-    )
-    scored = sorted(
-        (hamming(phash, candidate_phash), media_id, sha)
-        for media_id, candidate_phash, sha in candidates
-        if candidate_phash is not None
-    )
-    scored = [entry for entry in scored if entry[0] <= limit]
-    if not scored:
-        return None
-    best = scored[0][0]
-    nearest = [entry for entry in scored if entry[0] == best]
-    return [entry[1] for entry in nearest], best, nearest[0][2]
 
 
 def _verified(
@@ -295,36 +170,33 @@ def decide(
     sha256: str,
     purpose: str,
     channel: str | None,
+    engine: Engine,
+    keyring: Keyring,
     phash: str | None = None,
+    max_distance: int = 0,
     now: datetime | None = None,
-    engine: Engine | None = None,
-    keyring: Keyring | None = None,
 ) -> SignedAnswer:
-    """The signed answer for one file and one intended use.
-
-    ``engine`` and ``keyring`` default to the current app's; given both (the verify fast path)
-    and no ``phash``, no app context is needed.
+    """The signed answer for one file and one intended use; a ``phash`` (an upload) also
+    finds a re-encoded copy within ``max_distance``. Needs no app context.
 
     Raises IntegrityFailure when a stored receipt does not verify: doubt is never ``allowed``.
     """
     now = now or clock.now()
-    engine = engine or db.engine
-    keyring = keyring or runtime().keyring
     # Straight on a pooled DBAPI cursor, not the ORM session: this is the hot path.
-    rows: list[Any] = _BY_SHA256.all(engine, sha256=sha256)
+    rows: list[Any] = BY_SHA256.all(engine, sha256=sha256)
     match = _exact_match(rows, sha256, keyring) if rows else None
     if not rows and phash is not None:
-        near = perceptual_candidates(phash, engine)
+        near = perceptual_candidates(phash, engine, max_distance=max_distance)
         if near is not None:
             media_ids, distance, matched_sha256 = near
             with engine.connect() as connection:
-                rows = list(connection.execute(_BY_MEDIA_IDS, {"media_ids": media_ids}).all())
+                rows = list(connection.execute(BY_MEDIA_IDS, {"media_ids": media_ids}).all())
             match = {"kind": "perceptual", "distance": distance, "sha256": matched_sha256}
     if rows:
         head_size, head_root = rows[0].head_size, rows[0].head_root
     else:
         # No record of this file: the answer still names the tree it was checked against.
-        head_size, head_root = _HEAD.all(engine)[0]
+        head_size, head_root = HEAD.all(engine)[0]
     decision, governing, grants = "unknown", None, []
     if match is not None:
         evidence = _evidence(rows, purpose, channel, keyring)

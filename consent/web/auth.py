@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 from flask import g, request
 
 from consent.accounts.service import Caller, authenticate
+from consent.db import db
+from consent.web.context import settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,7 +31,12 @@ def require_scope(scope: str | tuple[str, ...] | None) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            g.caller = authenticate(request.headers.get("Authorization"), scope=scope)
+            g.caller = authenticate(
+                db.session,
+                request.headers.get("Authorization"),
+                scope=scope,
+                cache_seconds=settings().api_key_cache_seconds,
+            )
             return view(*args, **kwargs)
 
         guarded.required_scope = scope  # type: ignore[attr-defined]

@@ -26,12 +26,12 @@ from flask import Flask
 from sqlalchemy import Engine
 
 from consent.accounts.service import recent_caller
-from consent.api.verify import parse_hash_query
 from consent.crypto.keyring import Keyring
 from consent.db import db
-from consent.runtime import runtime
+from consent.verify.query import parse_hash_query
 from consent.verify.service import decide
 from consent.web import verifylimit as ratelimit
+from consent.web.context import runtime
 
 PATH = "/api/v1/verify"
 # name=value pairs whose values need no decoding; anything else is Flask's to parse.

@@ -6,9 +6,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import current_app, request
+from flask import request
 
 from consent.errors import InvalidInput, UnsupportedMediaType
+from consent.web.context import settings
 
 MAX_FILE_NAME = 255
 _NAME_PROBLEM = (
@@ -50,7 +51,7 @@ def accepts_json(view: F) -> F:
 
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        request.max_content_length = current_app.config["CONSENT_MAX_JSON_BYTES"]
+        request.max_content_length = settings().max_json_bytes
         if request.mimetype != "application/json":
             raise UnsupportedMediaType(
                 f"Send JSON with Content-Type: application/json (got {request.mimetype or 'none'})."

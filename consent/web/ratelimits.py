@@ -18,13 +18,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
 from flask_limiter import RateLimitExceeded
 from limits import RateLimitItem, parse_many
 
+from consent.settings import Settings
+from consent.web import context
 from consent.web.extensions import limiter
 
-# Name -> configuration key of its "N per minute;M per hour" string.
+# Name -> the setting of its "N per minute;M per hour" string.
 LIMITS = {
     "login": "CONSENT_RATELIMIT_LOGIN",
     "withdrawal_code": "CONSENT_RATELIMIT_WITHDRAWAL_CODE",
@@ -33,19 +35,23 @@ LIMITS = {
 }
 
 
+def _spec(settings: Settings, name: str) -> str:
+    value: str = getattr(settings, f"ratelimit_{name}")
+    return value
+
+
 def limit_value(name: str) -> Callable[[], str]:
     """The configured limit of ``name``, read per request (for ``limiter.limit``)."""
-    key = LIMITS[name]
-    return lambda: str(current_app.config[key])
+    if name not in LIMITS:
+        raise KeyError(name)
+    return lambda: _spec(context.settings(), name)
 
 
 def configured_limits(app: Flask, name: str) -> list[RateLimitItem]:
-    """The limits configured for ``name`` (a key of LIMITS, or any CONSENT_RATELIMIT_* key).
-
-    Raises KeyError for an unknown name, ValueError for a limit string that does not parse.
-    """
-    key = LIMITS.get(name) or name
-    return list(parse_many(str(app.config[key])))
+    """The limits configured for ``name`` (a key of LIMITS). Raises KeyError for another."""
+    if name not in LIMITS:
+        raise KeyError(name)
+    return list(parse_many(_spec(context.settings(app), name)))
 
 
 def hit_limits(app: Flask, items: list[RateLimitItem], scope: str, key: str) -> int | None:
@@ -95,14 +101,9 @@ def refused(response: Response) -> bool:
     return 400 <= response.status_code < 500
 
 
-def init_app(app: Flask) -> None:
-    """Bind Flask-Limiter to the configured storage, and answer 429s in the service's shapes."""
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["CONSENT_RATELIMIT_STORAGE_URI"])
-    # Counting must never take the service down: with Redis unreachable, count in memory.
-    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", "consent")
-    for name in LIMITS:
-        configured_limits(app, name)  # a limit that does not parse stops the start, not a request
+def init_app(app: Flask, settings: Settings) -> None:
+    """Bind Flask-Limiter to the configured storage (app.config, from the settings; a limit
+    that does not parse already stopped the start), and answer 429s in the service's shapes."""
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, too_many_requests)
 
@@ -118,7 +119,7 @@ def retry_after_seconds() -> int:
 def too_many_requests(exc: RateLimitExceeded) -> Response:
     from flask_babel import ngettext
 
-    from consent.errors import respond
+    from consent.web.errors import respond
 
     seconds = retry_after_seconds()
     if request.path.startswith("/api/"):

@@ -17,8 +17,10 @@ import io
 import tempfile
 from typing import IO, Any
 
-from flask import Request, current_app
+from flask import Request
 from werkzeug.formparser import FormDataParser, MultiPartParser
+
+from consent.web.context import settings
 
 # Bytes read per turn of the multipart parser. Werkzeug refuses a turn whose buffer passes the
 # form memory limit (MAX_FORM_MEMORY_SIZE, 500 kB by default), so it stays well under it.
@@ -49,7 +51,7 @@ class _FormDataParser(FormDataParser):
         return stream, form, files
 
 
-class ConsentRequest(Request):
+class UploadAwareRequest(Request):
     """Flask's request, with uploads spooled and parsed as described above."""
 
     form_data_parser_class = _FormDataParser
@@ -63,7 +65,7 @@ class ConsentRequest(Request):
     ) -> IO[bytes]:
         # The whole body's announced length bounds every part in it: Werkzeug never reads past
         # it (and MAX_CONTENT_LENGTH refuses a longer one before reading).
-        in_memory = current_app.config["CONSENT_UPLOAD_MEMORY_BYTES"]
+        in_memory = settings().upload_memory_bytes
         if total_content_length is not None and total_content_length <= in_memory:
             return io.BytesIO()
         return tempfile.TemporaryFile("w+b")

@@ -22,6 +22,7 @@ from limits import RateLimitItem, parse_many
 
 from consent.accounts.service import Caller
 from consent.errors import TooManyRequests
+from consent.settings import Settings
 from consent.web import ratelimits
 
 log = logging.getLogger(__name__)
@@ -80,12 +81,10 @@ class VerifyLimit:
             ratelimits.reset(self.shared)
 
 
-def init_verify_limit(app: Flask) -> None:
+def init_verify_limit(app: Flask, settings: Settings) -> None:
     """After Flask-Limiter is bound (consent.web.ratelimits.init_app): a shared store is its."""
-    shared = not app.config["CONSENT_RATELIMIT_STORAGE_URI"].startswith("memory://")
-    app.extensions[EXTENSION] = VerifyLimit(
-        app.config["CONSENT_RATELIMIT_VERIFY"], app if shared else None
-    )
+    shared = not settings.ratelimit_storage_uri.startswith("memory://")
+    app.extensions[EXTENSION] = VerifyLimit(settings.ratelimit_verify, app if shared else None)
 
 
 def enforce(caller: Caller) -> None:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from consent.db import db
+from consent.db import AnySession
 from consent.db.types import rfc3339
 from consent.media.models import MediaItem, MediaRendition
 from consent.webhooks.service import emit
@@ -24,12 +24,12 @@ def media_sha256(receipt: bytes) -> list[str]:
     return [item["sha256"] for item in json.loads(receipt)["media"]]
 
 
-def rendition_sha256(media: list[str]) -> list[str]:
+def rendition_sha256(session: AnySession, media: list[str]) -> list[str]:
     """The SHA-256 of every publishable copy made of these media items: a publisher who posted
     the copy knows it by that hash, not by the original's."""
     return sorted(
         set(
-            db.session.scalars(
+            session.scalars(
                 select(MediaRendition.sha256)
                 .join(MediaItem, MediaItem.id == MediaRendition.media_id)
                 .where(MediaItem.sha256.in_(media))
@@ -38,17 +38,27 @@ def rendition_sha256(media: list[str]) -> list[str]:
     )
 
 
-def consent_created(*, consent_id: str, log_index: int, media: list[str]) -> int:
+def consent_created(
+    session: AnySession, *, consent_id: str, log_index: int, media: list[str]
+) -> int:
     return emit(
+        session,
         "consent.created",
         {"consent_id": consent_id, "log_index": log_index, "media_sha256": media},
     )
 
 
 def consent_withdrawn(
-    *, consent_id: str, withdrawal_id: str, log_index: int, purposes: list[str], media: list[str]
+    session: AnySession,
+    *,
+    consent_id: str,
+    withdrawal_id: str,
+    log_index: int,
+    purposes: list[str],
+    media: list[str],
 ) -> int:
     return emit(
+        session,
         "consent.withdrawn",
         {
             "consent_id": consent_id,
@@ -56,21 +66,22 @@ def consent_withdrawn(
             "log_index": log_index,
             "purposes": sorted(purposes),
             "media_sha256": media,
-            "rendition_sha256": rendition_sha256(media),
+            "rendition_sha256": rendition_sha256(session, media),
         },
     )
 
 
 def consent_expired(
-    *, consent_id: str, log_index: int, expired_at: datetime, media: list[str]
+    session: AnySession, *, consent_id: str, log_index: int, expired_at: datetime, media: list[str]
 ) -> int:
     return emit(
+        session,
         "consent.expired",
         {
             "consent_id": consent_id,
             "log_index": log_index,
             "expired_at": rfc3339(expired_at),
             "media_sha256": media,
-            "rendition_sha256": rendition_sha256(media),
+            "rendition_sha256": rendition_sha256(session, media),
         },
     )

@@ -1,5 +1,5 @@
 """Webhook endpoints (register, list, delete) and ``emit``, which writes an event to the outbox
-in the caller's transaction. Delivery is in ``consent.webhooks.delivery``.
+in the caller's transaction. Delivery is in ``consent.workflows.deliver``.
 
 Payloads never carry identity (invariant 5): a consent id, a log index, purposes and media
 hashes; whoever receives one asks verify before acting.
@@ -14,15 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app
 from sqlalchemy import select, update
 
 from consent import clock
 from consent.accounts.service import Caller
-from consent.db import db
+from consent.crypto.vault import Vault
+from consent.db import AnySession
 from consent.db.types import new_id, rfc3339
 from consent.errors import Conflict, InvalidInput, NotFound
-from consent.runtime import runtime
 from consent.webhooks.models import (
     EVENTS,
     MAX_URL_LENGTH,
@@ -78,15 +77,23 @@ def _owned(caller: Caller) -> Any:
     return WebhookEndpoint.api_key_id == caller.api_key_id
 
 
-def register_endpoint(*, url: str, events: list[str], caller: Caller) -> RegisteredEndpoint:
-    """Register ``url`` for ``events``, with a new signing secret. Commits.
+def register_endpoint(
+    session: AnySession,
+    vault: Vault,
+    *,
+    url: str,
+    events: list[str],
+    caller: Caller,
+    allow_http: bool,
+) -> RegisteredEndpoint:
+    """Register ``url`` for ``events``, with a new signing secret.
 
     Raises Conflict when the owner already has this URL; InvalidInput for a URL that is not
     http(s) (https only, unless CONSENT_WEBHOOKS_ALLOW_HTTP), too long or with credentials,
     for unknown or no events, and when the owner already has MAX_ENDPOINTS_PER_OWNER.
     """
     errors: dict[str, list[str]] = {}
-    problems = url_errors(url, allow_http=bool(current_app.config["CONSENT_WEBHOOKS_ALLOW_HTTP"]))
+    problems = url_errors(url, allow_http=allow_http)
     if problems:
         errors["url"] = problems
     unknown = sorted(set(events) - set(EVENTS))
@@ -95,7 +102,7 @@ def register_endpoint(*, url: str, events: list[str], caller: Caller) -> Registe
         errors["events"] = [f"Choose among {', '.join(EVENTS)}; got {got}."]
     if errors:
         raise InvalidInput("The webhook endpoint is not valid; see errors.", errors=errors)
-    owned = db.session.scalars(
+    owned = session.scalars(
         select(WebhookEndpoint.url).where(_owned(caller), WebhookEndpoint.deleted_at.is_(None))
     ).all()
     if url in owned:
@@ -114,46 +121,46 @@ def register_endpoint(*, url: str, events: list[str], caller: Caller) -> Registe
         id=new_id("wh"),
         url=url,
         events=",".join(sorted(set(events))),
-        secret_sealed=runtime().vault.seal_service_secret(secret.encode()),
+        secret_sealed=vault.seal_service_secret(secret.encode()),
         api_key_id=caller.api_key_id,
         account_id=caller.account_id,
         created_at=clock.now(),
     )
-    db.session.add(endpoint)
-    db.session.commit()
+    session.add(endpoint)
+    session.flush()
     return RegisteredEndpoint(endpoint, secret)
 
 
-def list_endpoints(caller: Caller) -> list[WebhookEndpoint]:
+def list_endpoints(session: AnySession, caller: Caller) -> list[WebhookEndpoint]:
     """The caller's endpoints (every endpoint for a key of an admin account), oldest first."""
     query = select(WebhookEndpoint).where(WebhookEndpoint.deleted_at.is_(None))
     if not caller.is_admin:
         query = query.where(_owned(caller))
-    return list(db.session.scalars(query.order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)))
+    return list(session.scalars(query.order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)))
 
 
-def get_endpoint(endpoint_id: str, caller: Caller) -> WebhookEndpoint:
+def get_endpoint(session: AnySession, endpoint_id: str, caller: Caller) -> WebhookEndpoint:
     """One of the caller's endpoints. Raises NotFound, for another owner's endpoint too."""
     query = select(WebhookEndpoint).where(
         WebhookEndpoint.id == endpoint_id, WebhookEndpoint.deleted_at.is_(None)
     )
     if not caller.is_admin:
         query = query.where(_owned(caller))
-    endpoint: WebhookEndpoint | None = db.session.scalar(query)
+    endpoint: WebhookEndpoint | None = session.scalar(query)
     if endpoint is None:
         raise NotFound(f"No webhook endpoint {endpoint_id}.")
     return endpoint
 
 
-def delete_endpoint(endpoint_id: str, caller: Caller) -> None:
+def delete_endpoint(session: AnySession, endpoint_id: str, caller: Caller) -> None:
     """Stop sending to an endpoint: its secret is dropped and its pending deliveries are
-    cancelled; the attempts made stay on record. Raises NotFound. Commits."""
-    endpoint = get_endpoint(endpoint_id, caller)
+    cancelled; the attempts made stay on record. Raises NotFound."""
+    endpoint = get_endpoint(session, endpoint_id, caller)
     now = clock.now()
     endpoint.deleted_at = now
     endpoint.secret_sealed = None
     # A delivery being sent right now finishes; its result no longer changes its state.
-    db.session.execute(
+    session.execute(
         update(WebhookDelivery)
         .where(
             WebhookDelivery.endpoint_id == endpoint.id,
@@ -161,14 +168,14 @@ def delete_endpoint(endpoint_id: str, caller: Caller) -> None:
         )
         .values(state="cancelled", finished_at=now, lease_until=None, claim_token=None)
     )
-    db.session.commit()
+    session.flush()
 
 
 def recent_deliveries(
-    endpoint: WebhookEndpoint, *, limit: int
+    session: AnySession, endpoint: WebhookEndpoint, *, limit: int
 ) -> list[tuple[WebhookDelivery, list[WebhookAttempt]]]:
     """The endpoint's latest deliveries, newest first, each with its attempts in order."""
-    rows = db.session.scalars(
+    rows = session.scalars(
         select(WebhookDelivery)
         .where(WebhookDelivery.endpoint_id == endpoint.id)
         .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id)
@@ -176,7 +183,7 @@ def recent_deliveries(
     ).all()
     attempts: dict[str, list[WebhookAttempt]] = {row.id: [] for row in rows}
     if rows:
-        for attempt in db.session.scalars(
+        for attempt in session.scalars(
             select(WebhookAttempt)
             .where(WebhookAttempt.delivery_id.in_(list(attempts)))
             .order_by(WebhookAttempt.number)
@@ -190,7 +197,7 @@ _SUBSCRIBERS = select(WebhookEndpoint.id, WebhookEndpoint.events).where(
 )
 
 
-def emit(event_type: str, data: dict[str, Any]) -> int:
+def emit(session: AnySession, event_type: str, data: dict[str, Any]) -> int:
     """Add ``event_type`` to the outbox of every endpoint subscribed to it, in the current
     transaction (the caller commits it with the event itself). Returns the rows added.
 
@@ -200,7 +207,7 @@ def emit(event_type: str, data: dict[str, Any]) -> int:
         raise ValueError(f"unknown webhook event {event_type!r}")
     endpoints = [
         endpoint_id
-        for endpoint_id, events in db.session.execute(_SUBSCRIBERS)
+        for endpoint_id, events in session.execute(_SUBSCRIBERS)
         if event_type in events.split(",")
     ]
     if not endpoints:
@@ -212,7 +219,7 @@ def emit(event_type: str, data: dict[str, Any]) -> int:
         separators=(",", ":"),
         sort_keys=True,
     )
-    db.session.add_all(
+    session.add_all(
         WebhookDelivery(
             id=new_id("msg"),
             endpoint_id=endpoint_id,

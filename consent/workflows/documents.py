@@ -1,8 +1,10 @@
-"""The two documents: the blank form of an open request, and the receipt of a consent.
+"""The documents, assembled from the records: the blank form of an open request, the receipt
+of a consent, the receipt of a withdrawal (consent.workflows.withdrawal_documents).
 
 Each function checks what the caller may have (the request is open, the consent exists and its
-receipt verifies, the patient is not erased) and describes the document as a ``PdfJob``;
-``render`` turns it into PDF bytes, or takes them from the cache.
+receipt verifies, the patient is not erased), gathers the data, and describes the document as a
+``PdfJob``; consent.documents.render turns it into PDF bytes (or takes them from the cache) and
+never queries anything itself.
 """
 
 from __future__ import annotations
@@ -10,29 +12,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import current_app, url_for
-
-from consent.consents.service import (
-    get_consent,
-    get_request,
-    receipt_envelope,
-    request_media,
-    requested_uses,
-    withdrawal_code,
-)
-from consent.db import db
+from consent.consents.decisions import get_consent, withdrawal_code
+from consent.consents.requests import get_request, request_form, request_media, requested_uses
+from consent.db import AnySession
 from consent.documents.render import PDF_A_3B, PdfAttachment, PdfJob
 from consent.documents.thumbnails import MediaRef
 from consent.errors import Conflict
 from consent.forms.models import FormVersion
+from consent.media.models import MediaItem
 from consent.patients.service import data_key, get_patient
+from consent.records.envelope import receipt_envelope
 from consent.records.proofs import bundle_as_appended
+from consent.runtime import Runtime
 from consent.verify.public import published_keys
-
-# The patient's withdrawal page (consent.pages.withdraw). The code rides in the fragment, which
-# browsers never send to a server: it stays out of access logs, proxies and Referer headers.
-# The page's script reads it from there (or the patient types it; it is printed beside the QR).
-WITHDRAW_PATH = "/withdraw"
 
 RECEIPT_FILE = "receipt.json"
 PROOF_FILE = "receipt.tlog-proof"
@@ -40,22 +32,7 @@ KEYS_FILE = "consent-keys.json"
 VKEY_FILE = "consent-keys.vkey"
 
 
-def public_url(path: str) -> str:
-    """An address on the service's public base URL, as printed on paper."""
-    return str(current_app.config["CONSENT_PUBLIC_URL"]).rstrip("/") + path
-
-
-def withdrawal_link(code: str) -> str:
-    """The patient's withdrawal page with their code: the receipt's QR code, the API answers."""
-    return public_url(WITHDRAW_PATH) + "#code=" + code
-
-
-def _form(form_version_id: int) -> tuple[FormVersion, dict[str, Any]]:
-    form = db.session.get_one(FormVersion, form_version_id)
-    return form, json.loads(form.definition)
-
-
-def _form_meta(form: FormVersion) -> dict[str, Any]:
+def form_meta(form: FormVersion) -> dict[str, Any]:
     return {
         "id": form.form_id,
         "version": form.version,
@@ -65,8 +42,9 @@ def _form_meta(form: FormVersion) -> dict[str, Any]:
 
 
 def evidence_attachments(
+    session: AnySession,
+    rt: Runtime,
     envelope: dict[str, Any],
-    keys: dict[str, Any],
     *,
     log_index: int,
     receipt_file: str,
@@ -75,6 +53,8 @@ def evidence_attachments(
 ) -> tuple[PdfAttachment, ...]:
     """What a receipt PDF carries so that anyone can check it without the hospital: the signed
     envelope, its inclusion proof with a checkpoint, and the public keys in both forms."""
+    keys = published_keys(rt.keyring)
+    proof = bundle_as_appended(session, rt.keyring, origin=rt.log_origin, index=log_index)
     return (
         PdfAttachment(
             receipt_file,
@@ -84,7 +64,7 @@ def evidence_attachments(
         ),
         PdfAttachment(
             proof_file,
-            bundle_as_appended(log_index).encode(),
+            proof.encode(),
             "Its inclusion proof in the log, with a signed checkpoint (c2sp.org/tlog-proof)",
         ),
         PdfAttachment(
@@ -100,31 +80,38 @@ def evidence_attachments(
     )
 
 
-def _media(request_id: str) -> tuple[MediaRef, ...]:
-    items = request_media(request_id)
-    return tuple(
-        MediaRef(
-            media_id=item.id,
-            patient_id=item.patient_id,
-            sha256=item.sha256,
-            media_type=item.media_type,
-            erased=item.bytes_erased_at is not None,
-        )
-        for item in items
+def media_refs(session: AnySession, rt: Runtime, request_id: str) -> tuple[MediaRef, ...]:
+    """The request's media as a document shows them, each with the reader of its bytes."""
+    return tuple(_ref(session, rt, item) for item in request_media(session, request_id))
+
+
+def _ref(session: AnySession, rt: Runtime, item: MediaItem) -> MediaRef:
+    erased = item.bytes_erased_at is not None
+
+    def load() -> bytes:
+        key = data_key(session, rt.vault, item.patient_id)
+        return b"".join(rt.files.read(media_id=item.id, data_key=key))
+
+    return MediaRef(
+        media_id=item.id,
+        sha256=item.sha256,
+        media_type=item.media_type,
+        erased=erased,
+        load=None if erased else load,
     )
 
 
-def form_job(request_id: str) -> PdfJob:
+def form_job(session: AnySession, rt: Runtime, request_id: str) -> PdfJob:
     """The blank paper form of an open request.
 
     Raises NotFound (no such request), Conflict (already decided: a blank form would invite a
     second decision), Gone (the patient was erased).
     """
-    request = get_request(request_id)
+    request = get_request(session, request_id)
     if request.status != "open":
         raise Conflict("This request already has a decision; its blank form cannot be printed.")
-    get_patient(request.patient_id)
-    form, definition = _form(request.form_version_id)
+    get_patient(session, request.patient_id)
+    form, definition = request_form(session, request)
     uses = [
         {
             "purpose": use.purpose,
@@ -132,33 +119,33 @@ def form_job(request_id: str) -> PdfJob:
             "label": definition["purposes"][use.purpose]["label"],
             "explanation": definition["purposes"][use.purpose]["explanation"],
         }
-        for use in requested_uses(request_id)
+        for use in requested_uses(session, request_id)
     ]
     content = {
-        "form": _form_meta(form),
+        "form": form_meta(form),
         "title": definition["title"],
         "sections": definition["sections"],
         "audience": definition.get("audience", "patient"),
         "uses": uses,
         "expires_at": request.expires_at.isoformat(),
         "clinician": request.clinician_name,
-        "controller": current_app.config["CONSENT_CONTROLLER"],
+        "controller": rt.settings.controller,
         "request_id": request.id,
         # Stable, and no secret on paper: the request's paper-upload page (clinician log-in),
         # where the signed sheet's scan and its ticks are entered. Not a tablet link: a link is
         # single-use and lives minutes, a sheet lives days.
-        "qr_url": public_url(url_for("paper.paper_form", request_id=request.id)),
+        "qr_url": rt.links.paper_upload(request.id),
     }
     return PdfJob(
         template="pdf/form.html",
         locale=form.language,
         content=content,
-        media=_media(request_id),
+        media=media_refs(session, rt, request_id),
         filename=f"consent-form-{request.id}.pdf",
     )
 
 
-def receipt_job(consent_id: str) -> PdfJob:
+def receipt_job(session: AnySession, rt: Runtime, consent_id: str) -> PdfJob:
     """The patient's receipt of a consent, as issued, PDF/A-3b with its proof files attached.
 
     A receipt is immutable, so is this document: what the consent allows today (after a
@@ -166,14 +153,13 @@ def receipt_job(consent_id: str) -> PdfJob:
     Raises NotFound, Gone (the patient was erased: no thumbnails, no code), IntegrityFailure
     (the stored receipt does not verify).
     """
-    consent = get_consent(consent_id)
-    envelope = receipt_envelope(consent)
+    consent = get_consent(session, consent_id)
+    envelope = receipt_envelope(consent, rt.keyring)
     body = envelope["receipt"]
-    request = get_request(consent.request_id)
-    form, definition = _form(request.form_version_id)
-    data_key(consent.patient_id)  # Gone once erased, before anything is shown
-    code = withdrawal_code(consent)
-    keys = published_keys()
+    request = get_request(session, consent.request_id)
+    form, definition = request_form(session, request)
+    data_key(session, rt.vault, consent.patient_id)  # Gone once erased, before anything is shown
+    code = withdrawal_code(session, rt.vault, consent)
     uses = [
         {
             "purpose": use["purpose"],
@@ -185,7 +171,7 @@ def receipt_job(consent_id: str) -> PdfJob:
         for use in body["uses"]
     ]
     content = {
-        "form": _form_meta(form),
+        "form": form_meta(form),
         "title": definition["title"],
         "consent_id": consent.id,
         "issued_at": body["issued_at"],
@@ -197,14 +183,15 @@ def receipt_job(consent_id: str) -> PdfJob:
         "controller": body["controller"],
         "uses": uses,
         "code": code,
-        "verify_url": public_url(url_for("public.consent_page", consent_id=consent.id)),
-        "withdraw_url": withdrawal_link(code),
-        "withdraw_page": public_url(WITHDRAW_PATH),
+        "verify_url": rt.links.consent_page(consent.id),
+        "withdraw_url": rt.links.withdrawal(code),
+        "withdraw_page": rt.links.withdraw_page(),
         "files": [RECEIPT_FILE, PROOF_FILE, KEYS_FILE, VKEY_FILE],
     }
     attachments = evidence_attachments(
+        session,
+        rt,
         envelope,
-        keys,
         log_index=consent.log_index,
         receipt_file=RECEIPT_FILE,
         proof_file=PROOF_FILE,
@@ -214,7 +201,7 @@ def receipt_job(consent_id: str) -> PdfJob:
         template="pdf/receipt.html",
         locale=form.language,
         content=content,
-        media=_media(request.id),
+        media=media_refs(session, rt, request.id),
         attachments=attachments,
         variant=PDF_A_3B,
         filename=f"consent-receipt-{consent.id}.pdf",

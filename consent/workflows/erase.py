@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select, text, update
+from sqlalchemy.engine import Engine
 
 from consent import clock
 from consent.consents.models import (
@@ -28,34 +29,43 @@ from consent.consents.models import (
     PendingDecision,
     SigningLink,
 )
-from consent.consents.service import stage_withdrawal
-from consent.db import db
+from consent.crypto.keyring import Keyring
+from consent.db import AnySession
+from consent.db.files import MediaStore
+from consent.db.transactions import after_commit
 from consent.db.types import new_id
 from consent.errors import Gone, NotFound
 from consent.media.models import MediaItem
 from consent.patients.models import Patient, PatientErasure, PatientKey
 from consent.records.log import sign_and_log
 from consent.records.receipts import erasure_receipt
-from consent.runtime import runtime
+from consent.workflows.withdraw import withdraw_and_notify
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("consent.patients.erasure")
 
 
-def erase_patient(patient_id: str) -> PatientErasure:
-    """Erase the patient and commit. Raises NotFound, or Gone when already erased."""
-    patient = db.session.get(Patient, patient_id, with_for_update=True)
+def erase_patient(
+    session: AnySession, keyring: Keyring, files: MediaStore, patient_id: str
+) -> PatientErasure:
+    """Erase the patient in the caller's transaction; their files go once it is committed.
+
+    Raises NotFound, or Gone when already erased.
+    """
+    patient = session.get(Patient, patient_id, with_for_update=True)
     if patient is None:
         raise NotFound(f"No patient {patient_id}.")
     if patient.erased_at is not None:
         raise Gone(f"Patient {patient_id} was already erased.")
     now = clock.now()
-    consents = db.session.scalars(
+    consents = session.scalars(
         select(Consent).where(Consent.patient_id == patient_id).order_by(Consent.issued_at)
     ).all()
-    withdrawals = [stage_withdrawal(consent, None) for consent in consents]
-    media = db.session.scalars(select(MediaItem).where(MediaItem.patient_id == patient_id)).all()
+    withdrawals = [withdraw_and_notify(session, keyring, consent, None) for consent in consents]
+    media = session.scalars(select(MediaItem).where(MediaItem.patient_id == patient_id)).all()
     erasure_id = new_id("er")
     logged = sign_and_log(
+        session,
+        keyring,
         kind="erasure",
         record_id=erasure_id,
         body=erasure_receipt(
@@ -67,37 +77,37 @@ def erase_patient(patient_id: str) -> PatientErasure:
             media_sha256=sorted({item.sha256 for item in media}),
         ),
     )
-    erasure = PatientErasure(
-        id=erasure_id,
-        patient_id=patient_id,
-        issued_at=now,
-        receipt=logged.body_bytes,
-        signature=logged.signature.signature,
-        key_id=logged.signature.key_id,
-        log_index=logged.log_index,
-    )
-    db.session.add(erasure)
-    _destroy_identity(patient, consents, media, now)
-    scans = db.session.scalars(
+    erasure = PatientErasure(id=erasure_id, patient_id=patient_id, issued_at=now)
+    erasure.sealed_by(logged)
+    session.add(erasure)
+    _destroy_identity(session, patient, consents, media, now)
+    scans = session.scalars(
         select(PaperScan.id).where(PaperScan.consent_id.in_([c.id for c in consents]))
     ).all()
-    db.session.commit()
+    session.flush()
     # The files go once the commit holds: a failed erasure must leave the media readable.
-    # Their content is unreadable already (the key is gone); a crash here leaves only
-    # ciphertext nobody can open, which the next `erase-patient` run of the store cleans.
-    store = runtime().media_store
+    # Their content is unreadable already (the key is gone); a crash between the commit and
+    # the deletion leaves only ciphertext nobody can open.
     for media_id in [item.id for item in media] + list(scans):
-        store.delete(media_id)
-    _compact(db.engine.dialect.name)
-    log.info("patient erased", extra={"fields": {"erasure_id": erasure_id}})
+        files.delete_after_commit(session, media_id)
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    after_commit(session, lambda: _compact(engine))
+    after_commit(
+        session, lambda: log.info("patient erased", extra={"fields": {"erasure_id": erasure_id}})
+    )
     return erasure
 
 
 def _destroy_identity(
-    patient: Patient, consents: Sequence[Consent], media: Sequence[MediaItem], now: datetime
+    session: AnySession,
+    patient: Patient,
+    consents: Sequence[Consent],
+    media: Sequence[MediaItem],
+    now: datetime,
 ) -> None:
     patient_id = patient.id
-    db.session.execute(delete(PatientKey).where(PatientKey.patient_id == patient_id))
+    session.execute(delete(PatientKey).where(PatientKey.patient_id == patient_id))
     patient.identity_sealed = None
     patient.record_lookup = f"erased:{patient_id}"
     patient.erased_at = now
@@ -110,8 +120,8 @@ def _destroy_identity(
         consent.signature_svg_sealed = None
         consent.withdrawal_code_sealed = None
     requests = select(ConsentRequest.id).where(ConsentRequest.patient_id == patient_id)
-    db.session.execute(delete(PendingDecision).where(PendingDecision.request_id.in_(requests)))
-    db.session.execute(
+    session.execute(delete(PendingDecision).where(PendingDecision.request_id.in_(requests)))
+    session.execute(
         update(SigningLink)
         .where(SigningLink.request_id.in_(requests), SigningLink.revoked_at.is_(None))
         .values(revoked_at=now)
@@ -122,14 +132,15 @@ def _destroy_identity(
 _TOUCHED = ("patient_keys", "patients", "media_items", "consents", "pending_decisions")
 
 
-def _compact(dialect: str) -> None:
+def _compact(engine: Engine) -> None:
     """Push the old row versions out of reach.
 
-    SQLite overwrites deleted content (secure_delete, see consent/app.py) once the WAL is
+    SQLite overwrites deleted content (secure_delete, see consent/db/engines.py) once the WAL is
     checkpointed into the file; PostgreSQL's VACUUM frees the dead row versions. Copies in
     backups and in PostgreSQL's WAL archive age out with their retention (see README).
     """
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    dialect = engine.dialect.name
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         if dialect == "sqlite":
             connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         elif dialect == "postgresql":

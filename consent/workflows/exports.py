@@ -11,19 +11,21 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
 from consent import clock
+from consent.consents.decisions import get_consent
 from consent.consents.models import Consent, Withdrawal
-from consent.consents.service import get_consent, receipt_envelope
-from consent.crypto.receipts import verify_stored
-from consent.db import db
+from consent.consents.withdrawals import withdrawals_of
+from consent.db import AnySession
 from consent.db.types import rfc3339
-from consent.errors import BadRequest, IntegrityFailure, NotFound, VerificationError
+from consent.documents.render import render
+from consent.errors import BadRequest, IntegrityFailure, NotFound
 from consent.interop import fhir, iso27560
 from consent.patients.models import Patient, PatientErasure
-from consent.runtime import runtime
+from consent.records.envelope import verified_receipt
+from consent.runtime import Runtime
+from consent.workflows.documents import receipt_job
 
 VERSION_ERROR = "Name the FHIR version: ?version=R4 or ?version=R5."
 FORMAT_ERROR = "Name the record format: ?format=iso27560."
@@ -51,98 +53,94 @@ def _one_of(args: Mapping[str, str], name: str, allowed: Sequence[str], message:
     return value
 
 
-def _public(path: str) -> str:
-    return str(current_app.config["CONSENT_PUBLIC_URL"]).rstrip("/") + path
-
-
-def _verified_withdrawals(consent_id: str) -> list[tuple[Withdrawal, dict[str, Any]]]:
-    keyring = runtime().keyring
+def _verified_withdrawals(
+    session: AnySession, rt: Runtime, consent_id: str
+) -> list[tuple[Withdrawal, dict[str, Any]]]:
     found = []
-    for row in db.session.scalars(
-        select(Withdrawal).where(Withdrawal.consent_id == consent_id).order_by(Withdrawal.log_index)
-    ):
-        try:
-            body = verify_stored(
-                body_bytes=row.receipt, signature=row.signature, key_id=row.key_id, keys=keyring
-            )
-        except VerificationError as exc:
-            raise IntegrityFailure(f"The stored receipt of {row.id} does not verify.") from exc
+    for row in withdrawals_of(session, consent_id):
+        body = verified_receipt(row, rt.keyring)
         if body.get("consent_id") != consent_id:
             raise IntegrityFailure(f"Withdrawal {row.id} names another consent.")
         found.append((row, body))
     return found
 
 
-def _erasure(patient_id: str) -> PatientErasure | None:
-    patient = db.session.get(Patient, patient_id)
+def _erasure(session: AnySession, patient_id: str) -> PatientErasure | None:
+    patient = session.get(Patient, patient_id)
     if patient is None or patient.erased_at is None:
         return None
-    return db.session.scalar(select(PatientErasure).where(PatientErasure.patient_id == patient_id))
+    return session.scalar(select(PatientErasure).where(PatientErasure.patient_id == patient_id))
 
 
-def _receipt_document(consent: Consent) -> fhir.ReceiptDocument:
+def _receipt_document(session: AnySession, rt: Runtime, consent: Consent) -> fhir.ReceiptDocument:
     """The receipt PDF as GET .../receipt.pdf serves it (the same render, through the cache)."""
-    from consent.documents.render import render
-    from consent.workflows.documents import receipt_job
-
-    pdf = render(receipt_job(consent.id))
+    job = receipt_job(session, rt, consent.id)
+    pdf = render(job, cache_=rt.pdf_cache, max_pixels=rt.settings.max_image_pixels)
     return fhir.ReceiptDocument(
-        url=_public(f"/api/v1/consents/{consent.id}/receipt.pdf"),
+        url=rt.links.receipt_pdf(consent.id),
         sha1_base64=base64.b64encode(hashlib.sha1(pdf, usedforsecurity=False).digest()).decode(),
         sha256_hex=hashlib.sha256(pdf).hexdigest(),
         size=len(pdf),
     )
 
 
-def _fhir_facts(consent: Consent) -> fhir.ConsentFacts:
-    body = receipt_envelope(consent)["receipt"]
-    withdrawn = {p for _, w in _verified_withdrawals(consent.id) for p in w["purposes"]}
-    erased = _erasure(consent.patient_id) is not None
+def _fhir_facts(session: AnySession, rt: Runtime, consent: Consent) -> fhir.ConsentFacts:
+    body = verified_receipt(consent, rt.keyring)
+    withdrawn = {
+        p for _, w in _verified_withdrawals(session, rt, consent.id) for p in w["purposes"]
+    }
+    erased = _erasure(session, consent.patient_id) is not None
     return fhir.ConsentFacts(
         receipt=body,
         withdrawn=frozenset(withdrawn),
         expired=body["expires_at"] <= rfc3339(clock.now()),
         erased=erased,
-        base_url=str(current_app.config["CONSENT_PUBLIC_URL"]),
+        base_url=rt.settings.public_url,
         # The PDF shows the patient's images and code: there is none once they are erased.
-        document=None if erased else _receipt_document(consent),
+        document=None if erased else _receipt_document(session, rt, consent),
     )
 
 
-def fhir_consent(consent_id: str, version: str) -> dict[str, Any]:
+def fhir_consent(session: AnySession, rt: Runtime, consent_id: str, version: str) -> dict[str, Any]:
     """The consent as a FHIR Consent of ``version``. Raises NotFound, IntegrityFailure."""
-    return fhir.consent_resource(_fhir_facts(get_consent(consent_id)), version)
+    consent = get_consent(session, consent_id)
+    return fhir.consent_resource(_fhir_facts(session, rt, consent), version)
 
 
-def fhir_patient_bundle(patient_id: str, version: str) -> dict[str, Any]:
+def fhir_patient_bundle(
+    session: AnySession, rt: Runtime, patient_id: str, version: str
+) -> dict[str, Any]:
     """Every consent of the patient, oldest first, as a FHIR collection Bundle.
 
     Erased patients keep their (inactive) consents: the evidence outlives the identity.
     Raises NotFound for an unknown patient.
     """
-    if db.session.get(Patient, patient_id) is None:
+    if session.get(Patient, patient_id) is None:
         raise NotFound(f"No patient {patient_id}.")
-    consents = db.session.scalars(
+    consents = session.scalars(
         select(Consent).where(Consent.patient_id == patient_id).order_by(Consent.log_index)
     ).all()
     resources = [
-        (consent.id, fhir.consent_resource(_fhir_facts(consent), version)) for consent in consents
+        (consent.id, fhir.consent_resource(_fhir_facts(session, rt, consent), version))
+        for consent in consents
     ]
     return fhir.bundle(
         resources, bundle_id=f"consents_{patient_id}", timestamp=rfc3339(clock.now())
     )
 
 
-def iso_record(consent_id: str, record_format: str) -> dict[str, Any]:
+def iso_record(
+    session: AnySession, rt: Runtime, consent_id: str, record_format: str
+) -> dict[str, Any]:
     """The consent as an ISO/IEC TS 27560 record. Raises NotFound, IntegrityFailure."""
-    consent = get_consent(consent_id)
-    body = receipt_envelope(consent)["receipt"]
+    consent = get_consent(session, consent_id)
+    body = verified_receipt(consent, rt.keyring)
     now = rfc3339(clock.now())
     events = [
         iso27560.Event("given", body["issued_at"], consent.id, body["log_index"]),
     ]
     withdrawn: set[str] = set()
-    for row, withdrawal in _verified_withdrawals(consent.id):
+    for row, withdrawal in _verified_withdrawals(session, rt, consent.id):
         withdrawn.update(withdrawal["purposes"])
         events.append(
             iso27560.Event(
@@ -156,7 +154,7 @@ def iso_record(consent_id: str, record_format: str) -> dict[str, Any]:
     expired = body["expires_at"] <= now
     if expired:
         events.append(iso27560.Event("expired", body["expires_at"]))
-    erasure = _erasure(consent.patient_id)
+    erasure = _erasure(session, consent.patient_id)
     if erasure is not None:
         events.append(
             iso27560.Event("erased", rfc3339(erasure.issued_at), erasure.id, erasure.log_index)
@@ -170,8 +168,8 @@ def iso_record(consent_id: str, record_format: str) -> dict[str, Any]:
         expired=expired,
         erased=erasure is not None,
         events=tuple(events),
-        dpo_contact=str(current_app.config["CONSENT_DPO_CONTACT"]),
-        notice_url=_public("/api/v1/forms"),
-        withdrawal_url=_public("/withdraw"),
+        dpo_contact=rt.settings.dpo_contact,
+        notice_url=rt.links.forms(),
+        withdrawal_url=rt.links.withdraw_page(),
     )
     return iso27560.consent_record(facts, record_format)

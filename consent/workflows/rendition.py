@@ -7,12 +7,11 @@ import hashlib
 import io
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from consent import clock
-from consent.db import db
+from consent.db import AnySession
 from consent.db.types import new_id
 from consent.errors import Conflict, Gone, IntegrityFailure, InvalidInput, NotFound
 from consent.media.fingerprints import IMAGE_TYPES, perceptual_hash
@@ -21,7 +20,7 @@ from consent.media.strip import strip_metadata
 from consent.patients.service import data_key
 from consent.records.log import sign_and_log
 from consent.records.receipts import rendition_receipt
-from consent.runtime import runtime
+from consent.runtime import Runtime
 
 METADATA_STRIPPED = "metadata-stripped"
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
@@ -40,14 +39,19 @@ class PublishableCopy:
         return f"{self.rendition.sha256[:16]}.{EXTENSIONS[self.media_type]}"
 
 
-def publishable_copy(*, media_id: str, made_by: str) -> PublishableCopy:
-    """The media item without its metadata, recorded as a rendition (once) and committed.
+def publishable_copy(
+    session: AnySession, rt: Runtime, *, media_id: str, made_by: str
+) -> PublishableCopy:
+    """The media item without its metadata, recorded as a rendition (once).
+
+    When another request recorded the same copy at the same moment, the transaction is rolled
+    back and that copy is used: call this first in a transaction of its own.
 
     Raises NotFound, Gone when the patient (and so the bytes) was erased, InvalidInput for a
     video or an image that cannot be rewritten, IntegrityFailure when the stored bytes are not
     the media item's, Conflict when an earlier copy of this item had other bytes.
     """
-    item = db.session.get(MediaItem, media_id)
+    item = session.get(MediaItem, media_id)
     if item is None:
         raise NotFound(f"No media item {media_id}.")
     if item.bytes_erased_at is not None:
@@ -56,20 +60,20 @@ def publishable_copy(*, media_id: str, made_by: str) -> PublishableCopy:
         raise InvalidInput(
             f"Only images can be made publishable here; media item {media_id} is {item.media_type}."
         )
-    key = data_key(item.patient_id)  # Gone once the patient was erased
-    original = b"".join(runtime().media_store.read(media_id=item.id, data_key=key))
+    key = data_key(session, rt.vault, item.patient_id)  # Gone once the patient was erased
+    original = b"".join(rt.files.read(media_id=item.id, data_key=key))
     if hashlib.sha256(original).hexdigest() != item.sha256:
         raise IntegrityFailure(f"The stored bytes of media item {media_id} are not its own.")
     data = strip_metadata(original, item.media_type)
     sha256 = hashlib.sha256(data).hexdigest()
-    rendition = _existing(item.id)
+    rendition = _existing(session, item.id)
     if rendition is None:
         try:
-            rendition = _record(item, data, sha256, made_by)
+            rendition = _record(session, rt, item, data, sha256, made_by)
         except IntegrityError:
             # Another request recorded the same copy first: one row, and it is the same copy.
-            db.session.rollback()
-            rendition = _existing(item.id)
+            session.rollback()
+            rendition = _existing(session, item.id)
             if rendition is None:
                 raise
     if rendition.sha256 != sha256:
@@ -80,29 +84,32 @@ def publishable_copy(*, media_id: str, made_by: str) -> PublishableCopy:
     return PublishableCopy(data, item.media_type, rendition, item.sha256)
 
 
-def recorded_copy(media_id: str) -> MediaRendition:
+def recorded_copy(session: AnySession, media_id: str) -> MediaRendition:
     """The publishable copy recorded for a media item. Raises NotFound when none was made."""
-    rendition = _existing(media_id)
+    rendition = _existing(session, media_id)
     if rendition is None:
         raise NotFound(f"No publishable copy of media item {media_id} has been made.")
     return rendition
 
 
-def _existing(media_id: str) -> MediaRendition | None:
-    return db.session.scalar(
+def _existing(session: AnySession, media_id: str) -> MediaRendition | None:
+    found: MediaRendition | None = session.scalar(
         select(MediaRendition).where(
             MediaRendition.media_id == media_id, MediaRendition.kind == METADATA_STRIPPED
         )
     )
+    return found
 
 
-def _record(item: MediaItem, data: bytes, sha256: str, made_by: str) -> MediaRendition:
-    phash = perceptual_hash(
-        io.BytesIO(data), max_pixels=current_app.config["CONSENT_MAX_IMAGE_PIXELS"]
-    )
+def _record(
+    session: AnySession, rt: Runtime, item: MediaItem, data: bytes, sha256: str, made_by: str
+) -> MediaRendition:
+    phash = perceptual_hash(io.BytesIO(data), max_pixels=rt.settings.max_image_pixels)
     rendition_id = new_id("rd")
     issued_at = clock.now()
     logged = sign_and_log(
+        session,
+        rt.keyring,
         kind="rendition",
         record_id=rendition_id,
         body=rendition_receipt(
@@ -126,11 +133,8 @@ def _record(item: MediaItem, data: bytes, sha256: str, made_by: str) -> MediaRen
         size_bytes=len(data),
         made_by=made_by,
         created_at=issued_at,
-        receipt=logged.body_bytes,
-        signature=logged.signature.signature,
-        key_id=logged.signature.key_id,
-        log_index=logged.log_index,
     )
-    db.session.add(rendition)
-    db.session.commit()
+    rendition.sealed_by(logged)
+    session.add(rendition)
+    session.flush()
     return rendition

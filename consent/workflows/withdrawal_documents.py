@@ -7,46 +7,33 @@ before it in the log, so the document never changes once issued.
 
 from __future__ import annotations
 
-from flask import url_for
-from sqlalchemy import select
-
-from consent.consents.models import Withdrawal
-from consent.consents.selfservice import get_withdrawal
-from consent.consents.service import get_consent, get_request, receipt_envelope
-from consent.db import db
+from consent.consents.decisions import get_consent
+from consent.consents.requests import get_request, request_form
+from consent.consents.withdrawals import get_withdrawal, withdrawals_of
+from consent.db import AnySession
 from consent.documents.render import PDF_A_3B, PdfJob
-from consent.verify.public import published_keys
-from consent.workflows.documents import (
-    KEYS_FILE,
-    VKEY_FILE,
-    _form,
-    _form_meta,
-    evidence_attachments,
-    public_url,
-)
+from consent.records.envelope import receipt_envelope, verified_receipt
+from consent.runtime import Runtime
+from consent.workflows.documents import KEYS_FILE, VKEY_FILE, evidence_attachments, form_meta
 
 RECEIPT_FILE = "withdrawal-receipt.json"
 PROOF_FILE = "withdrawal-receipt.tlog-proof"
 
 
-def withdrawal_receipt_job(withdrawal_id: str) -> PdfJob:
+def withdrawal_receipt_job(session: AnySession, rt: Runtime, withdrawal_id: str) -> PdfJob:
     """The withdrawal receipt PDF.
 
     Raises NotFound, IntegrityFailure (a stored receipt does not verify).
     """
-    withdrawal = get_withdrawal(withdrawal_id)
-    envelope = receipt_envelope(withdrawal)
+    withdrawal = get_withdrawal(session, withdrawal_id)
+    envelope = receipt_envelope(withdrawal, rt.keyring)
     body = envelope["receipt"]
-    consent = get_consent(withdrawal.consent_id)
-    consent_body = receipt_envelope(consent)["receipt"]
-    form, definition = _form(get_request(consent.request_id).form_version_id)
+    consent = get_consent(session, withdrawal.consent_id)
+    consent_body = verified_receipt(consent, rt.keyring)
+    form, definition = request_form(session, get_request(session, consent.request_id))
     withdrawn_so_far: set[str] = set()
-    for earlier in db.session.scalars(
-        select(Withdrawal).where(
-            Withdrawal.consent_id == consent.id, Withdrawal.log_index <= withdrawal.log_index
-        )
-    ):
-        withdrawn_so_far.update(receipt_envelope(earlier)["receipt"]["purposes"])
+    for earlier in withdrawals_of(session, consent.id, up_to_index=withdrawal.log_index):
+        withdrawn_so_far.update(verified_receipt(earlier, rt.keyring)["purposes"])
 
     def described(purpose: str, channels: list[str]) -> dict[str, object]:
         return {
@@ -56,9 +43,8 @@ def withdrawal_receipt_job(withdrawal_id: str) -> PdfJob:
         }
 
     granted = [use for use in consent_body["uses"] if use["granted"]]
-    keys = published_keys()
     content = {
-        "form": _form_meta(form),
+        "form": form_meta(form),
         "title": definition["title"],
         "controller": consent_body["controller"],
         "withdrawal_id": withdrawal.id,
@@ -79,12 +65,13 @@ def withdrawal_receipt_job(withdrawal_id: str) -> PdfJob:
             for use in granted
             if use["purpose"] not in withdrawn_so_far
         ],
-        "verify_url": public_url(url_for("public.consent_page", consent_id=consent.id)),
+        "verify_url": rt.links.consent_page(consent.id),
         "files": [RECEIPT_FILE, PROOF_FILE, KEYS_FILE, VKEY_FILE],
     }
     attachments = evidence_attachments(
+        session,
+        rt,
         envelope,
-        keys,
         log_index=withdrawal.log_index,
         receipt_file=RECEIPT_FILE,
         proof_file=PROOF_FILE,

@@ -33,8 +33,9 @@ from consent.ledger.models import LogLeaf
 from consent.media.models import MediaItem
 from consent.patients.models import Patient, PatientErasure
 from consent.patients.service import data_key, identity
-from consent.runtime import keys_dir, runtime
+from consent.runtime import keys_dir
 from consent.verify.service import decide
+from consent.web.context import runtime, settings
 from consent.webhooks.models import WebhookEndpoint
 from consent.workflows.audit import audit
 from consent.workflows.backup.tables import EXCLUDED, TABLES
@@ -83,7 +84,12 @@ def snapshot(media: list[str], now: datetime) -> dict[str, Any]:
     head = store.head(db.session)
     answers = {
         (sha256, purpose, channel): decide(
-            sha256=sha256, purpose=purpose, channel=channel, now=now
+            sha256=sha256,
+            purpose=purpose,
+            channel=channel,
+            engine=db.engine,
+            keyring=runtime().keyring,
+            now=now,
         ).envelope_json
         for sha256 in media
         for purpose in PURPOSES
@@ -118,7 +124,7 @@ def round_trip(
     exported = runner.invoke(args=["export", str(backup), "--with-media"])
     assert exported.exit_code == 0, exported.output
     adult = data.patients["adult"]
-    who = identity(adult)
+    who = identity(db.session, runtime().vault, adult)
 
     imported = cli(target, "import", str(backup))
     assert imported.exit_code == 0, imported.output
@@ -132,17 +138,23 @@ def round_trip(
         assert after["answers"] == before["answers"]
         # Sealed identity opens again under the same master key (the wrapped keys came too);
         # the erased patient stays erased.
-        assert identity(adult) == who
+        assert identity(db.session, runtime().vault, adult) == who
         assert db.session.get(Patient, data.patients["erased"]).erased_at is not None
         # The encrypted media came along and decrypt with the patient's key.
         item = db.session.scalars(select(MediaItem).where(MediaItem.patient_id == adult)).first()
-        plain = b"".join(runtime().media_store.read(media_id=item.id, data_key=data_key(adult)))
+        plain = b"".join(
+            runtime().files.read(
+                media_id=item.id, data_key=data_key(db.session, runtime().vault, adult)
+            )
+        )
         assert len(plain) == item.size_bytes
         # Webhook secrets are sealed with the service secret: they open on the restored side.
         endpoint = db.session.scalars(select(WebhookEndpoint)).one()
         assert runtime().vault.open_service_secret(endpoint.secret_sealed).startswith(b"whsec_")
         # Numbering goes on after the restored ids (PostgreSQL sequences were moved).
-        create_account(email="new@hospital.test", display_name="Dr New", role="clinician")
+        create_account(
+            db.session, email="new@hospital.test", display_name="Dr New", role="clinician"
+        )
         db.session.commit()
         db.session.remove()
 
@@ -232,8 +244,8 @@ def test_no_private_key_is_ever_in_a_backup(
 ) -> None:
     backup = tmp_path / "backup"
     assert runner.invoke(args=["export", str(backup), "--with-media"]).exit_code == 0
-    secrets = list(load_key_file(keys_dir(app)).seeds)
-    master = (keys_dir(app) / "master.key").read_bytes().strip()
+    secrets = list(load_key_file(keys_dir(settings(app))).seeds)
+    master = (keys_dir(settings(app)) / "master.key").read_bytes().strip()
     secrets.append(base64.b64decode(master))
     needles = [form for secret in secrets for form in
                (secret, base64.b64encode(secret), secret.hex().encode())]  # fmt: skip

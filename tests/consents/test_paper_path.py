@@ -18,14 +18,16 @@ from pypdf import PdfWriter
 from sqlalchemy import func, select
 
 from consent.consents import signing
+from consent.consents.decisions import Signer
 from consent.consents.models import Consent, ConsentRequest, PaperScan, SigningLink
-from consent.consents.service import Signer, record_decision
 from consent.consents.signature import drawn_signature
 from consent.crypto.receipts import verify_envelope
 from consent.db import db
 from consent.errors import InvalidInput
-from consent.runtime import runtime
+from consent.web.context import runtime
 from consent.workflows.audit import audit
+from consent.workflows.decide import record_decision
+from tests.conftest import LiveSettings
 from tests.factories import (
     Flow,
     api_key,
@@ -53,7 +55,7 @@ def opened(flow: Flow) -> dict[str, Any]:
 
 
 def _store_files() -> set[Path]:
-    return {path for path in runtime().media_store.root.rglob("*") if path.is_file()}
+    return {path for path in runtime().files.root.rglob("*") if path.is_file()}
 
 
 def _nothing_recorded(request_id: str, files_before: set[Path]) -> None:
@@ -177,9 +179,13 @@ def test_bad_scan_is_refused_and_nothing_is_stored(
 
 
 def test_scan_over_the_size_limit_is_refused(
-    app: Flask, flow: Flow, opened: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask,
+    flow: Flow,
+    opened: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    configure: LiveSettings,
 ) -> None:
-    monkeypatch.setitem(app.config, "CONSENT_MAX_SCAN_BYTES", 1000)
+    configure["CONSENT_MAX_SCAN_BYTES"] = 1000
     before = _store_files()
     response = flow.paper(opened["id"], TICKED, photo(15))
     assert response.status_code == 413
@@ -187,9 +193,13 @@ def test_scan_over_the_size_limit_is_refused(
 
 
 def test_decompression_bomb_scan_is_refused(
-    app: Flask, flow: Flow, opened: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask,
+    flow: Flow,
+    opened: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    configure: LiveSettings,
 ) -> None:
-    monkeypatch.setitem(app.config, "CONSENT_MAX_IMAGE_PIXELS", 100 * 100)
+    configure["CONSENT_MAX_IMAGE_PIXELS"] = 100 * 100
     before = _store_files()
     response = flow.paper(opened["id"], TICKED, scan_png((2000, 2000)))
     assert response.status_code == 422
@@ -251,8 +261,10 @@ def test_request_signed_on_the_tablet_refuses_paper(
     app: Flask, flow: Flow, opened: dict[str, Any]
 ) -> None:
     token = opened["signing_url"].rsplit("/", 1)[1]
-    link = signing.open_link(token, "tablet-browser")
+    link = signing.open_link(db.session, token, "tablet-browser")
     signing.submit(
+        db.session,
+        runtime().vault,
         link=link,
         choices={"teaching": True, "public_social_network": True},
         signer=Signer("patient"),
@@ -363,9 +375,12 @@ def test_paper_method_without_a_scan_is_refused(flow: Flow, opened: dict[str, An
     assert response.status_code == 422 and "method" in response.json["errors"]["json"]
     with pytest.raises(InvalidInput):
         record_decision(
+            db.session,
+            runtime(),
             request_id=opened["id"],
             signer=Signer("patient"),
             choices={"teaching": True, "public_social_network": False},
             method="paper",
         )
+    db.session.rollback()
     assert db.session.get_one(ConsentRequest, opened["id"]).status == "open"

@@ -15,11 +15,11 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import delete, select
 
 from consent import clock
-from consent.consents.expiry_models import ConsentExpiry, MajorityReview
-from consent.consents.models import Consent, ConsentUse
+from consent.cli.expiry import expire_due
+from consent.consents.expiry import due_reviews, majority_date
+from consent.consents.models import Consent, ConsentExpiry, ConsentUse, MajorityReview
 from consent.db import db
 from consent.webhooks.models import WebhookDelivery
-from consent.workflows.expire import due_reviews, expire_due, majority_date
 from tests.factories import Flow, in_days, photo
 from tests.webhooks.conftest import Clock, register
 
@@ -207,7 +207,7 @@ def test_withdrawn_or_expired_consents_need_no_review(flow: Flow, moving_clock: 
     )
     moving_clock.advance(days=366)
     # Of age by now, all three; the first withdrawn, the second refused, the third ended.
-    assert due_reviews() == []
+    assert due_reviews(db.session) == []
     flagged = {row.consent_id for row in db.session.scalars(select(MajorityReview)) if row.minor}
     assert flagged == {withdrawn["consent_id"], refused["consent_id"], ending["consent_id"]}
 

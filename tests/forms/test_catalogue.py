@@ -14,8 +14,10 @@ from sqlalchemy import select
 from consent.cli.bootstrap import form_placeholders
 from consent.db import db
 from consent.errors import ConfigurationError
-from consent.forms.catalogue import FORMS_DIR, sync_catalogue
+from consent.forms.catalogue import FORMS_DIR
 from consent.forms.models import FormVersion
+from consent.web.context import settings
+from consent.workflows.catalogue import sync_catalogue
 from tests.factories import Flow, api_key, photo
 
 
@@ -38,8 +40,8 @@ def test_forms_endpoint_lists_both_languages_with_text_hashes(client: FlaskClien
 def test_form_text_names_controller_and_no_placeholder_is_left(app: Flask) -> None:
     for row in db.session.scalars(select(FormVersion)):
         assert "{" not in row.text
-        assert app.config["CONSENT_CONTROLLER"] in row.text
-        assert app.config["CONSENT_DPO_CONTACT"] in row.text
+        assert settings(app).controller in row.text
+        assert settings(app).dpo_contact in row.text
 
 
 def test_changing_text_of_a_used_version_is_refused(
@@ -51,7 +53,7 @@ def test_changing_text_of_a_used_version_is_refused(
     path = copy / "media-publication.yaml"
     path.write_text(path.read_text().replace("Your care team took photos", "We took photos"))
     with pytest.raises(ConfigurationError, match="already used"):
-        sync_catalogue(copy, form_placeholders(app))
+        sync_catalogue(db.session, copy, form_placeholders(settings(app)))
     db.session.rollback()
     # Unchanged definitions sync again without complaint.
-    sync_catalogue(FORMS_DIR, form_placeholders(app))
+    sync_catalogue(db.session, FORMS_DIR, form_placeholders(settings(app)))

@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from consent.consents import service
+from consent.consents.decisions import Signer
 from consent.consents.signature import drawn_signature
+from consent.db import db
+from consent.web.context import runtime
+from consent.workflows.decide import record_decision
 from tests.factories import (
     Flow,
     admin_key,
@@ -66,14 +69,17 @@ def build(flow: Flow, webhook_key: str, clock: Clock) -> Dataset:
     request_id = flow.request(
         adult, [media["id"]], [{"purpose": "care_record"}, {"purpose": "journal_publication"}]
     )
-    tablet = service.record_decision(
+    tablet = record_decision(
+        db.session,
+        runtime(),
         request_id=request_id,
-        signer=service.Signer("patient"),
+        signer=Signer("patient"),
         choices={"care_record": True, "journal_publication": True},
         method="tablet",
         drawn=drawn_signature(signature_strokes()),
         confirmed_by="Dr Test",
     )
+    db.session.commit()
     data.media["tablet"] = media["sha256"]
     data.consents["tablet"] = tablet.id
     # A minor's parent consents, for ten days only.
@@ -124,7 +130,7 @@ def build(flow: Flow, webhook_key: str, clock: Clock) -> Dataset:
     loose = flow.media(flow.patient(), photo(506))
     data.media["loose"] = loose["sha256"]
     clock.advance(days=11)
-    from consent.workflows.expire import expire_due
+    from consent.cli.expiry import expire_due
 
     assert [row.consent_id for row in expire_due()] == [data.consents["minor"]]
     return data

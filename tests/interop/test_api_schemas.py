@@ -20,7 +20,7 @@ from consent.db import db
 from consent.ledger.models import LogLeaf
 from consent.verify.service import DECISIONS
 from consent.web.verifylimit import EXTENSION as VERIFY_LIMIT
-from consent.web.verifylimit import VerifyLimit, init_verify_limit
+from consent.web.verifylimit import VerifyLimit
 from consent.webhooks.models import EVENTS, WebhookDelivery
 from tests.factories import Flow, api_key, auth, photo, reencode
 from tests.interop.dataset import build
@@ -137,6 +137,7 @@ def test_error_answers_follow_the_error_schema(flow: Flow, client: FlaskClient, 
     assert client.post(withdraw, json={}, headers=flow.headers).status_code == 201
     answers[409] = client.post(withdraw, json={}, headers=flow.headers)
     # A key over its verify limit: 429.
+    normal = app.extensions[VERIFY_LIMIT]
     app.extensions[VERIFY_LIMIT] = VerifyLimit("1 per minute")
     try:
         for _ in range(2):
@@ -144,7 +145,7 @@ def test_error_answers_follow_the_error_schema(flow: Flow, client: FlaskClient, 
                 "/api/v1/verify?sha256=" + "0" * 64 + "&purpose=teaching", headers=verify_only
             )
     finally:
-        init_verify_limit(app)
+        app.extensions[VERIFY_LIMIT] = normal
     assert answers[429].headers["Retry-After"]
     for status, response in answers.items():
         assert response.status_code == status, (status, response.json)

@@ -17,7 +17,7 @@ from consent.consents.models import Consent, ConsentUse, Withdrawal
 from consent.db import db
 from consent.ledger.merkle import leaf_hash, node_hash, root_from_leaf_hashes
 from consent.ledger.models import LogHead, LogLeaf, LogNode
-from consent.runtime import runtime
+from consent.web.context import runtime
 from consent.workflows.audit import AuditReport, audit
 from tests.factories import Flow, api_key, photo
 

@@ -20,16 +20,18 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import func, select
 
+from consent.consents.decisions import Signer
 from consent.consents.models import Consent
-from consent.consents.service import Signer, UseRequest, open_request, record_decision
+from consent.consents.requests import UseRequest, open_request
 from consent.db import db
 from consent.ledger import store
 from consent.ledger.merkle import leaf_hash, verify_inclusion
 from consent.ledger.models import LogHead, LogLeaf
 from consent.media.service import add_media
 from consent.patients.service import register_patient
-from consent.runtime import runtime
+from consent.web.context import runtime
 from consent.workflows.audit import audit
+from consent.workflows.decide import record_decision
 from tests.conftest import POSTGRES_URL, dispose, make_app
 
 # Hang guards, not speed limits: a writer that never reaches the start line, or a run that never
@@ -79,17 +81,26 @@ def record_consents(
             barrier.wait(timeout=START_TIMEOUT)
             for sequence in range(count):
                 number = worker * count + sequence
+                rt = runtime()
                 patient = register_patient(
+                    db.session,
+                    rt.vault,
                     record_number=f"MRN-{worker:02d}-{sequence:04d}",
                     name=f"Writer {worker} Patient {sequence}",
                     birth_date=date(1950 + number % 50, 1 + number % 12, 1 + number % 28),
                 )
                 media = add_media(
+                    db.session,
+                    rt.vault,
+                    rt.files,
                     patient_id=patient.id,
                     description="",
                     stream=io.BytesIO(consent_png(number)),
+                    limit=rt.settings.max_media_bytes,
+                    max_pixels=rt.settings.max_image_pixels,
                 )
                 request = open_request(
+                    db.session,
                     patient_id=patient.id,
                     media_ids=[media.id],
                     form_id="media-publication",
@@ -99,11 +110,14 @@ def record_consents(
                     clinician_name="Dr Test",
                 )
                 consent = record_decision(
+                    db.session,
+                    rt,
                     request_id=request.id,
                     signer=Signer("patient"),
                     choices={"teaching": True},
                     method="tablet",
                 )
+                db.session.commit()
                 recorded.append((consent.id, consent.log_index))
                 db.session.remove()
         results.put(("ok", worker, recorded))

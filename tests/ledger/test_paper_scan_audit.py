@@ -11,7 +11,7 @@ from sqlalchemy import delete, select, update
 
 from consent.consents.models import Consent, PaperScan
 from consent.db import db
-from consent.runtime import runtime
+from consent.web.context import runtime
 from consent.workflows.audit import audit
 from tests.factories import Flow, api_key, photo, scan_pdf
 
@@ -74,7 +74,7 @@ def test_scan_file_replaced_on_disk_is_never_handed_out(
 ) -> None:
     flow, consent_id = paper_consent
     scan_id = db.session.scalars(select(PaperScan.id)).one()
-    stored = next(p for p in runtime().media_store.root.rglob(scan_id) if p.is_file())
+    stored = next(p for p in runtime().files.root.rglob(scan_id) if p.is_file())
     raw = bytearray(stored.read_bytes())
     raw[-10] ^= 0x01
     stored.write_bytes(bytes(raw))

@@ -15,7 +15,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 
-from consent.runtime import runtime
+from consent.web.context import runtime
+from tests.conftest import LiveSettings
 from tests.factories import Flow, api_key, photo
 from tests.test_errors import assert_error_shape, snapshot
 
@@ -86,7 +87,7 @@ def flow(client: FlaskClient) -> Flow:
 
 
 def _files(app: Flask) -> set[Any]:
-    return set(runtime().media_store.root.rglob("*"))
+    return set(runtime().files.root.rglob("*"))
 
 
 def _upload_media(flow: Flow, name: str, data: bytes) -> Any:
@@ -127,11 +128,12 @@ def test_hostile_file_is_refused_and_nothing_is_stored(
     status: int,
     spool: str,
     monkeypatch: pytest.MonkeyPatch,
+    configure: LiveSettings,
 ) -> None:
     # Small uploads wait in memory and are checked beside their decode; large ones wait on disk
     # and are read in chunks (consent.web.uploads): both refuse alike.
     if spool == "disk":
-        monkeypatch.setitem(app.config, "CONSENT_UPLOAD_MEMORY_BYTES", 0)
+        configure["CONSENT_UPLOAD_MEMORY_BYTES"] = 0
     data = make()
     before, files_before = snapshot(), _files(app)
     response = ENDPOINTS[endpoint](flow, file_name, data)

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from consent.db import db
 from consent.media.models import MediaItem
 from consent.patients.service import data_key
-from consent.runtime import runtime
+from consent.web.context import runtime
 from tests.factories import Flow, api_key, photo
 
 
@@ -23,12 +23,19 @@ def test_upload_is_hashed_and_stored_encrypted(app: Flask, client: FlaskClient) 
     assert media["sha256"] == hashlib.sha256(data).hexdigest()
     assert media["media_type"] == "image/jpeg" and media["size"] == len(data)
     assert len(media["phash"]) == 16
-    store = runtime().media_store
+    store = runtime().files
     files = [path for path in store.root.rglob("*") if path.is_file()]
     stored = next(path for path in files if path.name == media["id"])
     raw = stored.read_bytes()
     assert data[:64] not in raw and data[-64:] not in raw  # no plaintext on disk
-    assert b"".join(store.read(media_id=media["id"], data_key=data_key(patient))) == data
+    assert (
+        b"".join(
+            store.read(
+                media_id=media["id"], data_key=data_key(db.session, runtime().vault, patient)
+            )
+        )
+        == data
+    )
     # The client's file name plays no part in where the file goes.
     assert all("IMG_0042" not in str(path) for path in files)
 

@@ -17,7 +17,7 @@ from consent.cli.verify_tool import verify_offline
 from consent.db import db
 from consent.ledger.checkpoint import parse_vkey
 from consent.media.models import MediaRendition
-from consent.runtime import runtime
+from consent.web.context import runtime
 from consent.workflows.audit import audit
 from tests.factories import PLANTED, Flow, api_key, auth, tagged_image
 from tests.interop.test_api_schemas import RECEIPT, valid

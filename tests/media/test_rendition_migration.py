@@ -16,10 +16,11 @@ from sqlalchemy import text
 
 from consent.cli.bootstrap import form_placeholders
 from consent.db import db
-from consent.forms.catalogue import FORMS_DIR, sync_catalogue
-from consent.runtime import runtime
+from consent.forms.catalogue import FORMS_DIR
+from consent.web.context import runtime, settings
 from consent.webhooks import events
 from consent.workflows.audit import audit
+from consent.workflows.catalogue import sync_catalogue
 from tests.conftest import dispose, make_app
 from tests.factories import Flow, api_key, tagged_image
 
@@ -32,9 +33,10 @@ def test_0007_keeps_every_leaf_and_reference_of_a_populated_log(
     try:
         with app.app_context():
             upgrade(directory=directory, revision="0006")
-            sync_catalogue(FORMS_DIR, form_placeholders(app))
+            sync_catalogue(db.session, FORMS_DIR, form_placeholders(settings(app)))
+            db.session.commit()
             # As the code of 0006 did, before there were copies to name in a webhook.
-            monkeypatch.setattr(events, "rendition_sha256", lambda media: [])
+            monkeypatch.setattr(events, "rendition_sha256", lambda session, media: [])
             flow = Flow(app.test_client(), api_key())
             given = flow.consent(tagged_image("jpeg"), {"teaching": True, "survey": True})
             withdrawn = flow.client.post(

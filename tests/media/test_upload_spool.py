@@ -21,6 +21,7 @@ from werkzeug.test import encode_multipart
 from consent.errors import ConsentError, InvalidInput, PayloadTooLarge
 from consent.media.fingerprints import READ_CHUNK, Fingerprint, fingerprint
 from consent.web.uploads import PARSE_BUFFER
+from tests.conftest import LiveSettings
 from tests.factories import Flow, api_key, photo
 from tests.media.test_hostile_uploads import HOSTILE
 
@@ -138,12 +139,12 @@ def _spooled_in(app: Flask, data: bytes) -> str:
 
 
 def test_a_photo_waits_in_memory_and_a_larger_body_on_disk(
-    app: Flask, monkeypatch: pytest.MonkeyPatch
+    app: Flask, monkeypatch: pytest.MonkeyPatch, configure: LiveSettings
 ) -> None:
     data = photo(13)
     assert _spooled_in(app, data) == "memory"
     # The body's multipart framing is over the file's own length.
-    monkeypatch.setitem(app.config, "CONSENT_UPLOAD_MEMORY_BYTES", len(data))
+    configure["CONSENT_UPLOAD_MEMORY_BYTES"] = len(data)
     assert _spooled_in(app, data) == "disk"
 
 
@@ -170,11 +171,11 @@ def _post_multipart(flow: Flow, path: str, fields: dict[str, object]) -> Any:
 
 @pytest.mark.parametrize("spool", ["memory", "disk"])
 def test_an_upload_over_many_parser_turns_arrives_whole(
-    app: Flask, monkeypatch: pytest.MonkeyPatch, spool: str
+    app: Flask, monkeypatch: pytest.MonkeyPatch, spool: str, configure: LiveSettings
 ) -> None:
     # 1.2 MB: several turns of the multipart parser (PARSE_BUFFER) and of the streaming scan.
     if spool == "disk":
-        monkeypatch.setitem(app.config, "CONSENT_UPLOAD_MEMORY_BYTES", 0)
+        configure["CONSENT_UPLOAD_MEMORY_BYTES"] = 0
     data = _with_comments(photo(14), SEAM + 200_000)
     assert len(data) > 4 * PARSE_BUFFER
     flow = Flow(app.test_client(), api_key())

@@ -17,7 +17,7 @@ from werkzeug.security import generate_password_hash
 from consent.accounts.service import create_account, create_api_key
 from consent.consents.models import PaperScan
 from consent.db import db
-from consent.runtime import runtime
+from consent.web.context import runtime
 from tests.factories import Flow, photo, scan_pdf
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -31,9 +31,11 @@ def csrf(page: str) -> str:
 
 
 def _account(email: str, name: str) -> dict[str, Any]:
-    account = create_account(email=email, display_name=name, role="clinician")
+    account = create_account(db.session, email=email, display_name=name, role="clinician")
     account.password_hash = generate_password_hash(PASSWORD)
-    key = create_api_key(name="ehr", scopes=["verify", "consents:write"], days=30, account=account)
+    key = create_api_key(
+        db.session, name="ehr", scopes=["verify", "consents:write"], days=30, account=account
+    )
     db.session.commit()
     return {"email": email, "key": key.secret}
 
@@ -68,7 +70,7 @@ def opened(app: Flask) -> dict[str, Any]:
 
 
 def _store_files() -> set[Path]:
-    return {path for path in runtime().media_store.root.rglob("*") if path.is_file()}
+    return {path for path in runtime().files.root.rglob("*") if path.is_file()}
 
 
 def _post(doctor: FlaskClient, url: str, fields: dict[str, str], scan: bytes | None) -> Any:

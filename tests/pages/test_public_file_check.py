@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from consent.db import db
 from consent.media.models import MediaItem
+from tests.conftest import LiveSettings
 from tests.factories import Flow, api_key, photo, reencode, scan_pdf
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -93,9 +94,9 @@ def test_hostile_or_empty_files_get_a_clear_error(
 
 
 def test_a_file_over_the_limit_is_refused(
-    app: Flask, consent_id: str, monkeypatch: pytest.MonkeyPatch
+    app: Flask, consent_id: str, monkeypatch: pytest.MonkeyPatch, configure: LiveSettings
 ) -> None:
-    monkeypatch.setitem(app.config, "CONSENT_MAX_FILE_CHECK_BYTES", 10_000)
+    configure["CONSENT_MAX_FILE_CHECK_BYTES"] = 10_000
     response = check(app, consent_id, photo(21))
     assert response.status_code == 413
     assert "too large" in response.get_data(as_text=True)

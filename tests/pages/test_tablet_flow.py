@@ -18,7 +18,7 @@ from consent import clock
 from consent.accounts.service import create_account, create_api_key
 from consent.crypto.receipts import verify_envelope
 from consent.db import db
-from consent.runtime import runtime
+from consent.web.context import runtime
 from tests.factories import Flow, comprehension_answers, photo
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -54,10 +54,12 @@ def strokes(points: int = 40, width: float = 200.0, ms: float = 1200.0) -> str:
 @pytest.fixture
 def clinician(app: Flask) -> dict[str, Any]:
     account = create_account(
-        email="dr.house@hospital.test", display_name="Dr House", role="clinician"
+        db.session, email="dr.house@hospital.test", display_name="Dr House", role="clinician"
     )
     account.password_hash = generate_password_hash(PASSWORD)
-    key = create_api_key(name="ehr", scopes=["verify", "consents:write"], days=30, account=account)
+    key = create_api_key(
+        db.session, name="ehr", scopes=["verify", "consents:write"], days=30, account=account
+    )
     db.session.commit()
     return {"account_id": account.id, "email": account.email, "key": key.secret}
 

@@ -13,12 +13,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from consent.consents.decisions import get_consent, withdrawal_code
 from consent.consents.models import Withdrawal
-from consent.consents.service import get_consent, withdrawal_code
 from consent.consents.withdrawal_codes import ALPHABET
 from consent.db import db
-from consent.runtime import runtime
+from consent.web.context import runtime
 from consent.workflows.audit import audit
+from tests.conftest import LiveSettings
 from tests.factories import Flow, api_key, photo, scan_pdf
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -73,7 +74,9 @@ def decision(flow: Flow, sha256: str, purpose: str) -> str:
 
 def test_the_decision_answer_carries_the_patients_withdrawal_link(flow: Flow) -> None:
     given = decided(flow)
-    assert given["code"] == withdrawal_code(get_consent(given["consent_id"]))
+    assert given["code"] == withdrawal_code(
+        db.session, runtime().vault, get_consent(db.session, given["consent_id"])
+    )
 
 
 def test_the_paper_answer_carries_the_withdrawal_link_too(flow: Flow) -> None:
@@ -173,10 +176,10 @@ def _without_token(html: str) -> str:
 
 
 def test_wrong_unknown_used_up_and_erased_codes_all_get_the_same_answer(
-    app: Flask, flow: Flow, runner: Any, monkeypatch: pytest.MonkeyPatch
+    app: Flask, flow: Flow, runner: Any, monkeypatch: pytest.MonkeyPatch, configure: LiveSettings
 ) -> None:
     # More wrong codes than the rate limit lets through (tests/test_rate_limits.py tests it).
-    monkeypatch.setitem(app.config, "CONSENT_RATELIMIT_WITHDRAWAL_CODE", "100 per minute")
+    configure["CONSENT_RATELIMIT_WITHDRAWAL_CODE"] = "100 per minute"
     used = decided(flow, {"teaching": True})
     client = app.test_client()
     submit_code(client, used["code"])
@@ -215,12 +218,21 @@ def test_every_step_needs_the_code_first(app: Flask, flow: Flow) -> None:
 
 
 def test_the_opened_consent_expires_with_the_session_minutes(
-    app: Flask, flow: Flow, monkeypatch: pytest.MonkeyPatch
+    app: Flask, flow: Flow, monkeypatch: pytest.MonkeyPatch, configure: LiveSettings
 ) -> None:
+    import time
+
+    from consent.pages import withdraw as withdraw_pages
+
     given = decided(flow)
-    monkeypatch.setitem(app.config, "CONSENT_WITHDRAWAL_SESSION_MINUTES", -1)
+    configure["CONSENT_WITHDRAWAL_SESSION_MINUTES"] = 1
     patient = app.test_client()
     assert submit_code(patient, given["code"]).status_code == 302
+    assert patient.get("/withdraw/consent").status_code == 200
+    later = time.time() + 61
+    monkeypatch.setattr(
+        withdraw_pages, "time", type("Later", (), {"time": staticmethod(lambda: later)})
+    )
     assert patient.get("/withdraw/consent").location.endswith("/withdraw")
     assert decision(flow, given["sha256"], "teaching") == "allowed"
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from consent.accounts.service import create_account, create_api_key
 from consent.db import db
 from consent.patients.models import Patient, PatientKey
-from consent.runtime import runtime
+from consent.web.context import runtime
 from consent.workflows.audit import audit
 from tests.factories import Flow, api_key, auth, photo, scan_png
 
@@ -88,7 +88,7 @@ def _found(needle: bytes, raw: bytes) -> bool:
 
 
 def _store_files() -> set[Path]:
-    return {path for path in runtime().media_store.root.rglob("*") if path.is_file()}
+    return {path for path in runtime().files.root.rglob("*") if path.is_file()}
 
 
 def _media_store_bytes() -> bytes:
@@ -146,8 +146,10 @@ def test_only_an_administrators_key_may_erase_through_the_api(
 ) -> None:
     refused = flow.client.post(f"/api/v1/patients/{patient['id']}/erasure", headers=flow.headers)
     assert refused.status_code == 403
-    admin = create_account(email="admin@hospital.test", display_name="Admin", role="admin")
-    key = create_api_key(name="dpo", scopes=["consents:write"], days=1, account=admin)
+    admin = create_account(
+        db.session, email="admin@hospital.test", display_name="Admin", role="admin"
+    )
+    key = create_api_key(db.session, name="dpo", scopes=["consents:write"], days=1, account=admin)
     db.session.commit()
     done = flow.client.post(f"/api/v1/patients/{patient['id']}/erasure", headers=auth(key.secret))
     assert done.status_code == 201, done.json

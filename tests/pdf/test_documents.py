@@ -22,6 +22,7 @@ from consent.cli.verify_tool import main as consent_verify
 from consent.db import db
 from consent.documents import render as render_module
 from consent.forms.models import FormVersion
+from consent.web.context import runtime
 from tests.factories import Flow, api_key, auth, jpeg, photo
 from tests.pdf.readback import (
     attachments,
@@ -46,10 +47,12 @@ USES = [
 @pytest.fixture
 def doctor(app: Flask) -> dict[str, Any]:
     account = create_account(
-        email="dr.pdf@hospital.test", display_name="Dr Fiona", role="clinician"
+        db.session, email="dr.pdf@hospital.test", display_name="Dr Fiona", role="clinician"
     )
     account.password_hash = generate_password_hash(PASSWORD)
-    key = create_api_key(name="ehr", scopes=["verify", "consents:write"], days=30, account=account)
+    key = create_api_key(
+        db.session, name="ehr", scopes=["verify", "consents:write"], days=30, account=account
+    )
     db.session.commit()
     return {"email": account.email, "key": key.secret}
 
@@ -265,9 +268,11 @@ def test_receipt_says_what_was_agreed_and_its_qr_codes_lead_to_the_right_pages(
     assert "What this consent allows" in page and consent["consent_id"] in page
     # The withdrawal QR code: the code rides in the fragment (no server log sees it), the page
     # it opens takes the code, and that code opens this very consent.
-    from consent.consents.service import get_consent, withdrawal_code
+    from consent.consents.decisions import get_consent, withdrawal_code
 
-    assert withdrawal_code(get_consent(consent["consent_id"])) == code.group(1)
+    assert withdrawal_code(
+        db.session, runtime().vault, get_consent(db.session, consent["consent_id"])
+    ) == code.group(1)
     path, fragment = local(withdraw_url).split("#", 1)
     patient = app.test_client()
     page = patient.get(path)
@@ -343,7 +348,7 @@ def test_the_patient_downloads_the_same_withdrawal_receipt_from_the_done_page(
         f"/api/v1/consents/{consent['consent_id']}/receipt", headers=flow.headers
     )
     assert code.status_code == 200
-    from consent.consents.service import get_consent, withdrawal_code
+    from consent.consents.decisions import get_consent, withdrawal_code
 
     patient = app.test_client()
     page = patient.get("/withdraw").get_data(as_text=True)
@@ -351,7 +356,9 @@ def test_the_patient_downloads_the_same_withdrawal_receipt_from_the_done_page(
         "/withdraw",
         data={
             "csrf_token": CSRF.search(page).group(1),
-            "code": withdrawal_code(get_consent(consent["consent_id"])),
+            "code": withdrawal_code(
+                db.session, runtime().vault, get_consent(db.session, consent["consent_id"])
+            ),
         },
     )
     page = patient.get("/withdraw/consent").get_data(as_text=True)
@@ -552,8 +559,8 @@ def test_video_items_get_a_neutral_placeholder() -> None:
     from consent.documents.render import _thumbnail
     from consent.documents.thumbnails import PLACEHOLDER_URI, MediaRef
 
-    ref = MediaRef("md_" + "0" * 32, "pt_x", "0" * 64, "video/mp4")
-    assert _thumbnail(ref) == {"src": PLACEHOLDER_URI, "video": True, "erased": False}
+    ref = MediaRef("md_" + "0" * 32, "0" * 64, "video/mp4")
+    assert _thumbnail(ref, 10_000_000) == {"src": PLACEHOLDER_URI, "video": True, "erased": False}
 
 
 def test_thumbnail_of_a_plain_jpeg_is_a_fresh_jpeg() -> None:

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from bench.client import Multipart
 from consent import create_app
 from consent.settings import MULTIPART_ALLOWANCE
-from tests.conftest import dispose
+from tests.conftest import LiveSettings, dispose
 from tests.factories import Flow, api_key
 
 MIB = 1024 * 1024
@@ -53,7 +53,11 @@ def peak_kib() -> int:
     not os.path.exists("/proc/self/clear_refs"), reason="measures memory through Linux's /proc"
 )
 def test_large_video_is_hashed_right_without_being_held_in_memory(
-    app: Flask, client: FlaskClient, tmp_path: Path
+    app: Flask,
+    client: FlaskClient,
+    tmp_path: Path,
+    configure: LiveSettings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     flow = Flow(client, api_key(("verify",)))
     video = tmp_path / "video.mp4"
@@ -63,26 +67,19 @@ def test_large_video_is_hashed_right_without_being_held_in_memory(
     with body.open("wb") as sink:
         for chunk in upload.chunks():
             sink.write(chunk)
-    limits = {
-        "CONSENT_MAX_MEDIA_BYTES": app.config["CONSENT_MAX_MEDIA_BYTES"],
-        "MAX_CONTENT_LENGTH": app.config["MAX_CONTENT_LENGTH"],
-    }
-    app.config["CONSENT_MAX_MEDIA_BYTES"] = 2 * VIDEO_BYTES
-    app.config["MAX_CONTENT_LENGTH"] = 2 * VIDEO_BYTES + MULTIPART_ALLOWANCE
-    try:
-        with body.open("rb") as stream:
-            Path("/proc/self/clear_refs").write_text("5")  # VmHWM starts again from here
-            before = peak_kib()
-            response = client.post(
-                "/api/v1/verify",
-                input_stream=stream,
-                content_length=upload.length,
-                content_type=upload.content_type,
-                headers=flow.headers,
-            )
-            grown = (peak_kib() - before) * 1024
-    finally:
-        app.config.update(limits)
+    configure["CONSENT_MAX_MEDIA_BYTES"] = 2 * VIDEO_BYTES
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2 * VIDEO_BYTES + MULTIPART_ALLOWANCE)
+    with body.open("rb") as stream:
+        Path("/proc/self/clear_refs").write_text("5")  # VmHWM starts again from here
+        before = peak_kib()
+        response = client.post(
+            "/api/v1/verify",
+            input_stream=stream,
+            content_length=upload.length,
+            content_type=upload.content_type,
+            headers=flow.headers,
+        )
+        grown = (peak_kib() - before) * 1024
     assert response.status_code == 200, response.json
     answer = response.json["answer"]
     assert answer["media_sha256"] == expected

@@ -1,5 +1,5 @@
-"""The verify query parser (hand-written, for speed) answers exactly as the HashQuery schema
-that documents it."""
+"""The verify query parser (hand-written, for speed) answers exactly as a marshmallow schema of
+the documented query (the form fields of POST /verify, plus the hash)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,18 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from marshmallow import ValidationError
+from marshmallow import ValidationError, fields
 
-from consent.api.verify import HashQuery, parse_hash_query
+from consent.api.schemas import FullMatch
+from consent.api.verify import UseQuery
 from consent.consents.uses import PURPOSES
 from consent.errors import InvalidInput
+from consent.verify.query import SHA256, SHA256_ERROR, parse_hash_query
+
+
+class HashQuery(UseQuery):
+    sha256 = fields.String(required=True, validate=FullMatch(SHA256, error=SHA256_ERROR))
+
 
 values = st.one_of(
     st.none(),

@@ -10,7 +10,8 @@ from flask import Flask
 
 from consent.db import db
 from consent.db.readpath import PreparedRead
-from consent.verify.service import _BY_SHA256, _NEAR
+from consent.verify.statements import BY_SHA256 as _BY_SHA256
+from consent.verify.statements import NEAR as _NEAR
 
 
 def _plan(prepared: PreparedRead, values: dict[str, object]) -> str:

@@ -14,7 +14,8 @@ from consent.consents.models import Consent
 from consent.db import db as _db
 from consent.db.readpath import PreparedRead, _connections
 from consent.ledger.models import LogHead
-from consent.verify.service import _BY_SHA256, _HEAD
+from consent.verify.statements import BY_SHA256 as _BY_SHA256
+from consent.verify.statements import HEAD as _HEAD
 from tests.conftest import dispose, make_app
 from tests.factories import Flow, api_key, photo
 

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from consent import clock
+from tests.conftest import LiveSettings
 from tests.factories import Flow, api_key, auth
 from tests.webhooks.receiver import Receiver, running_receiver
 
@@ -19,7 +19,7 @@ BACKOFF_SECONDS = 10
 
 
 @pytest.fixture
-def hook_config(app: Flask, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def hook_config(configure: LiveSettings) -> LiveSettings:
     settings = {
         "CONSENT_WEBHOOKS_ALLOW_HTTP": True,
         "CONSENT_WEBHOOK_BACKOFF_SECONDS": BACKOFF_SECONDS,
@@ -28,8 +28,8 @@ def hook_config(app: Flask, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         "CONSENT_WEBHOOK_MAX_ATTEMPTS": 8,
     }
     for name, value in settings.items():
-        monkeypatch.setitem(app.config, name, value)
-    return app.config  # type: ignore[return-value]
+        configure[name] = value
+    return configure
 
 
 @pytest.fixture

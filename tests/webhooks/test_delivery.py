@@ -19,8 +19,10 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from consent import clock
 from consent.db import db
-from consent.webhooks.delivery import LOST, backoff, claim_next, deliver_due, record, send
+from consent.web.context import runtime
 from consent.webhooks.models import WebhookAttempt, WebhookDelivery
+from consent.webhooks.sender import send
+from consent.workflows.deliver import LOST, backoff, claim_next, deliver_due, record
 from tests.factories import Flow, auth, photo
 from tests.webhooks.conftest import BACKOFF_SECONDS, Clock, register
 from tests.webhooks.receiver import Receiver, running_receiver
@@ -311,7 +313,7 @@ def test_two_deliverers_never_send_the_same_attempt(
     def deliverer() -> None:
         with app.app_context():
             try:
-                reports.append(deliver_due())
+                reports.append(deliver_due(db.session, runtime()))
             except BaseException as exc:
                 errors.append(exc)
             finally:
@@ -335,22 +337,27 @@ def test_claimed_delivery_cannot_be_claimed_again(
     register(flow.client, key, receiver.url)
     flow.consent(photo(11), CHOICES)
     lease = timedelta(seconds=30)
-    first = claim_next(now=clock.now(), max_attempts=8, lease=lease)
+    first = claim_next(db.session, now=clock.now(), max_attempts=8, lease=lease)
     assert first is not None and first.number == 1
-    assert claim_next(now=clock.now(), max_attempts=8, lease=lease) is None
+    assert claim_next(db.session, now=clock.now(), max_attempts=8, lease=lease) is None
 
     # The first deliverer stalls past its lease: another takes over, and attempt 1 is lost.
     moving_clock.advance(seconds=31)
-    second = claim_next(now=clock.now(), max_attempts=8, lease=lease)
+    second = claim_next(db.session, now=clock.now(), max_attempts=8, lease=lease)
     assert second is not None and second.number == 2 and second.delivery_id == first.delivery_id
     (lost,) = attempts(first.delivery_id)
     assert lost.number == 1 and lost.error == LOST and lost.status_code is None
 
     # The stalled deliverer's late result changes nothing; the new holder's counts.
     config = {"max_attempts": 8, "base": 10.0, "cap": 60.0}
-    late = send(first, timeout=5, allow_http=True)
-    assert record(first, late, **config) == "lost"
-    assert record(second, send(second, timeout=5, allow_http=True), **config) == "delivered"
+    late = send(first, secret=_secret(first), timeout=5, allow_http=True)
+    assert record(db.session, first, late, **config) == "lost"
+    result = send(second, secret=_secret(second), timeout=5, allow_http=True)
+    assert record(db.session, second, result, **config) == "delivered"
+
+
+def _secret(claim: Any) -> str:
+    return runtime().vault.open_service_secret(claim.secret_sealed).decode()
 
 
 def test_endpoint_deleted_cancels_its_pending_deliveries(
@@ -412,10 +419,10 @@ def test_lost_last_attempt_makes_the_delivery_dead(
     register(flow.client, key, receiver.url)
     flow.consent(photo(17), CHOICES)
     lease = timedelta(seconds=30)
-    only = claim_next(now=clock.now(), max_attempts=1, lease=lease)
+    only = claim_next(db.session, now=clock.now(), max_attempts=1, lease=lease)
     assert only is not None
     moving_clock.advance(seconds=31)
-    assert claim_next(now=clock.now(), max_attempts=1, lease=lease) is None
+    assert claim_next(db.session, now=clock.now(), max_attempts=1, lease=lease) is None
     (row,) = deliveries()
     db.session.refresh(row)
     assert row.state == "dead" and row.lease_until is None and row.claim_token is None

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from consent.accounts.service import create_account, create_api_key
 from consent.db import db
-from consent.runtime import runtime
+from consent.web.context import runtime
 from consent.webhooks.models import WebhookEndpoint
 from consent.webhooks.service import MAX_ENDPOINTS_PER_OWNER
 from tests.factories import api_key, auth
@@ -141,22 +141,32 @@ def test_an_owner_has_a_bounded_number_of_endpoints(client: FlaskClient, key: st
 
 
 def _key_for(account: Any) -> str:
-    issued = create_api_key(name="k", scopes=["webhooks:manage"], days=30, account=account)
+    issued = create_api_key(
+        db.session, name="k", scopes=["webhooks:manage"], days=30, account=account
+    )
     db.session.commit()
     return issued.secret
 
 
 def test_endpoints_belong_to_the_key_owner_and_admins(client: FlaskClient) -> None:
-    alice = create_account(email="alice@hospital.test", display_name="Dr A", role="clinician")
-    bob = create_account(email="bob@hospital.test", display_name="Dr B", role="clinician")
-    admin = create_account(email="admin@hospital.test", display_name="Admin", role="admin")
+    alice = create_account(
+        db.session, email="alice@hospital.test", display_name="Dr A", role="clinician"
+    )
+    bob = create_account(
+        db.session, email="bob@hospital.test", display_name="Dr B", role="clinician"
+    )
+    admin = create_account(
+        db.session, email="admin@hospital.test", display_name="Admin", role="admin"
+    )
     alice_key, alice_other_key, bob_key, admin_key = (
         _key_for(alice),
         _key_for(alice),
         _key_for(bob),
         _key_for(admin),
     )
-    accountless = create_api_key(name="bare", scopes=["webhooks:manage"], days=30).secret
+    accountless = create_api_key(
+        db.session, name="bare", scopes=["webhooks:manage"], days=30
+    ).secret
     db.session.commit()
     mine = register(client, alice_key, HOOK)
     bare = register(client, accountless, HOOK + "/bare")

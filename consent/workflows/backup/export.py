@@ -24,16 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
 from consent import clock
 from consent.client import file_sha256
-from consent.db import db
+from consent.db.files import MediaStore
 from consent.errors import Conflict, InvalidInput
 from consent.ledger.checkpoint import sign_checkpoint
 from consent.ledger.models import LogHead
-from consent.records.log import log_origin
-from consent.runtime import runtime
+from consent.runtime import Runtime
 from consent.verify.public import published_keys
 from consent.workflows.backup.tables import TABLES, encode_row, table
 
@@ -84,8 +83,9 @@ def _dump_table(connection: Connection, name: str, directory: Path, files: dict[
     return rows
 
 
-def _copy_media(connection: Connection, directory: Path, files: dict[str, Any]) -> int:
-    store = runtime().media_store
+def _copy_media(
+    connection: Connection, store: MediaStore, directory: Path, files: dict[str, Any]
+) -> int:
     ids = [
         *connection.scalars(select(table("media_items").c.id)),
         *connection.scalars(select(table("paper_scans").c.id)),
@@ -106,8 +106,18 @@ def _copy_media(connection: Connection, directory: Path, files: dict[str, Any]) 
     return copied
 
 
-def export_backup(directory: Path, *, with_media: bool = False) -> ExportReport:
-    """Write a backup of the database into ``directory`` (new, or empty).
+def snapshot_level(engine: Engine) -> str:
+    """The isolation the export's connection needs: one snapshot on PostgreSQL, so that every
+    table is of the same moment. On SQLite (one writer, no snapshot across statements here) a
+    log that grew meanwhile is caught by reading the head again at the end."""
+    return "REPEATABLE READ" if engine.dialect.name == "postgresql" else "SERIALIZABLE"
+
+
+def export_backup(
+    connection: Connection, rt: Runtime, directory: Path, *, with_media: bool = False
+) -> ExportReport:
+    """Write a backup of the database into ``directory`` (new, or empty), reading through
+    ``connection`` (in a transaction at ``snapshot_level``).
 
     Raises InvalidInput when the directory holds files; Conflict when the log grew while the
     export ran on SQLite (run it again: nothing was left half-written in the database).
@@ -117,25 +127,16 @@ def export_backup(directory: Path, *, with_media: bool = False) -> ExportReport:
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     files: dict[str, Any] = {}
     rows: dict[str, int] = {}
-    # One snapshot on PostgreSQL, so that every table is of the same moment.
-    # On SQLite (one writer, no snapshot across statements here) a log that grew meanwhile
-    # is caught by reading the head again at the end.
-    level = "REPEATABLE READ" if db.engine.dialect.name == "postgresql" else "SERIALIZABLE"
-    with (
-        db.engine.connect().execution_options(isolation_level=level) as connection,
-        connection.begin(),
-    ):
-        size, root = _head(connection)
-        for name in TABLES:
-            rows[name] = _dump_table(connection, name, directory, files)
-        media = _copy_media(connection, directory, files) if with_media else 0
-        if _head(connection) != (size, root):
-            raise Conflict("The log grew during the export; run the export again.")
-    keyring = runtime().keyring
-    origin = log_origin()
-    note = sign_checkpoint(origin=origin, size=size, root=root, keyring=keyring)
+    size, root = _head(connection)
+    for name in TABLES:
+        rows[name] = _dump_table(connection, name, directory, files)
+    media = _copy_media(connection, rt.files, directory, files) if with_media else 0
+    if _head(connection) != (size, root):
+        raise Conflict("The log grew during the export; run the export again.")
+    origin = rt.log_origin
+    note = sign_checkpoint(origin=origin, size=size, root=root, keyring=rt.keyring)
     _write(directory, "log/checkpoint", note.encode(), files)
-    keys = published_keys()
+    keys = published_keys(rt.keyring)
     _write(directory, "keys/consent-keys.json", (json.dumps(keys, indent=2) + "\n").encode(), files)
     vkeys = "".join(key["vkey"] + "\n" for key in keys["keys"])
     _write(directory, "keys/consent-keys.vkey", vkeys.encode(), files)
@@ -143,7 +144,7 @@ def export_backup(directory: Path, *, with_media: bool = False) -> ExportReport:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "created_at": clock.now().isoformat(),
-        "database": db.engine.dialect.name,
+        "database": connection.dialect.name,
         "log": {"origin": origin, "size": size, "root": root.hex()},
         "tables": [
             {"name": name, "file": f"tables/{name}.jsonl", "rows": rows[name]} for name in TABLES

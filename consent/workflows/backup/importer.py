@@ -21,11 +21,12 @@ from sqlalchemy import Connection, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from consent.client import file_sha256
-from consent.db import db
+from consent.crypto.keyring import Keyring
+from consent.db.files import MediaStore
 from consent.errors import Conflict, ConsentError, IntegrityFailure, InvalidInput
 from consent.ledger.checkpoint import verify_checkpoint
 from consent.ledger.models import LogHead
-from consent.runtime import runtime
+from consent.runtime import Runtime
 from consent.workflows.audit import audit
 from consent.workflows.backup.export import FORMAT, FORMAT_VERSION, MANIFEST
 from consent.workflows.backup.tables import TABLES, decode_row, serial_column, table
@@ -100,9 +101,9 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     return manifest
 
 
-def _check_keys(directory: Path) -> None:
+def _check_keys(directory: Path, keyring: Keyring) -> None:
     exported = json.loads((directory / "keys/consent-keys.json").read_text())["keys"]
-    ours = {key.key_id: key.public_bytes for key in runtime().keyring.public_keys()}
+    ours = {key.key_id: key.public_bytes for key in keyring.public_keys()}
     foreign = [
         key["key_id"]
         for key in exported
@@ -182,8 +183,7 @@ def _load(connection: Connection, directory: Path, manifest: dict[str, Any]) -> 
     return counts
 
 
-def _copy_media(directory: Path, files: dict[str, Any]) -> int:
-    store = runtime().media_store
+def _copy_media(store: MediaStore, directory: Path, files: dict[str, Any]) -> int:
     copied = 0
     for relative in files:
         if not relative.startswith("media/"):
@@ -200,31 +200,30 @@ def _copy_media(directory: Path, files: dict[str, Any]) -> int:
     return copied
 
 
-def import_backup(directory: Path) -> ImportReport:
-    """Restore the backup in ``directory`` into this (empty) database. Raises BackupRefused,
-    Conflict (the database holds records) or IntegrityFailure (the restored log does not
-    audit); in every case nothing is kept."""
+def import_backup(connection: Connection, rt: Runtime, directory: Path) -> ImportReport:
+    """Restore the backup in ``directory`` into this (empty) database, in the transaction of
+    ``connection`` (the caller commits it; nothing is kept when this raises). Raises
+    BackupRefused, Conflict (the database holds records) or IntegrityFailure (the restored log
+    does not audit)."""
     if not directory.is_dir():
         raise InvalidInput(f"No backup directory {directory}.")
     manifest = read_manifest(directory)
-    _check_keys(directory)
-    keyring = runtime().keyring
+    keyring = rt.keyring
+    _check_keys(directory, keyring)
     checkpoint = verify_checkpoint(
         note=(directory / "log/checkpoint").read_text(), keys=keyring.public_keys()
     )
-    db.session.remove()
-    with db.engine.begin() as connection:
-        _check_empty(connection)
-        counts = _load(connection, directory, manifest)
-        session = Session(bind=connection)
-        report = audit(session, keyring, published=[checkpoint])
-        session.close()
-        if not report.ok:
-            raise IntegrityFailure(
-                f"The restored records do not audit ({len(report.findings)} findings, first: "
-                f"{report.findings[0]}); nothing was imported."
-            )
-        if (report.leaves, report.root) != (checkpoint.size, checkpoint.root):
-            raise IntegrityFailure("The restored log is not the exported checkpoint's.")
-        media = _copy_media(directory, manifest["files"])
+    _check_empty(connection)
+    counts = _load(connection, directory, manifest)
+    session = Session(bind=connection)
+    report = audit(session, keyring, published=[checkpoint])
+    session.close()
+    if not report.ok:
+        raise IntegrityFailure(
+            f"The restored records do not audit ({len(report.findings)} findings, first: "
+            f"{report.findings[0]}); nothing was imported."
+        )
+    if (report.leaves, report.root) != (checkpoint.size, checkpoint.root):
+        raise IntegrityFailure("The restored log is not the exported checkpoint's.")
+    media = _copy_media(rt.files, directory, manifest["files"])
     return ImportReport(counts, report.leaves, report.root, media)

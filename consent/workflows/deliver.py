@@ -1,6 +1,10 @@
 """Draining the outbox: claim one due delivery, send it signed (Standard Webhooks), record the
 attempt, and schedule the next one with exponential backoff, or give up (``dead``).
 
+This is the delivery worker (`flask --app consent deliver`, or a thread in each web worker with
+CONSENT_WEBHOOK_WORKER): as the worker, it commits each claim and each result itself, so that no
+transaction stays open while a receiver answers.
+
 Any number of deliverers may run at once, on any hosts. A delivery is claimed by a
 conditional UPDATE (``WHERE id = ? AND state = ? AND attempts = ?``) that only one of them
 can win; on PostgreSQL the candidate is first picked with ``FOR UPDATE SKIP LOCKED`` so
@@ -13,67 +17,33 @@ that attempt as lost and tries again.
 
 from __future__ import annotations
 
-import logging
 import secrets
-import threading
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
-from standardwebhooks import Webhook
 
 from consent import clock
-from consent.db import db
-from consent.runtime import runtime
-from consent.webhooks.models import (
-    MAX_ERROR_LENGTH,
-    MAX_RESPONSE_BYTES,
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
-from consent.webhooks.service import url_errors
-
-log = logging.getLogger(__name__)
+from consent.db import AnySession
+from consent.runtime import Runtime
+from consent.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from consent.webhooks.sender import Delivery, Outcome, send
 
 # Seconds a claim outlives the request timeout before another deliverer may take it over.
 LEASE_MARGIN_SECONDS = 60
-USER_AGENT = "consent-service-webhooks/1"
 LOST = "No result recorded: the deliverer stopped before the answer (its lease ran out)."
 
 
 @dataclass(frozen=True)
-class Claim:
+class Claim(Delivery):
     """A delivery this deliverer holds: attempt ``number`` is its to make, under ``token``."""
 
-    delivery_id: str
     number: int
     token: str
-    url: str
     secret_sealed: bytes
-    payload: str
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one attempt gave: an HTTP status, or an error; with its start time and duration."""
-
-    attempted_at: datetime
-    duration_ms: int
-    status_code: int | None = None
-    error: str | None = None
-    body: bytes | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
 
 
 @dataclass
@@ -100,13 +70,14 @@ def _claimable(now: datetime) -> Any:
     return or_(due, abandoned)
 
 
-def claim_next(*, now: datetime, max_attempts: int, lease: timedelta) -> Claim | None:
+def claim_next(
+    session: AnySession, *, now: datetime, max_attempts: int, lease: timedelta
+) -> Claim | None:
     """Claim the delivery due first, or None when nothing is due. Commits the claim.
 
     A delivery left ``sending`` by a deliverer whose lease ran out has that attempt recorded
     as lost; if it was the last one allowed, the delivery is ``dead`` instead of claimed.
     """
-    session = db.session
     postgres = session.get_bind().dialect.name == "postgresql"
     while True:
         candidate = (
@@ -139,7 +110,7 @@ def claim_next(*, now: datetime, max_attempts: int, lease: timedelta) -> Claim |
                         delivery_id=row.id, number=row.attempts, attempted_at=now, error=LOST
                     )
                 )
-                if not _flush_or_rollback():
+                if not _flush_or_rollback(session):
                     continue
             if row.attempts >= max_attempts:
                 session.execute(
@@ -147,10 +118,11 @@ def claim_next(*, now: datetime, max_attempts: int, lease: timedelta) -> Claim |
                     .where(same_row)
                     .values(state="dead", finished_at=now, lease_until=None, claim_token=None)
                 )
-                _commit_or_rollback()
+                _commit_or_rollback(session)
                 continue
         token = secrets.token_hex(16)
         claimed = _changed(
+            session,
             update(WebhookDelivery)
             .where(same_row)
             .values(
@@ -158,7 +130,7 @@ def claim_next(*, now: datetime, max_attempts: int, lease: timedelta) -> Claim |
                 attempts=row.attempts + 1,
                 lease_until=now + lease,
                 claim_token=token,
-            )
+            ),
         )
         if claimed != 1:
             # Another deliverer took it between our read and our write: look again.
@@ -176,99 +148,46 @@ def claim_next(*, now: datetime, max_attempts: int, lease: timedelta) -> Claim |
                 .where(WebhookDelivery.id == row.id)
                 .values(state="cancelled", finished_at=now, lease_until=None, claim_token=None)
             )
-            _commit_or_rollback()
+            _commit_or_rollback(session)
             continue
-        if not _commit_or_rollback():
+        if not _commit_or_rollback(session):
             continue
-        return Claim(row.id, row.attempts + 1, token, url, secret_sealed, payload)
+        return Claim(row.id, url, payload, row.attempts + 1, token, secret_sealed)
 
 
-def _changed(statement: Any) -> int:
+def _changed(session: AnySession, statement: Any) -> int:
     """Execute an UPDATE; the rows it changed."""
-    result: CursorResult[Any] = db.session.execute(statement)  # type: ignore[assignment]
+    result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
     return result.rowcount
 
 
-def _flush_or_rollback() -> bool:
+def _flush_or_rollback(session: AnySession) -> bool:
     """Flush; False (and nothing written) when another deliverer already recorded the same
     attempt number: a lost attempt, or the late result of a deliverer that lost its lease."""
     try:
-        db.session.flush()
+        session.flush()
     except IntegrityError:
-        db.session.rollback()
+        session.rollback()
         return False
     return True
 
 
-def _commit_or_rollback() -> bool:
-    if not _flush_or_rollback():
+def _commit_or_rollback(session: AnySession) -> bool:
+    if not _flush_or_rollback(session):
         return False
-    db.session.commit()
+    session.commit()
     return True
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A 3xx answer is the endpoint's answer: recorded as a failure, never followed."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
-def send(claim: Claim, *, timeout: float, allow_http: bool) -> Outcome:
-    """POST the delivery's payload to its endpoint, signed. Never raises for what the
-    endpoint or the network does: that is the outcome."""
-    attempted_at = clock.now()
-    started = time.monotonic()
-
-    def outcome(**kwargs: Any) -> Outcome:
-        elapsed = round((time.monotonic() - started) * 1000)
-        return Outcome(attempted_at=attempted_at, duration_ms=elapsed, **kwargs)
-
-    problems = url_errors(claim.url, allow_http=allow_http)
-    if problems:  # the configuration changed since it was registered (http no longer allowed)
-        return outcome(error=f"Not sent: {problems[0]}")
-    secret = runtime().vault.open_service_secret(claim.secret_sealed).decode()
-    signature = Webhook(secret).sign(claim.delivery_id, attempted_at, claim.payload)
-    request = urllib.request.Request(  # noqa: S310  (http(s) only: url_errors above)
-        claim.url,
-        data=claim.payload.encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            "webhook-id": claim.delivery_id,
-            "webhook-timestamp": str(int(attempted_at.timestamp())),
-            "webhook-signature": signature,
-        },
-    )
-    try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            return outcome(status_code=response.status, body=response.read(MAX_RESPONSE_BYTES))
-    except urllib.error.HTTPError as exc:  # any status but 2xx, a 3xx included
-        body = None
-        if exc.fp is not None:
-            try:
-                body = exc.read(MAX_RESPONSE_BYTES)
-            except OSError:
-                body = None
-            finally:
-                exc.close()
-        return outcome(status_code=exc.code, body=body)
-    except urllib.error.URLError as exc:
-        return outcome(error=_describe(exc.reason))
-    except (OSError, ValueError) as exc:  # timeouts, resets, a malformed answer
-        return outcome(error=_describe(exc))
-
-
-def _describe(reason: object) -> str:
-    text = f"{type(reason).__name__}: {reason}" if isinstance(reason, BaseException) else reason
-    return str(text)[:MAX_ERROR_LENGTH]
-
-
-def record(claim: Claim, result: Outcome, *, max_attempts: int, base: float, cap: float) -> str:
+def record(
+    session: AnySession,
+    claim: Claim,
+    result: Outcome,
+    *,
+    max_attempts: int,
+    base: float,
+    cap: float,
+) -> str:
     """Record the attempt and move the delivery on: ``delivered``, ``pending`` again after a
     backoff, or ``dead`` after the last attempt allowed. Returns the state. Commits.
 
@@ -276,7 +195,7 @@ def record(claim: Claim, result: Outcome, *, max_attempts: int, base: float, cap
     lost by the deliverer that took over, and the delivery is that one's now.
     """
     now = clock.now()
-    db.session.add(
+    session.add(
         WebhookAttempt(
             delivery_id=claim.delivery_id,
             number=claim.number,
@@ -294,84 +213,38 @@ def record(claim: Claim, result: Outcome, *, max_attempts: int, base: float, cap
     else:
         wait = backoff(claim.number, base=base, cap=cap)
         state, values = "pending", {"next_attempt_at": now + wait}
-    if not _flush_or_rollback():
+    if not _flush_or_rollback(session):
         return "lost"
     moved = _changed(
+        session,
         update(WebhookDelivery)
         .where(WebhookDelivery.id == claim.delivery_id, WebhookDelivery.claim_token == claim.token)
-        .values(state=state, lease_until=None, claim_token=None, **values)
+        .values(state=state, lease_until=None, claim_token=None, **values),
     )
-    if not _commit_or_rollback():
+    if not _commit_or_rollback(session):
         return "lost"
     return state if moved == 1 else "lost"
 
 
-def deliver_due(*, limit: int | None = None) -> DeliveryReport:
+def deliver_due(session: AnySession, rt: Runtime, *, limit: int | None = None) -> DeliveryReport:
     """Send every delivery due now (at most ``limit``), one after the other, and return what
     happened. Each claim, and each result, is its own transaction."""
-    config = current_app.config
-    timeout = float(config["CONSENT_WEBHOOK_TIMEOUT_SECONDS"])
-    max_attempts = int(config["CONSENT_WEBHOOK_MAX_ATTEMPTS"])
-    base = float(config["CONSENT_WEBHOOK_BACKOFF_SECONDS"])
-    cap = float(config["CONSENT_WEBHOOK_BACKOFF_CAP_SECONDS"])
+    settings = rt.settings
+    timeout = settings.webhook_timeout_seconds
+    max_attempts = settings.webhook_max_attempts
+    base = settings.webhook_backoff_seconds
+    cap = settings.webhook_backoff_cap_seconds
     lease = timedelta(seconds=timeout + LEASE_MARGIN_SECONDS)
     report = DeliveryReport()
     while limit is None or report.attempts < limit:
-        claim = claim_next(now=clock.now(), max_attempts=max_attempts, lease=lease)
+        claim = claim_next(session, now=clock.now(), max_attempts=max_attempts, lease=lease)
         if claim is None:
             break
-        result = send(claim, timeout=timeout, allow_http=config["CONSENT_WEBHOOKS_ALLOW_HTTP"])
-        state = record(claim, result, max_attempts=max_attempts, base=base, cap=cap)
+        secret = rt.vault.open_service_secret(claim.secret_sealed).decode()
+        allow_http = settings.webhooks_allow_http
+        result = send(claim, secret=secret, timeout=timeout, allow_http=allow_http)
+        state = record(session, claim, result, max_attempts=max_attempts, base=base, cap=cap)
         {"delivered": report.delivered, "dead": report.dead}.get(state, report.retrying).append(
             claim.delivery_id
         )
     return report
-
-
-class DeliveryWorker(threading.Thread):
-    """Drains the outbox from inside a web worker process, every CONSENT_WEBHOOK_POLL_SECONDS.
-    Off unless CONSENT_WEBHOOK_WORKER is set; ``flask --app consent deliver`` is the default."""
-
-    def __init__(self, app: Flask, interval: float) -> None:
-        super().__init__(name="webhook-delivery", daemon=True)
-        self.app = app
-        self.interval = interval
-        self._stopping = threading.Event()
-
-    def run(self) -> None:
-        while not self._stopping.is_set():
-            with self.app.app_context():
-                try:
-                    deliver_due()
-                except Exception as exc:  # keep going: the next round may work
-                    # The type only: a database error's message quotes the row it failed on.
-                    log.error("webhook delivery round failed: %s", type(exc).__name__)
-                finally:
-                    db.session.remove()
-            self._stopping.wait(self.interval)
-
-    def stop(self, timeout: float | None = None) -> None:
-        self._stopping.set()
-        self.join(timeout)
-
-
-def init_worker(app: Flask) -> None:
-    """Start a DeliveryWorker with the first request, when CONSENT_WEBHOOK_WORKER is set.
-
-    Not at start-up: `flask` commands build the app too, and a server that forks after
-    loading the app would lose a thread started before the fork.
-    """
-    if not app.config.get("CONSENT_WEBHOOK_WORKER"):
-        return
-    lock = threading.Lock()
-
-    def start_worker() -> None:
-        if "webhook_worker" in app.extensions:
-            return
-        with lock:
-            if "webhook_worker" not in app.extensions:
-                worker = DeliveryWorker(app, float(app.config["CONSENT_WEBHOOK_POLL_SECONDS"]))
-                app.extensions["webhook_worker"] = worker
-                worker.start()
-
-    app.before_request(start_worker)

@@ -1,0 +1,207 @@
+"""A patient's decision on a request, recorded as a signed, logged consent receipt.
+
+Whatever the path (tablet, paper, an integration), ``record_consent`` is the one place a
+consent is written: validated, its receipt built, signed and appended to the log, the signer's
+name, drawn signature and withdrawal code sealed with the patient's key, in the caller's
+transaction. A request gets one decision: a second one is refused here, and by the database
+(consents.request_id is unique) when two workers race.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from consent import clock
+from consent.consents.models import Consent, ConsentRequest, ConsentUse
+from consent.consents.requests import request_form, request_media, requested_uses
+from consent.consents.signature import DrawnSignature
+from consent.consents.withdrawal_codes import code_hash, new_code
+from consent.crypto.keyring import Keyring
+from consent.crypto.vault import Vault, open_sealed, seal
+from consent.db import AnySession
+from consent.db.types import new_id
+from consent.errors import Conflict, InvalidInput, NotFound
+from consent.patients.service import data_key, get_patient
+from consent.records.log import sign_and_log
+from consent.records.receipts import consent_receipt
+
+ALREADY_DECIDED = "This request already has a decision; a second one cannot be recorded."
+
+
+@dataclass(frozen=True)
+class Signer:
+    role: str
+    name: str | None = None
+    relationship: str | None = None
+
+
+@dataclass(frozen=True)
+class Controller:
+    """Who is responsible for the data, as named in every receipt."""
+
+    name: str
+    jurisdiction: str
+
+
+def decision_errors(
+    session: AnySession, request_id: str, signer: Signer, choices: dict[str, bool]
+) -> dict[str, Any]:
+    """What is wrong with a decision on this request: missing or extra choices, a signer
+    without what their role needs. Empty when nothing is."""
+    wanted = [use.purpose for use in requested_uses(session, request_id)]
+    errors: dict[str, Any] = {}
+    missing = [purpose for purpose in wanted if purpose not in choices]
+    extra = [purpose for purpose in choices if purpose not in wanted]
+    if missing:
+        errors["choices"] = [f"Answer yes or no for every use; missing: {', '.join(missing)}."]
+    if extra:
+        errors.setdefault("choices", []).append(f"Not asked in this request: {', '.join(extra)}.")
+    if signer.role == "legal_representative" and not (
+        signer.name and signer.name.strip() and signer.relationship
+    ):
+        errors["signer"] = ["A legal representative gives their name and relationship."]
+    if signer.role == "patient" and (signer.name or signer.relationship):
+        errors["signer"] = ["Name and relationship are for a legal representative only."]
+    return errors
+
+
+def record_consent(
+    session: AnySession,
+    keyring: Keyring,
+    vault: Vault,
+    *,
+    request: ConsentRequest,
+    controller: Controller,
+    signer: Signer,
+    choices: dict[str, bool],
+    method: str,
+    drawn: DrawnSignature | None = None,
+    confirmed_by: str | None = None,
+    paper_scan: dict[str, str] | None = None,
+) -> Consent:
+    """Sign and log the decision, and add its rows, with a new withdrawal code.
+
+    Raises Conflict (already decided), Gone (patient erased) or InvalidInput (a choice
+    missing or extra, a signer without what their role needs, a paper decision without its
+    scan). Nothing is kept when it raises (the caller rolls back).
+    """
+    if request.status != "open":
+        raise Conflict(ALREADY_DECIDED)
+    patient = get_patient(session, request.patient_id)
+    errors = decision_errors(session, request.id, signer, choices)
+    if (method == "paper") != (paper_scan is not None):
+        # A paper decision is bound to the scan of the signed form, and only a paper one is.
+        errors["method"] = ["A decision on paper is recorded with the scan of the signed form."]
+    if errors:
+        raise InvalidInput("The decision is not valid; see errors.", errors=errors)
+
+    form, _definition = request_form(session, request)
+    media = request_media(session, request.id)
+    consent_id = new_id("cs")
+    issued_at = clock.now()
+    uses = [
+        {
+            "purpose": use.purpose,
+            "channels": json.loads(use.channels),
+            "granted": bool(choices[use.purpose]),
+        }
+        for use in requested_uses(session, request.id)
+    ]
+    signer_block = {"role": signer.role}
+    if signer.relationship:
+        signer_block["relationship"] = signer.relationship
+    body = consent_receipt(
+        consent_id=consent_id,
+        request_id=request.id,
+        issued_at=issued_at,
+        controller=controller.name,
+        jurisdiction=controller.jurisdiction,
+        form={
+            "id": form.form_id,
+            "version": form.version,
+            "language": form.language,
+            "sha256": form.text_sha256,
+        },
+        media=[
+            {
+                "sha256": item.sha256,
+                "phash": item.phash,
+                "media_type": item.media_type,
+                "size": item.size_bytes,
+            }
+            for item in media
+        ],
+        subject=patient.id,
+        signer=signer_block,
+        method=method,
+        clinician=request.clinician_name,
+        uses=uses,
+        expires_at=request.expires_at,
+        signature=drawn.receipt_block() if drawn else None,
+        confirmed_by=confirmed_by,
+        paper_scan=paper_scan,
+    )
+    logged = sign_and_log(session, keyring, kind="consent", record_id=consent_id, body=body)
+    key = data_key(session, vault, patient.id)
+    code = new_code()
+    consent = Consent(
+        id=consent_id,
+        request_id=request.id,
+        patient_id=patient.id,
+        issued_at=issued_at,
+        expires_at=request.expires_at,
+        signer_role=signer.role,
+        method=method,
+        signer_sealed=seal(key, signer.name.strip().encode()) if signer.name else None,
+        signature_strokes_sealed=seal(key, drawn.strokes_json) if drawn else None,
+        signature_svg_sealed=seal(key, drawn.svg) if drawn else None,
+        withdrawal_code_hash=code_hash(code),
+        withdrawal_code_sealed=seal(key, code.encode()),
+    )
+    consent.sealed_by(logged)
+    session.add(consent)
+    session.add_all(
+        ConsentUse(
+            consent_id=consent_id,
+            purpose=use["purpose"],
+            channels=json.dumps(use["channels"]),
+            granted=use["granted"],
+        )
+        for use in uses
+    )
+    request.status = "decided"
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # Another worker recorded a decision first (consents.request_id is unique). The
+        # caller's rollback (the web layer's, a command's) ends the failed transaction.
+        raise Conflict(ALREADY_DECIDED) from exc
+    return consent
+
+
+def get_consent(session: AnySession, consent_id: str) -> Consent:
+    """The consent. Raises NotFound."""
+    consent = session.get(Consent, consent_id)
+    if consent is None:
+        raise NotFound(f"No consent {consent_id}.")
+    return consent
+
+
+def consent_for_request(session: AnySession, request_id: str) -> Consent | None:
+    return session.scalar(select(Consent).where(Consent.request_id == request_id))
+
+
+def withdrawal_code(session: AnySession, vault: Vault, consent: Consent) -> str:
+    """The consent's withdrawal code, unsealed, to show to the patient again.
+
+    Raises NotFound without a code, Gone when the patient was erased.
+    """
+    if consent.withdrawal_code_sealed is None:
+        raise NotFound("This consent has no withdrawal code.")
+    key = data_key(session, vault, consent.patient_id)
+    return open_sealed(key, consent.withdrawal_code_sealed).decode()

@@ -1,0 +1,145 @@
+"""Consent requests: what a clinician asks (these media, this form, these uses, until when)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from consent import clock
+from consent.consents.models import ConsentRequest, RequestMedia, RequestUse
+from consent.db import AnySession
+from consent.db.types import new_id
+from consent.errors import InvalidInput, NotFound
+from consent.forms.models import FormVersion
+from consent.media.models import MediaItem
+from consent.patients.service import get_patient
+
+# The longest a consent may run before it must be asked again.
+MAX_CONSENT_YEARS = 10
+
+
+@dataclass(frozen=True)
+class UseRequest:
+    purpose: str
+    channels: list[str]
+
+
+def open_request(
+    session: AnySession,
+    *,
+    patient_id: str,
+    media_ids: list[str],
+    form_id: str,
+    language: str,
+    uses: list[UseRequest],
+    expires_at: datetime,
+    clinician_name: str,
+    account_id: int | None = None,
+) -> ConsentRequest:
+    """Open a request for these media and uses. Raises NotFound, Gone or InvalidInput."""
+    get_patient(session, patient_id)
+    errors: dict[str, Any] = {}
+    if len(set(media_ids)) != len(media_ids):
+        errors["media_ids"] = ["Each media item may be listed once."]
+    purposes = [use.purpose for use in uses]
+    if len(set(purposes)) != len(purposes):
+        errors["uses"] = ["Each purpose may be listed once."]
+    now = clock.now()
+    if expires_at.tzinfo is None:
+        errors["expires_at"] = ["Give a time zone, e.g. 2027-06-30T00:00:00Z."]
+    elif expires_at <= now:
+        errors["expires_at"] = ["The expiry must be in the future."]
+    elif expires_at > now + timedelta(days=365 * MAX_CONSENT_YEARS + 3):
+        errors["expires_at"] = [f"A consent may last at most {MAX_CONSENT_YEARS} years."]
+    if not clinician_name.strip():
+        errors["clinician"] = ["Name the clinician who gives the information."]
+    if errors:
+        raise InvalidInput("The request is not valid; see errors.", errors=errors)
+    form = session.scalar(
+        select(FormVersion)
+        .where(FormVersion.form_id == form_id, FormVersion.language == language)
+        .order_by(FormVersion.version.desc())
+        .limit(1)
+    )
+    if form is None:
+        raise InvalidInput(
+            f"No form {form_id!r} in language {language!r}.", errors={"form": ["Unknown form."]}
+        )
+    found = session.scalars(select(MediaItem).where(MediaItem.id.in_(media_ids))).all()
+    by_id = {item.id: item for item in found}
+    missing = [media_id for media_id in media_ids if media_id not in by_id]
+    if missing:
+        raise NotFound(f"No media item {', '.join(missing)}.")
+    foreign = [item.id for item in found if item.patient_id != patient_id]
+    if foreign:
+        raise InvalidInput(
+            "Every media item must be of this patient.", errors={"media_ids": foreign}
+        )
+    request = ConsentRequest(
+        id=new_id("rq"),
+        patient_id=patient_id,
+        form_version_id=form.id,
+        expires_at=expires_at,
+        clinician_name=clinician_name.strip(),
+        account_id=account_id,
+    )
+    session.add(request)
+    session.flush()
+    session.add_all(
+        RequestMedia(request_id=request.id, media_id=media_id, position=position)
+        for position, media_id in enumerate(media_ids)
+    )
+    session.add_all(
+        RequestUse(
+            request_id=request.id,
+            purpose=use.purpose,
+            channels=json.dumps(sorted(set(use.channels))),
+            position=position,
+        )
+        for position, use in enumerate(uses)
+    )
+    session.flush()
+    return request
+
+
+def get_request(session: AnySession, request_id: str) -> ConsentRequest:
+    """The request. Raises NotFound."""
+    request = session.get(ConsentRequest, request_id)
+    if request is None:
+        raise NotFound(f"No consent request {request_id}.")
+    return request
+
+
+def requested_uses(session: AnySession, request_id: str) -> list[RequestUse]:
+    """The uses a request asks about, in the order the clinician listed them."""
+    return list(
+        session.scalars(
+            select(RequestUse)
+            .where(RequestUse.request_id == request_id)
+            .order_by(RequestUse.position)
+        )
+    )
+
+
+def request_media(session: AnySession, request_id: str) -> list[MediaItem]:
+    """The media items a request is about, in the order the clinician added them."""
+    return list(
+        session.scalars(
+            select(MediaItem)
+            .join(RequestMedia, RequestMedia.media_id == MediaItem.id)
+            .where(RequestMedia.request_id == request_id)
+            .order_by(RequestMedia.position)
+        )
+    )
+
+
+def request_form(
+    session: AnySession, request: ConsentRequest
+) -> tuple[FormVersion, dict[str, Any]]:
+    """The form version a request asks with, and its definition."""
+    form = session.get_one(FormVersion, request.form_version_id)
+    return form, json.loads(form.definition)

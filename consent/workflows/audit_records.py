@@ -1,0 +1,281 @@
+"""The audit's checks of each signed record against its log entry: consents (and their uses
+and paper scans), withdrawals, erasures, renditions. See consent.workflows.audit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from consent.consents.models import Consent, ConsentUse, PaperScan, Withdrawal
+from consent.crypto.keyring import Keyring
+from consent.crypto.receipts import (
+    canonical,
+    envelope_from_parts,
+    verify_stored,
+)
+from consent.db import AnySession
+from consent.db.types import rfc3339
+from consent.errors import VerificationError
+from consent.ledger.merkle import EMPTY_ROOT
+from consent.media.models import MediaItem, MediaRendition
+from consent.patients.models import Patient, PatientErasure, PatientKey
+from consent.records.mixin import SignedRecord
+
+BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One mismatch, named by the record (or log position) it concerns."""
+
+    record: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.record}: {self.problem}"
+
+
+@dataclass
+class AuditReport:
+    leaves: int = 0
+    consents: int = 0
+    withdrawals: int = 0
+    renditions: int = 0
+    root: bytes = EMPTY_ROOT
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def stream(session: AnySession, statement: Any) -> Iterator[Any]:
+    yield from session.execute(statement.execution_options(yield_per=BATCH)).scalars()
+
+
+def _pop_leaf(
+    report: AuditReport,
+    leaves: dict[str, tuple[int, str, bytes]],
+    record_id: str,
+    kind: str,
+    log_index: int,
+    envelope: dict[str, Any],
+) -> None:
+    leaf = leaves.pop(record_id, None)
+    if leaf is None:
+        report.findings.append(Finding(record_id, f"{kind} has no log entry"))
+        return
+    index, leaf_kind, data = leaf
+    if index != log_index or leaf_kind != kind:
+        report.findings.append(Finding(record_id, f"logged at {index}, record says {log_index}"))
+    if canonical(envelope) != data:
+        report.findings.append(Finding(record_id, f"stored receipt differs from log entry {index}"))
+
+
+def _logged_receipt(
+    report: AuditReport,
+    keyring: Keyring,
+    leaves: dict[str, tuple[int, str, bytes]],
+    record: SignedRecord,
+    kind: str,
+) -> dict[str, Any] | None:
+    """A record's verified receipt, matched to its log entry; None (and a finding) if it fails."""
+    try:
+        body = verify_stored(
+            body_bytes=record.receipt,
+            signature=record.signature,
+            key_id=record.key_id,
+            keys=keyring,
+        )
+    except VerificationError as exc:
+        report.findings.append(Finding(record.id, f"receipt does not verify: {exc}"))
+        return None
+    envelope = envelope_from_parts(
+        body_bytes=record.receipt,
+        signature=record.signature,
+        key_id=record.key_id,
+        body_key="receipt",
+    )
+    _pop_leaf(report, leaves, record.id, kind, record.log_index, envelope)
+    return body
+
+
+def check_consents(
+    session: AnySession,
+    report: AuditReport,
+    keyring: Keyring,
+    leaves: dict[str, tuple[int, str, bytes]],
+    withdrawn: dict[tuple[str, str], str],
+) -> None:
+    """Check each consent's receipt, its leaf, its columns, and its uses against the
+    withdrawals that verified (``withdrawn``: (consent id, purpose) -> withdrawal id)."""
+    uses: dict[str, dict[str, ConsentUse]] = {}
+    for use in session.scalars(select(ConsentUse)):
+        uses.setdefault(use.consent_id, {})[use.purpose] = use
+    scans = {scan.consent_id: scan for scan in session.scalars(select(PaperScan))}
+    for consent in stream(session, select(Consent).order_by(Consent.log_index)):
+        report.consents += 1
+        signed = _logged_receipt(report, keyring, leaves, consent, "consent")
+        if signed is None:
+            continue
+        body = signed
+        if (
+            body["receipt_id"] != consent.id
+            or body["request_id"] != consent.request_id
+            or body["subject"] != consent.patient_id
+            or body["expires_at"] != rfc3339(consent.expires_at)
+            or body.get("log_index") != consent.log_index
+            or body["method"] != consent.method
+        ):
+            report.findings.append(Finding(consent.id, "columns differ from the signed receipt"))
+        _check_paper_scan(report, consent.id, body, scans.pop(consent.id, None))
+        stored_uses = uses.pop(consent.id, {})
+        signed_uses = {use["purpose"]: use for use in body["uses"]}
+        if set(stored_uses) != set(signed_uses):
+            report.findings.append(Finding(consent.id, "uses differ from the signed receipt"))
+        for purpose, use in stored_uses.items():
+            signed = signed_uses.get(purpose)
+            if signed and (
+                use.granted != signed["granted"] or json.loads(use.channels) != signed["channels"]
+            ):
+                report.findings.append(
+                    Finding(consent.id, f"use {purpose} differs from the signed receipt")
+                )
+            if use.withdrawal_id != withdrawn.get((consent.id, purpose)):
+                report.findings.append(
+                    Finding(
+                        consent.id,
+                        f"use {purpose} is marked withdrawn={use.withdrawal_id!r} but the "
+                        f"withdrawal receipts say {withdrawn.get((consent.id, purpose))!r}",
+                    )
+                )
+    for consent_id in uses:
+        report.findings.append(Finding(consent_id, "uses recorded for a consent that is gone"))
+    for consent_id, scan in scans.items():
+        report.findings.append(
+            Finding(scan.id, f"paper scan recorded for consent {consent_id}, which is gone")
+        )
+
+
+def _check_paper_scan(
+    report: AuditReport, consent_id: str, body: dict[str, Any], scan: PaperScan | None
+) -> None:
+    """A consent recorded on paper has one scan row, and it is the scan its receipt binds."""
+    signed = body.get("paper_scan")
+    if scan is None:
+        if signed is not None or body.get("method") == "paper":
+            report.findings.append(Finding(consent_id, "paper consent has no scan recorded"))
+        return
+    if signed is None:
+        report.findings.append(
+            Finding(consent_id, f"scan {scan.id} recorded, but the receipt binds no scan")
+        )
+    elif signed.get("sha256") != scan.sha256 or signed.get("media_type") != scan.media_type:
+        report.findings.append(
+            Finding(consent_id, f"scan {scan.id} differs from the signed receipt")
+        )
+
+
+def check_withdrawals(
+    session: AnySession,
+    report: AuditReport,
+    keyring: Keyring,
+    leaves: dict[str, tuple[int, str, bytes]],
+) -> dict[tuple[str, str], str]:
+    """Check each withdrawal's receipt, its leaf and its binding to the consent it ends.
+
+    Returns, from the withdrawal receipts that verify, (consent id, purpose) -> withdrawal id.
+    """
+    withdrawn: dict[tuple[str, str], str] = {}
+    receipts = {
+        consent_id: bytes(receipt)
+        for consent_id, receipt in session.execute(select(Consent.id, Consent.receipt))
+    }
+    for withdrawal in session.scalars(select(Withdrawal).order_by(Withdrawal.log_index)):
+        report.withdrawals += 1
+        body = _logged_receipt(report, keyring, leaves, withdrawal, "withdrawal")
+        if body is None:
+            continue
+        for purpose in body.get("purposes", []):
+            withdrawn[(withdrawal.consent_id, purpose)] = withdrawal.id
+        consent_receipt = receipts.get(withdrawal.consent_id)
+        if (
+            consent_receipt is None
+            or body["consent_id"] != withdrawal.consent_id
+            or body["consent_receipt_sha256"] != hashlib.sha256(consent_receipt).hexdigest()
+        ):
+            report.findings.append(
+                Finding(withdrawal.id, "not bound to the consent receipt it names")
+            )
+    return withdrawn
+
+
+def check_erasures(
+    session: AnySession,
+    report: AuditReport,
+    keyring: Keyring,
+    leaves: dict[str, tuple[int, str, bytes]],
+    withdrawn: dict[tuple[str, str], str],
+) -> None:
+    """Each erasure: its receipt and leaf; the patient marked erased with no key left; every
+    consent it names withdrawn in full; and no patient marked erased without an erasure."""
+    erased_by_record = {}
+    for erasure in session.scalars(select(PatientErasure).order_by(PatientErasure.log_index)):
+        body = _logged_receipt(report, keyring, leaves, erasure, "erasure")
+        erased_by_record[erasure.patient_id] = erasure.id
+        if body is None:
+            continue
+        if body.get("subject") != erasure.patient_id:
+            report.findings.append(Finding(erasure.id, "names another patient than its row"))
+        patient = session.get(Patient, erasure.patient_id)
+        if patient is None or patient.erased_at is None:
+            report.findings.append(Finding(erasure.id, "the patient is not marked erased"))
+        if session.get(PatientKey, erasure.patient_id) is not None:
+            report.findings.append(Finding(erasure.id, "the patient's data key still exists"))
+        granted = session.execute(
+            select(ConsentUse.consent_id, ConsentUse.purpose).where(
+                ConsentUse.consent_id.in_(body.get("consents", [])), ConsentUse.granted.is_(True)
+            )
+        ).all()
+        if any((consent_id, purpose) not in withdrawn for consent_id, purpose in granted):
+            report.findings.append(Finding(erasure.id, "a consent it ended is not withdrawn"))
+    for (patient_id,) in session.execute(select(Patient.id).where(Patient.erased_at.is_not(None))):
+        if patient_id not in erased_by_record:
+            report.findings.append(Finding(patient_id, "marked erased without an erasure receipt"))
+
+
+def check_renditions(
+    session: AnySession,
+    report: AuditReport,
+    keyring: Keyring,
+    leaves: dict[str, tuple[int, str, bytes]],
+) -> None:
+    """Each rendition: its receipt and leaf, and its columns as signed, bound to the hash of
+    the media item it was made from (verify answers for the copy on that binding alone)."""
+    originals = {
+        media_id: sha for media_id, sha in session.execute(select(MediaItem.id, MediaItem.sha256))
+    }
+    for rendition in stream(session, select(MediaRendition).order_by(MediaRendition.log_index)):
+        report.renditions += 1
+        body = _logged_receipt(report, keyring, leaves, rendition, "rendition")
+        if body is None:
+            continue
+        if (
+            body.get("receipt_id") != rendition.id
+            or body.get("sha256") != rendition.sha256
+            or body.get("kind") != rendition.kind
+            or body.get("phash") != rendition.phash
+            or body.get("size") != rendition.size_bytes
+            or body.get("made_by") != rendition.made_by
+            or body.get("log_index") != rendition.log_index
+        ):
+            report.findings.append(Finding(rendition.id, "columns differ from the signed receipt"))
+        if body.get("media_sha256") != originals.get(rendition.media_id):
+            report.findings.append(
+                Finding(rendition.id, f"not bound to media item {rendition.media_id}'s hash")
+            )

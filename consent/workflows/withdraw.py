@@ -1,0 +1,79 @@
+"""Withdrawing uses of a consent: through the API, or by the patient with their code. The
+withdrawal receipt is logged and publishers are told (outbox) in the same transaction; verify
+answers ``withdrawn`` from the next call, on every worker. The caller commits."""
+
+from __future__ import annotations
+
+import json
+
+from consent.consents.decisions import Signer, get_consent
+from consent.consents.models import Consent, Withdrawal
+from consent.consents.selfservice import METHOD as SELF_SERVICE
+from consent.consents.withdrawals import withdraw_uses
+from consent.crypto.keyring import Keyring
+from consent.db import AnySession
+from consent.errors import Conflict
+from consent.webhooks import events
+
+NOTHING_LEFT = "Every use of this consent is already withdrawn or was refused."
+
+
+def withdraw_and_notify(
+    session: AnySession,
+    keyring: Keyring,
+    consent: Consent,
+    purposes: list[str] | None,
+    *,
+    method: str | None = None,
+    signer: Signer | None = None,
+) -> Withdrawal | None:
+    """``withdraw_uses``, with its consent.withdrawn event; None when nothing was left."""
+    withdrawal = withdraw_uses(session, keyring, consent, purposes, method=method, signer=signer)
+    if withdrawal is not None:
+        events.consent_withdrawn(
+            session,
+            consent_id=consent.id,
+            withdrawal_id=withdrawal.id,
+            log_index=withdrawal.log_index,
+            purposes=json.loads(withdrawal.receipt)["purposes"],
+            media=events.media_sha256(consent.receipt),
+        )
+    return withdrawal
+
+
+def withdraw(
+    session: AnySession,
+    keyring: Keyring,
+    *,
+    consent_id: str,
+    purposes: list[str] | None,
+    method: str | None = None,
+    signer: Signer | None = None,
+) -> Withdrawal:
+    """Withdraw some granted uses (all of them when ``purposes`` is None).
+
+    Raises NotFound, InvalidInput (a purpose not granted in this consent) or Conflict (nothing
+    left to withdraw).
+    """
+    consent = get_consent(session, consent_id)
+    withdrawal = withdraw_and_notify(
+        session, keyring, consent, purposes, method=method, signer=signer
+    )
+    if withdrawal is None:
+        raise Conflict(NOTHING_LEFT)
+    return withdrawal
+
+
+def withdraw_with_code(
+    session: AnySession, keyring: Keyring, *, consent_id: str, purposes: list[str] | None
+) -> Withdrawal:
+    """The patient's own withdrawal (all active uses when ``purposes`` is None), recorded as
+    self-service by the patient. Raises as ``withdraw``."""
+    return withdraw(
+        session,
+        keyring,
+        consent_id=consent_id,
+        purposes=purposes,
+        method=SELF_SERVICE,
+        signer=Signer("patient"),
+    )
