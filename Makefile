@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m consent.cli.bootstrap --demo --instance instance
+	$(BIN)/python -m consent.scripts.bootstrap --demo --instance instance
 	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl-C to stop)"
 	CONSENT_INSTANCE_PATH=$(CURDIR)/instance $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) \
 		--workers 2 'consent:create_app()'
@@ -32,6 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check consent tests bench
 	$(BIN)/ruff format --check consent tests bench
 	$(BIN)/mypy consent
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -32,8 +32,8 @@ def main() -> None:
     from sqlalchemy import create_engine, text
 
     from consent import create_app
-    from consent.cli.bootstrap import prepare_database, write_instance_secrets
     from consent.db import db
+    from consent.scripts.bootstrap import prepare_database, write_instance_secrets
     from consent.web.context import runtime
     from consent.workflows.backup.export import export_backup, snapshot_level
     from consent.workflows.backup.importer import import_backup

@@ -302,7 +302,7 @@ class Instance:
 
         ``database_url`` None: SQLite inside the folder; else that PostgreSQL database, emptied.
         """
-        from consent.cli.bootstrap import prepare_database, write_instance_secrets
+        from consent.scripts.bootstrap import prepare_database, write_instance_secrets
 
         path = (root or OUT) / name
         shutil.rmtree(path, ignore_errors=True)

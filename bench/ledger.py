@@ -26,11 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.bulklog import BulkLog
 from bench.common import OUT, database_versions, machine, stamp, write_section
 from consent import create_app
-from consent.cli.bootstrap import prepare_database, write_instance_secrets
 from consent.db import db
 from consent.ledger import store
-from consent.ledger.merkle import verify_inclusion
+from consent.ledger.merkle_verify import verify_inclusion
 from consent.records.log import sign_and_log
+from consent.scripts.bootstrap import prepare_database, write_instance_secrets
 
 
 def fresh_app(name: str):  # type: ignore[no-untyped-def]

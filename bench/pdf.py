@@ -33,9 +33,9 @@ from pypdf import PdfReader
 from bench.common import OUT, database_versions, machine, stamp, write_section
 from consent import create_app
 from consent.accounts.service import create_account, create_api_key
-from consent.cli.bootstrap import prepare_database, write_instance_secrets
 from consent.db import db
 from consent.documents.render import CACHE_EXTENSION
+from consent.scripts.bootstrap import prepare_database, write_instance_secrets
 from tests.factories import photo
 
 USES = [

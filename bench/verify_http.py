@@ -41,7 +41,7 @@ def prepare(size: int) -> tuple[Path, str, list[str]]:
     """An instance with ``size`` consents (reused if already built), a verify key, sample hashes."""
     from consent import create_app
     from consent.accounts.service import create_api_key
-    from consent.cli.bootstrap import prepare_database, write_instance_secrets
+    from consent.scripts.bootstrap import prepare_database, write_instance_secrets
     from consent.workflows.audit import audit
 
     instance = OUT / f"verify-{size}"

@@ -74,7 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         settings = settings.replace(instance_path=app.instance_path)
     if not settings.secret_key:
         raise ConfigurationError(
-            "SECRET_KEY is not set: run `make run` (or python -m consent.cli.bootstrap) once, "
+            "SECRET_KEY is not set: run `make run` (or python -m consent.scripts.bootstrap) once, "
             "or set CONSENT_SECRET_KEY."
         )
     app.config.from_mapping(flask_config(settings))

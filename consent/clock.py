@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from consent.db.types import utcnow
+from datetime import UTC, datetime
 
 
 def now() -> datetime:
     """The current time, UTC and aware. Tests replace this function to travel in time."""
-    return utcnow()
+    return datetime.now(UTC)

@@ -132,7 +132,7 @@ def load_vault(settings: Settings) -> Vault:
     master_path = keys_dir(settings) / MASTER_KEY_FILE
     if not master_path.exists():
         raise ConfigurationError(
-            f"no master key at {master_path}; run: python -m consent.cli.bootstrap"
+            f"no master key at {master_path}; run: python -m consent.scripts.bootstrap"
         )
     return Vault(base64.b64decode(read_private_file(master_path), validate=True))
 

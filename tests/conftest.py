@@ -14,21 +14,17 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
 
 from consent import create_app
-from consent.cli.bootstrap import (
-    form_placeholders,
-    prepare_database,
-    write_instance_secrets,
-)
 from consent.db import db as _db
 from consent.forms.catalogue import FORMS_DIR
 from consent.ledger.merkle import EMPTY_ROOT
 from consent.ledger.models import LogHead
+from consent.scripts.bootstrap import prepare_database, write_instance_secrets
 from consent.settings import _BY_NAME as SETTINGS_BY_NAME
 from consent.web import ratelimits
 from consent.web.context import EXTENSION as RUNTIME
 from consent.web.context import runtime, settings
 from consent.web.verifylimit import EXTENSION as VERIFY_LIMIT
-from consent.workflows.catalogue import sync_catalogue
+from consent.workflows.catalogue import form_placeholders, sync_catalogue
 
 POSTGRES_URL = os.environ.get("CONSENT_TEST_DATABASE_URL")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +42,16 @@ def admin_key(scopes: tuple[str, ...] = ("consents:write",)) -> str:
     issued = create_api_key(db.session, name="admin", scopes=list(scopes), days=30, account=account)
     db.session.commit()
     return issued.secret
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf(page: str) -> str:
+    """The CSRF token of the form on an HTML page (every form carries one)."""
+    match = CSRF.search(page)
+    assert match, "every form carries a CSRF token"
+    return match.group(1)
 
 
 def auth(key: str) -> dict[str, str]:

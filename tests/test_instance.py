@@ -15,9 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from consent import create_app
-from consent.cli.bootstrap import write_instance_secrets
 from consent.db import db
 from consent.errors import ConfigurationError
+from consent.scripts.bootstrap import write_instance_secrets
 from tests.factories import Flow, auth, photo
 
 OPENAPI_FILE = Path(__file__).resolve().parents[1] / "schemas" / "openapi.json"
@@ -66,7 +66,7 @@ def test_openapi_document_is_checked_in(client: FlaskClient) -> None:
     assert served.status_code == 200
     checked_in = json.loads(OPENAPI_FILE.read_text())
     assert served.json == checked_in, (
-        "schemas/openapi.json is stale: run `.venv/bin/python -m consent.cli.openapi`"
+        "schemas/openapi.json is stale: run `.venv/bin/python -m consent.scripts.openapi`"
     )
     assert "bearerAuth" in checked_in["components"]["securitySchemes"]
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import re
 import time
 from typing import Any
 
@@ -24,16 +23,9 @@ from consent.db import db
 from consent.errors import ConfigurationError
 from consent.web import ratelimits
 from tests.conftest import LiveSettings, dispose, make_app
-from tests.factories import Flow, api_key, photo
+from tests.factories import Flow, api_key, csrf, photo
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery staple"
-
-
-def csrf(page: str) -> str:
-    match = CSRF.search(page)
-    assert match
-    return match.group(1)
 
 
 def from_address(app: Flask, address: str) -> FlaskClient:

@@ -7,7 +7,7 @@ is replayed with a fixed signing key, a fixed clock and predictable identifiers;
 tests/assets/receipt-replay.json, recorded before the refactoring of issue 15.
 
 A change that alters what a receipt says on purpose records the file again, with
-``CONSENT_RECORD_REPLAY=1 pytest tests/test_receipt_replay.py``, and says why in its commit.
+``CONSENT_TEST_RECORD_REPLAY=1 pytest tests/test_receipt_replay.py``, and says why in its commit.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import base64
 import collections
 import json
 import os
-import re
 import sys
 import uuid
 from collections.abc import Iterator
@@ -32,19 +31,12 @@ from werkzeug.security import generate_password_hash
 from consent import clock
 from consent.db import db
 from tests.conftest import dispose, make_app
-from tests.factories import Flow, auth, comprehension_answers, photo, scan_pdf
+from tests.factories import Flow, auth, comprehension_answers, csrf, photo, scan_pdf
 
 GOLDEN = Path(__file__).parent / "assets" / "receipt-replay.json"
 SEED = base64.b64encode(bytes(range(32))).decode()
 NOW = datetime(2026, 12, 1, 9, 0, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf(page: str) -> str:
-    match = CSRF.search(page)
-    assert match, "every form carries a CSRF token"
-    return match.group(1)
 
 
 def predictable_uuid4() -> uuid.UUID:
@@ -241,7 +233,7 @@ def test_receipts_replay_byte_for_byte(replay_app: Flask) -> None:
     played = play(replay_app)
     # consent x3, withdrawal x2, rendition, erasure (with the withdrawals it issues)
     assert len(played["entries"]) >= 7
-    if os.environ.get("CONSENT_RECORD_REPLAY") == "1":
+    if os.environ.get("CONSENT_TEST_RECORD_REPLAY") == "1":
         GOLDEN.write_text(json.dumps(played, indent=1) + "\n")
     recorded = json.loads(GOLDEN.read_text())
     assert len(played["entries"]) == len(recorded["entries"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,8 +18,12 @@ ROLES = ("clinician", "admin")
 SCOPES = ("verify", "consents:write", "webhooks:manage", "audit")
 
 
-class Account(UserMixin, db.Model):  # type: ignore[name-defined,misc]
-    """A person who uses the service: a clinician who informs patients, or an administrator."""
+class Account(db.Model):  # type: ignore[name-defined,misc]
+    """A person who uses the service: a clinician who informs patients, or an administrator.
+
+    It answers what Flask-Login asks of a signed-in user (the web layer logs people in); the
+    domain itself does not depend on Flask-Login.
+    """
 
     __tablename__ = "accounts"
     __table_args__ = (CheckConstraint(f"role IN {ROLES!r}", name="role_known"),)
@@ -32,6 +35,14 @@ class Account(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     # Set by the login issue; an account without one cannot log in to the pages.
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    # Flask-Login's user protocol (its UserMixin, without the import).
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
 
 
 class ApiKey(db.Model):  # type: ignore[name-defined,misc]
@@ -52,7 +63,3 @@ class ApiKey(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-    @property
-    def scope_set(self) -> frozenset[str]:
-        return frozenset(self.scopes.split(","))

@@ -123,9 +123,8 @@ def rotate_key_command() -> None:
 @click.command("sync-forms")
 def sync_forms_command() -> None:
     """Load schemas/forms/ into form versions; refuses to change a version already used."""
-    from consent.cli.bootstrap import form_placeholders
     from consent.forms.catalogue import FORMS_DIR
-    from consent.workflows.catalogue import sync_catalogue
+    from consent.workflows.catalogue import form_placeholders, sync_catalogue
 
     try:
         rows = sync_catalogue(db.session, FORMS_DIR, form_placeholders(runtime().settings))

@@ -26,7 +26,8 @@ from consent.ledger.checkpoint import (
     public_key_from_raw,
     verify_checkpoint,
 )
-from consent.ledger.merkle import leaf_hash, verify_inclusion
+from consent.ledger.merkle import leaf_hash
+from consent.ledger.merkle_verify import verify_inclusion
 
 MAX_INPUT_BYTES = 1024 * 1024
 

@@ -13,8 +13,9 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
 from consent import clock
 from consent.consents.decisions import Signer
@@ -39,15 +40,17 @@ class IssuedLink:
     token: str
 
 
-def revoke_open_links(session: AnySession, request_id: str, now: datetime) -> None:
-    """Every unused, unrevoked link of the request stops working."""
+def revoke_open_links(session: AnySession, requests: str | Select[Any], now: datetime) -> None:
+    """Every unused, unrevoked link of the request (or of each request ``requests`` selects)
+    stops working."""
+    which = (
+        SigningLink.request_id == requests
+        if isinstance(requests, str)
+        else SigningLink.request_id.in_(requests)
+    )
     session.execute(
         update(SigningLink)
-        .where(
-            SigningLink.request_id == request_id,
-            SigningLink.used_at.is_(None),
-            SigningLink.revoked_at.is_(None),
-        )
+        .where(which, SigningLink.used_at.is_(None), SigningLink.revoked_at.is_(None))
         .values(revoked_at=now)
     )
 

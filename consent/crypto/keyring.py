@@ -168,7 +168,9 @@ def load_key_file(keys_dir: Path) -> KeyFile:
     """Read the signing keys in ``keys_dir``. Raises ConfigurationError when absent or open."""
     path = keys_dir / SIGNING_KEYS_FILE
     if not path.exists():
-        raise ConfigurationError(f"no signing key at {path}; run: python -m consent.cli.bootstrap")
+        raise ConfigurationError(
+            f"no signing key at {path}; run: python -m consent.scripts.bootstrap"
+        )
     document = json.loads(read_private_file(path))
     seeds = [base64.b64decode(entry["seed"], validate=True) for entry in document["keys"]]
     return KeyFile(document["name"], seeds)

@@ -20,8 +20,8 @@ from jsonschema.exceptions import ValidationError
 from consent.errors import ConfigurationError
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "form.schema.json"
-# The only values the catalogue fills in (consent.cli.bootstrap.form_placeholders); anything else in
-# braces would reach the patient as is.
+# The only values the catalogue fills in (consent.workflows.catalogue.form_placeholders); anything
+# else in braces would reach the patient as is.
 PLACEHOLDERS = frozenset({"controller", "dpo_contact"})
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 # Keeps one message readable when jsonschema quotes a whole section list back.

@@ -1,4 +1,5 @@
-"""Merkle tree hashing, proofs and proof verification exactly as RFC 9162 section 2.1 defines them.
+"""Merkle tree hashing and proofs exactly as RFC 9162 section 2.1 defines them (their
+verification: consent.ledger.merkle_verify).
 
 The hashing is the same as RFC 6962, so proofs interoperate with Certificate Transparency
 tooling. This module knows nothing of Flask or of any database: proof generation asks a
@@ -21,13 +22,11 @@ proof then reads at most 2 * ceil(log2(size)) complete subtree hashes.
 from __future__ import annotations
 
 import hashlib
-import hmac
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 # The service's one exception tree; consent.errors itself imports nothing outside the standard
 # library at import time, so this module stays free of Flask and of the database.
-from consent.errors import VerificationError
 
 HASH_SIZE = 32  # RFC 9162 2.1 with SHA-256, the hash RFC 6962 fixes for every log.
 LEAF_PREFIX = b"\x00"  # RFC 9162 2.1.1: leaves and nodes hash in separate domains,
@@ -48,8 +47,8 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 
     Raises ValueError if either child is not a 32-byte hash.
     """
-    _require_hash(left, "left child hash", ValueError)
-    _require_hash(right, "right child hash", ValueError)
+    require_hash(left, "left child hash", ValueError)
+    require_hash(right, "right child hash", ValueError)
     return hashlib.sha256(NODE_PREFIX + left + right).digest()
 
 
@@ -72,7 +71,7 @@ def root_from_leaf_hashes(leaf_hashes: Iterable[bytes]) -> bytes:
     # counter; the RFC's recursion would nest a million frames deep, this never does.
     stack: list[tuple[int, bytes]] = []
     for hashed_leaf in leaf_hashes:
-        _require_hash(hashed_leaf, "leaf hash", ValueError)
+        require_hash(hashed_leaf, "leaf hash", ValueError)
         width, node = 1, hashed_leaf
         while stack and stack[-1][0] == width:
             node = node_hash(stack.pop()[1], node)
@@ -121,7 +120,7 @@ def subtree_hash_from_complete(
     # MTH(D[n]) = HASH(0x01 || MTH(D[0:k]) || MTH(D[k:n])) with the left part complete,
     # so the pieces fold from the right.
     root = complete(*pieces[-1])
-    _require_hash(root, "complete subtree hash", ValueError)
+    require_hash(root, "complete subtree hash", ValueError)
     for piece in reversed(pieces[:-1]):
         root = node_hash(complete(*piece), root)
     return root
@@ -155,7 +154,7 @@ class MemoryTree:
 
         Raises ValueError if it is not 32 bytes.
         """
-        _require_hash(hashed_leaf, "leaf hash", ValueError)
+        require_hash(hashed_leaf, "leaf hash", ValueError)
         self._leaf_hashes.append(bytes(hashed_leaf))
         return len(self._leaf_hashes) - 1
 
@@ -238,119 +237,14 @@ def consistency_proof(*, first: int, second: int, source: SubtreeSource) -> list
     return nodes
 
 
-def root_from_inclusion_proof(
-    *, leaf_hash: bytes, index: int, size: int, proof: Sequence[bytes]
-) -> bytes:
-    """Return the root implied by an inclusion proof, per RFC 9162 2.1.3.2 steps 1-4.
-
-    Raises VerificationError if index >= size, size == 0, a hash is not 32 bytes, or the
-    proof has more or fewer hashes than the path from that leaf to the root.
-    """
-    if size < 1:
-        raise VerificationError("an empty tree includes no leaf")
-    if not 0 <= index < size:  # Step 1.
-        raise VerificationError(f"leaf {index} is not in a tree of {size} leaves")
-    _require_hash(leaf_hash, "leaf hash", VerificationError)
-    for position, sibling in enumerate(proof):
-        _require_hash(sibling, f"proof hash {position}", VerificationError)
-    fn, sn = index, size - 1  # Step 2.
-    r = leaf_hash  # Step 3.
-    for p in proof:  # Step 4.
-        if sn == 0:  # 4a.
-            raise VerificationError("inclusion proof is longer than the path to the root")
-        if fn & 1 or fn == sn:  # 4b.
-            r = node_hash(p, r)
-            if not fn & 1:
-                # fn is the lone last node of its level, promoted without hashing: skip
-                # the levels where it has no sibling.
-                while not fn & 1 and fn != 0:
-                    fn, sn = fn >> 1, sn >> 1
-        else:
-            r = node_hash(r, p)
-        fn, sn = fn >> 1, sn >> 1  # 4c.
-    if sn != 0:  # Step 5, first half: the whole path must have been consumed.
-        raise VerificationError("inclusion proof is shorter than the path to the root")
-    return r
-
-
-def verify_inclusion(
-    *, leaf_hash: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
-) -> None:
-    """Check that leaf_hash sits at index in the tree of size leaves with this root.
-
-    Raises VerificationError for every failure, including malformed inputs.
-    """
-    # The caller must take size and root from one signed checkpoint: a root alone does not
-    # fix its tree size, and leaf_hash must come from leaf_hash(data), never from the prover.
-    _require_hash(root, "root", VerificationError)
-    computed = root_from_inclusion_proof(leaf_hash=leaf_hash, index=index, size=size, proof=proof)
-    # Step 5, second half. Roots are public, so timing leaks nothing; compare_digest just
-    # keeps that question closed.
-    if not hmac.compare_digest(computed, root):
-        raise VerificationError("inclusion proof does not lead to the given root")
-
-
-def verify_consistency(
-    *, first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]
-) -> None:
-    """Check that the tree of first leaves is a prefix of the tree of second leaves.
-
-    Raises VerificationError for every failure: first < 1 (no RFC proof starts from the
-    empty tree), first > second, hashes not 32 bytes, a non-empty proof or differing roots
-    when first == second, or a proof that does not reproduce both roots.
-    """
-    if first < 1:
-        raise VerificationError("RFC 9162 defines no consistency proof from an empty tree")
-    if first > second:
-        raise VerificationError(f"tree of {second} leaves cannot extend one of {first}")
-    _require_hash(first_root, "first root", VerificationError)
-    _require_hash(second_root, "second root", VerificationError)
-    for position, node in enumerate(proof):
-        _require_hash(node, f"proof hash {position}", VerificationError)
-    if first == second:
-        # PROOF(m, D[m]) = {} (2.1.4.1): anything else is padding an attacker chose.
-        if proof:
-            raise VerificationError("equal sizes need an empty consistency proof")
-        if not hmac.compare_digest(first_root, second_root):
-            raise VerificationError("equal sizes with different roots: the log forked")
-        return
-    if not proof:  # Step 1.
-        raise VerificationError("consistency proof is empty")
-    path = list(proof)
-    if first & (first - 1) == 0:  # Step 2: a power-of-two first tree is itself a node.
-        path.insert(0, first_root)
-    fn, sn = first - 1, second - 1  # Step 3.
-    while fn & 1:  # Step 4.
-        fn, sn = fn >> 1, sn >> 1
-    fr = sr = path[0]  # Step 5.
-    for c in path[1:]:  # Step 6.
-        if sn == 0:  # 6a.
-            raise VerificationError("consistency proof is longer than the path to the root")
-        if fn & 1 or fn == sn:  # 6b.
-            fr = node_hash(c, fr)
-            sr = node_hash(c, sr)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn, sn = fn >> 1, sn >> 1
-        else:
-            sr = node_hash(sr, c)
-        fn, sn = fn >> 1, sn >> 1  # 6c.
-    if sn != 0:  # Step 7.
-        raise VerificationError("consistency proof is shorter than the path to the root")
-    if not hmac.compare_digest(fr, first_root):
-        raise VerificationError("consistency proof does not reproduce the first root")
-    if not hmac.compare_digest(sr, second_root):
-        raise VerificationError("consistency proof does not reproduce the second root")
-
-
 def _fetch(source: SubtreeSource, start: int, size: int) -> bytes:
     # A store handing back a truncated or oversized hash would yield a proof no client
     # can verify; fail where the fault is, not at the client.
     subtree = source.subtree_hash(start, size)
-    _require_hash(subtree, f"hash of subtree [{start}, {start + size})", ValueError)
+    require_hash(subtree, f"hash of subtree [{start}, {start + size})", ValueError)
     return subtree
 
 
-def _require_hash(value: bytes, what: str, error: type[Exception]) -> None:
+def require_hash(value: bytes, what: str, error: type[Exception]) -> None:
     if len(value) != HASH_SIZE:
         raise error(f"{what} must be {HASH_SIZE} bytes, got {len(value)}")

@@ -7,13 +7,11 @@ import json
 from datetime import UTC, datetime, time
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
-from werkzeug.security import check_password_hash
 
-from consent.accounts.models import Account
 from consent.consents import signing
 from consent.consents.decisions import consent_for_request
 from consent.consents.models import ConsentRequest
@@ -27,69 +25,13 @@ from consent.media.service import add_media
 from consent.patients.models import Patient
 from consent.patients.service import get_patient, identity, register_patient
 from consent.web.context import runtime
-from consent.web.extensions import limiter
 from consent.web.guards import plain_file_name
-from consent.web.i18n import LANGUAGES
 from consent.web.pdf import pdf_response
-from consent.web.ratelimits import limit_value, login_account_key, refused
 from consent.workflows.decide import confirm_on_tablet
 from consent.workflows.documents import form_job
 
 blp = Blueprint("clinician", __name__, url_prefix="/clinician")
 MAX_FILES = 10
-
-
-def load_account(account_id: str) -> Account | None:
-    return db.session.get(Account, int(account_id)) if account_id.isdigit() else None
-
-
-@blp.route("/login", methods=["GET", "POST"])
-# Failed attempts, per IP address and per account: a password guessed from many addresses
-# is slowed down too (NIST SP 800-63B 5.2.2, throttling).
-@limiter.limit(limit_value("login"), methods=["POST"], deduct_when=refused)
-@limiter.limit(
-    limit_value("login"), methods=["POST"], key_func=login_account_key, deduct_when=refused
-)
-def login() -> Any:
-    error = None
-    email = ""
-    if request.method == "POST":
-        email = request.form.get("email", "").strip().lower()[:254]
-        password = request.form.get("password", "")[:200]
-        account = db.session.scalar(select(Account).where(Account.email == email))
-        # The same answer for an unknown e-mail and a wrong password.
-        if (
-            account
-            and account.password_hash
-            and check_password_hash(account.password_hash, password)
-        ):
-            session.pop("link", None)
-            # The log-in lasts a working day (CONSENT_SESSION_HOURS), then asks again.
-            session.permanent = True
-            login_user(account)
-            return redirect(url_for("clinician.dashboard"))
-        error = _("The e-mail or the password is not right.")
-    return render_template("clinician/login.html", error=error, email=email), (
-        401 if error else 200
-    )
-
-
-@blp.post("/logout")
-@login_required
-def logout() -> Any:
-    logout_user()
-    return redirect(url_for("clinician.login"))
-
-
-@blp.post("/language")
-def choose_language() -> Any:
-    if request.form.get("lang") in LANGUAGES:
-        session["lang"] = request.form["lang"]
-    target = request.form.get("next", "")
-    # Back to the page it was chosen on: the clinician's pages or a public consent page.
-    if target.startswith(("/clinician/", "/v/")) and "//" not in target:
-        return redirect(target)
-    return redirect(url_for("clinician.dashboard"))
 
 
 @blp.get("/")

@@ -17,6 +17,7 @@ from typing import Any
 from standardwebhooks import Webhook
 
 from consent import clock
+from consent.client import NoRedirects
 from consent.webhooks.models import MAX_ERROR_LENGTH, MAX_RESPONSE_BYTES
 from consent.webhooks.service import url_errors
 
@@ -47,14 +48,7 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A 3xx answer is the endpoint's answer: recorded as a failure, never followed."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
+_OPENER = urllib.request.build_opener(NoRedirects)
 
 
 def send(claim: Delivery, *, secret: str, timeout: float, allow_http: bool) -> Outcome:

@@ -12,6 +12,12 @@ from consent.db import AnySession
 from consent.errors import ConfigurationError
 from consent.forms.catalogue import read_definitions
 from consent.forms.models import FormVersion
+from consent.settings import Settings
+
+
+def form_placeholders(settings: Settings) -> dict[str, str]:
+    """The values a form's text names in braces: the controller and the DPO's contact."""
+    return {"controller": settings.controller, "dpo_contact": settings.dpo_contact}
 
 
 def sync_catalogue(

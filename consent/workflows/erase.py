@@ -18,17 +18,12 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, select, text
 from sqlalchemy.engine import Engine
 
 from consent import clock
-from consent.consents.models import (
-    Consent,
-    ConsentRequest,
-    PaperScan,
-    PendingDecision,
-    SigningLink,
-)
+from consent.consents.models import Consent, ConsentRequest, PaperScan, PendingDecision
+from consent.consents.signing import revoke_open_links
 from consent.crypto.keyring import Keyring
 from consent.db import AnySession
 from consent.db.files import MediaStore
@@ -121,11 +116,7 @@ def _destroy_identity(
         consent.withdrawal_code_sealed = None
     requests = select(ConsentRequest.id).where(ConsentRequest.patient_id == patient_id)
     session.execute(delete(PendingDecision).where(PendingDecision.request_id.in_(requests)))
-    session.execute(
-        update(SigningLink)
-        .where(SigningLink.request_id.in_(requests), SigningLink.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    revoke_open_links(session, requests, now)
 
 
 # Tables whose rows held the patient's sealed data before the erasure rewrote them.

@@ -23,7 +23,6 @@ from sqlalchemy import func, select
 
 from consent import clock
 from consent.accounts.service import create_account
-from consent.cli.bootstrap import prepare_database
 from consent.consents.models import Consent, Withdrawal
 from consent.consents.uses import PURPOSES
 from consent.crypto.keyring import load_key_file
@@ -34,6 +33,7 @@ from consent.media.models import MediaItem
 from consent.patients.models import Patient, PatientErasure
 from consent.patients.service import data_key, identity
 from consent.runtime import keys_dir
+from consent.scripts.bootstrap import prepare_database
 from consent.verify.service import decide
 from consent.web.context import runtime, settings
 from consent.webhooks.models import WebhookEndpoint

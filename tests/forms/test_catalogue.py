@@ -11,13 +11,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from consent.cli.bootstrap import form_placeholders
 from consent.db import db
 from consent.errors import ConfigurationError
 from consent.forms.catalogue import FORMS_DIR
 from consent.forms.models import FormVersion
 from consent.web.context import settings
-from consent.workflows.catalogue import sync_catalogue
+from consent.workflows.catalogue import form_placeholders, sync_catalogue
 from tests.factories import Flow, api_key, photo
 
 

@@ -25,7 +25,8 @@ from consent.consents.models import Consent
 from consent.consents.requests import UseRequest, open_request
 from consent.db import db
 from consent.ledger import store
-from consent.ledger.merkle import leaf_hash, verify_inclusion
+from consent.ledger.merkle import leaf_hash
+from consent.ledger.merkle_verify import verify_inclusion
 from consent.ledger.models import LogHead, LogLeaf
 from consent.media.service import add_media
 from consent.patients.service import register_patient

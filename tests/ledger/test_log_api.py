@@ -15,7 +15,8 @@ from flask.testing import FlaskClient
 
 from consent.crypto.receipts import canonical, verify_envelope
 from consent.ledger.checkpoint import parse_vkey, verify_checkpoint
-from consent.ledger.merkle import MemoryTree, leaf_hash, verify_consistency, verify_inclusion
+from consent.ledger.merkle import MemoryTree, leaf_hash
+from consent.ledger.merkle_verify import verify_consistency, verify_inclusion
 from tests.factories import Flow, api_key, auth, photo
 
 

@@ -11,22 +11,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from consent.errors import VerificationError
 from consent.ledger import merkle
 from consent.ledger.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
     MemoryTree,
     SubtreeSource,
-    VerificationError,
     consistency_proof,
     decompose,
     inclusion_proof,
     leaf_hash,
     node_hash,
-    root_from_inclusion_proof,
     root_from_leaf_hashes,
     split_point,
     subtree_hash_from_complete,
+)
+from consent.ledger.merkle_verify import (
+    root_from_inclusion_proof,
     verify_consistency,
     verify_inclusion,
 )

@@ -14,13 +14,12 @@ import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
-from consent.cli.bootstrap import form_placeholders
 from consent.db import db
 from consent.forms.catalogue import FORMS_DIR
 from consent.web.context import runtime, settings
 from consent.webhooks import events
 from consent.workflows.audit import audit
-from consent.workflows.catalogue import sync_catalogue
+from consent.workflows.catalogue import form_placeholders, sync_catalogue
 from tests.conftest import dispose, make_app
 from tests.factories import Flow, api_key, tagged_image
 

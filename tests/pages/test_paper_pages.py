@@ -18,16 +18,9 @@ from consent.accounts.service import create_account, create_api_key
 from consent.consents.models import PaperScan
 from consent.db import db
 from consent.web.context import runtime
-from tests.factories import Flow, photo, scan_pdf
+from tests.factories import Flow, csrf, photo, scan_pdf
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery staple"
-
-
-def csrf(page: str) -> str:
-    match = CSRF.search(page)
-    assert match, "every form carries a CSRF token"
-    return match.group(1)
 
 
 def _account(email: str, name: str) -> dict[str, Any]:

@@ -19,16 +19,9 @@ from consent.accounts.service import create_account, create_api_key
 from consent.crypto.receipts import verify_envelope
 from consent.db import db
 from consent.web.context import runtime
-from tests.factories import Flow, comprehension_answers, photo
+from tests.factories import Flow, comprehension_answers, csrf, photo
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery staple"
-
-
-def csrf(page: str) -> str:
-    match = CSRF.search(page)
-    assert match, "every form carries a CSRF token"
-    return match.group(1)
 
 
 def strokes(points: int = 40, width: float = 200.0, ms: float = 1200.0) -> str:

@@ -20,17 +20,10 @@ from consent.db import db
 from consent.web.context import runtime
 from consent.workflows.audit import audit
 from tests.conftest import LiveSettings
-from tests.factories import Flow, api_key, photo, scan_pdf
+from tests.factories import CSRF, Flow, api_key, csrf, photo, scan_pdf
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PUBLIC = "http://consent.test"
 CHOICES = {"teaching": True, "public_social_network": True, "journal_publication": False}
-
-
-def csrf(page: str) -> str:
-    match = CSRF.search(page)
-    assert match, "every form carries a CSRF token"
-    return match.group(1)
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from consent.cli.bootstrap import prepare_database
 from consent.db import db
+from consent.scripts.bootstrap import prepare_database
 from tests.conftest import POSTGRES_URL, dispose, make_app
 from tests.factories import Flow, api_key, photo
 

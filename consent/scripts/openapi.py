@@ -1,4 +1,4 @@
-"""Write the OpenAPI document to schemas/openapi.json: ``python -m consent.cli.openapi``.
+"""Write the OpenAPI document to schemas/openapi.json: ``python -m consent.scripts.openapi``.
 
 A test fails when the served document and the checked-in one differ.
 """
@@ -15,7 +15,7 @@ OPENAPI_FILE = Path(__file__).resolve().parents[2] / "schemas" / "openapi.json"
 
 def main() -> None:
     from consent import create_app
-    from consent.cli.bootstrap import write_instance_secrets
+    from consent.scripts.bootstrap import write_instance_secrets
 
     with tempfile.TemporaryDirectory() as scratch:
         write_instance_secrets(Path(scratch))

@@ -1,8 +1,8 @@
 """Set up an instance folder: config with a random secret, signing and master keys, the
 database through migrations, the form catalogue, and demo data whose API key is printed once.
 
-Run as ``python -m consent.cli.bootstrap [--demo]``; running it again reuses what exists and never
-overwrites a key.
+Run as ``python -m consent.scripts.bootstrap [--demo]``; running it again reuses what exists and
+never overwrites a key.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from werkzeug.security import generate_password_hash
 
 from consent.crypto.keyring import SIGNING_KEYS_FILE, add_signing_key, write_private_file
 from consent.runtime import MASTER_KEY_FILE, default_key_name
-from consent.settings import Settings, http_url
+from consent.settings import http_url
 
 
 def write_instance_secrets(
@@ -36,7 +36,8 @@ def write_instance_secrets(
         write_private_file(
             config,
             (
-                "# Written by consent.cli.bootstrap. Local to this deployment; never commit it.\n"
+                "# Written by consent.scripts.bootstrap. Local to this deployment; never commit it."
+                "\n"
                 f"SECRET_KEY = {secrets.token_urlsafe(48)!r}\n"
             ).encode(),
         )
@@ -60,17 +61,12 @@ def prepare_database(app: Flask) -> None:
     from consent.db import db
     from consent.forms.catalogue import FORMS_DIR
     from consent.web.context import settings
-    from consent.workflows.catalogue import sync_catalogue
+    from consent.workflows.catalogue import form_placeholders, sync_catalogue
 
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
         sync_catalogue(db.session, FORMS_DIR, form_placeholders(settings(app)))
         db.session.commit()
-
-
-def form_placeholders(settings: Settings) -> dict[str, str]:
-    """The values a form's text names in braces: the controller and the DPO's contact."""
-    return {"controller": settings.controller, "dpo_contact": settings.dpo_contact}
 
 
 DEMO_EMAIL = "demo.clinician@hospital.example"

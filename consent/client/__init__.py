@@ -18,51 +18,54 @@ keys of consent.ledger.checkpoint), as consent-verify: no Flask, no database dri
 from __future__ import annotations
 
 import base64
-import hashlib
-import ipaddress
 import json
-import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from consent.client.http import (
+    MAX_RESPONSE_BYTES,
+    ConfigurationError,
+    ConsentClientError,
+    NoRedirects,
+    ServiceUnavailable,
+    UnverifiableAnswer,
+    file_sha256,
+    is_loopback,
+    multipart,
+    refusal,
+)
 from consent.crypto.keyring import PublicKey
 from consent.crypto.receipts import verify_envelope
 from consent.errors import VerificationError
 from consent.ledger.checkpoint import parse_vkey
 
+__all__ = [
+    "DECISIONS",
+    "CheckedAnswer",
+    "ConfigurationError",
+    "ConsentClient",
+    "ConsentClientError",
+    "NoRedirects",
+    "ServiceUnavailable",
+    "UnverifiableAnswer",
+    "file_sha256",
+    "is_loopback",
+]
+
 DECISIONS = ("allowed", "not_covered", "withdrawn", "expired", "unknown")
 KEYS_PATH = "/.well-known/consent-keys"
 VERIFY_PATH = "/api/v1/verify"
-# An answer or key document larger than this is not the service's.
-MAX_RESPONSE_BYTES = 256 * 1024
-READ_CHUNK = 1024 * 1024
 DEFAULT_TIMEOUT = 10.0
 # How old a signed answer may be when it arrives, and how far ahead of our clock: a proxy
 # replaying yesterday's "allowed" after a withdrawal is refused.
 DEFAULT_MAX_AGE = 300.0
 CLOCK_SKEW = 60.0
-
-
-class ConsentClientError(Exception):
-    """Base of the client's errors. ``str(error)`` is a message for the user."""
-
-
-class ConfigurationError(ConsentClientError):
-    """The service refused the request as asked: the address, key, scope or query is wrong."""
-
-
-class ServiceUnavailable(ConsentClientError):
-    """The service could not be reached or did not answer in time, or failed (5xx)."""
-
-
-class UnverifiableAnswer(ConsentClientError):
-    """The answer's signature, key, freshness or content does not hold: treat as not allowed."""
 
 
 @dataclass(frozen=True)
@@ -79,31 +82,6 @@ class CheckedAnswer:
     @property
     def allowed(self) -> bool:
         return self.decision == "allowed"
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # urllib would send the Authorization header on to wherever a redirect points.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file's bytes, streamed. Raises OSError when it cannot be read."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as source:
-        while chunk := source.read(READ_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def is_loopback(url: str) -> bool:
-    host = urllib.parse.urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class ConsentClient:
@@ -136,7 +114,7 @@ class ConsentClient:
         self.max_age = max_age
         self._pinned = self._parse_keys(keys) if keys is not None else None
         self._published: dict[str, PublicKey] | None = None
-        self._opener = urllib.request.build_opener(_NoRedirects)
+        self._opener = urllib.request.build_opener(NoRedirects)
 
     def __repr__(self) -> str:  # never the key
         return f"ConsentClient({self.url!r})"
@@ -157,7 +135,7 @@ class ConsentClient:
         if not perceptual:
             return self.verify_sha256(sha256, purpose=purpose, channel=channel)
         fields = {"purpose": purpose, **({"channel": channel} if channel else {})}
-        body, content_type = _multipart(fields, Path(path))
+        body, content_type = multipart(fields, Path(path))
         raw = self._request("POST", VERIFY_PATH, data=body, content_type=content_type)
         return self._checked(raw, sha256=sha256, purpose=purpose, channel=channel)
 
@@ -274,7 +252,7 @@ class ConsentClient:
             with self._opener.open(request, timeout=self.timeout) as response:
                 body: bytes = response.read(MAX_RESPONSE_BYTES + 1)
         except urllib.error.HTTPError as exc:
-            raise _refusal(exc) from None
+            raise refusal(exc) from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ServiceUnavailable(
@@ -285,41 +263,5 @@ class ConsentClient:
         return body
 
 
-def _refusal(exc: urllib.error.HTTPError) -> ConsentClientError:
-    """The service's own error message (its one JSON shape), as the right client error."""
-    try:
-        detail = json.loads(exc.read(MAX_RESPONSE_BYTES))
-        message = str(detail.get("message", ""))
-        if detail.get("errors"):
-            message += " " + json.dumps(detail["errors"], sort_keys=True)
-    except (ValueError, AttributeError, OSError):
-        message = ""
-    said = f"HTTP {exc.code}" + (f": {message}" if message else "")
-    if 300 <= exc.code < 400:
-        return ConfigurationError(f"the service redirects ({said}); give its final address")
-    if exc.code in (401, 403):
-        return ConfigurationError(f"the API key was refused ({said})")
-    if exc.code >= 500 or exc.code in (408, 429):
-        return ServiceUnavailable(f"the service failed to answer ({said})")
-    return ConfigurationError(f"the service refused the request ({said})")
-
-
 def _b64(key: PublicKey) -> str:
     return base64.b64encode(key.public_bytes).decode()
-
-
-def _multipart(fields: Mapping[str, str], path: Path) -> tuple[bytes, str]:
-    """A multipart/form-data body (RFC 7578) with the fields and the file as ``file``."""
-    boundary = "consent-check-" + secrets.token_hex(16)
-    parts = []
-    for name, value in fields.items():
-        head = f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-        parts.append(f"{head}{value}\r\n".encode())
-    # The service names files by id and never keeps the client's name: send none.
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="upload"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n".encode()
-    )
-    parts.append(path.read_bytes())
-    parts.append(f"\r\n--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"

@@ -1,0 +1,250 @@
+"""Every setting the service knows: its CONSENT_* name, default, coercer and meaning.
+
+A name not listed here stops the start (consent.settings.load), so a misspelt variable never
+silently does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from consent.settings.coerce import (
+    database_url,
+    flag,
+    http_url,
+    log_level,
+    optional,
+    rate_limit,
+    seconds,
+    storage_uri,
+    text,
+    whole,
+)
+
+ENV_PREFIX = "CONSENT_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its name (the CONSENT_* variable), default, coercer and meaning."""
+
+    name: str
+    attribute: str
+    default: Any
+    coerce: Callable[[object], Any]
+    help: str
+    secret: bool = False
+    aliases: tuple[str, ...] = ()
+
+
+MiB = 1024 * 1024
+
+
+def _s(name: str, default: Any, coerce: Callable[[object], Any], help: str, **kw: Any) -> Setting:
+    return Setting(name, name.removeprefix(ENV_PREFIX).lower(), default, coerce, help, **kw)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    _s(
+        "CONSENT_SECRET_KEY",
+        None,
+        optional(text(500)),
+        "Signs session cookies.",
+        secret=True,
+        aliases=("SECRET_KEY",),
+    ),
+    _s(
+        "CONSENT_DATABASE_URL",
+        None,
+        optional(database_url),
+        "PostgreSQL or SQLite; by default consent.sqlite3 in the instance folder.",
+        secret=True,
+        aliases=("SQLALCHEMY_DATABASE_URI",),
+    ),
+    _s("CONSENT_INSTANCE_PATH", None, optional(text(4000)), "The instance folder."),
+    _s(
+        "CONSENT_PUBLIC_URL",
+        "http://127.0.0.1:5000",
+        http_url,
+        "The address patients and printed forms use; links and QR codes are built on it.",
+    ),
+    _s(
+        "CONSENT_MAX_MEDIA_BYTES",
+        50 * MiB,
+        whole(1, 64 * 1024 * MiB),
+        "Largest photo or video stored or verified by upload.",
+    ),
+    _s(
+        "CONSENT_UPLOAD_MEMORY_BYTES",
+        16 * MiB,
+        whole(0, 1024 * MiB),
+        "Request bodies up to this size keep their files in memory; larger ones go to disk.",
+    ),
+    _s(
+        "CONSENT_MAX_SCAN_BYTES",
+        25 * MiB,
+        whole(1, 1024 * MiB),
+        "Largest scan of a signed paper form.",
+    ),
+    _s("CONSENT_MAX_JSON_BYTES", 256 * 1024, whole(1024, 64 * MiB), "Largest JSON body."),
+    _s(
+        "CONSENT_MAX_IMAGE_PIXELS",
+        100_000_000,
+        whole(1, 2_000_000_000),
+        "Largest image decoded (decompression bombs).",
+    ),
+    _s(
+        "CONSENT_PHASH_MAX_DISTANCE",
+        6,
+        whole(0, 7),
+        "Hamming distance (of 64 bits) under which a re-encoded image still matches; the band "
+        "index finds every match up to 7.",
+    ),
+    _s("CONSENT_KEYS_DIR", "keys", text(4000), "Signing and master keys (under the instance)."),
+    _s("CONSENT_MEDIA_DIR", "media", text(4000), "Encrypted media (under the instance)."),
+    _s(
+        "CONSENT_SIGNING_KEYS",
+        None,
+        optional(text(10_000)),
+        "Signing key seeds, base64, comma separated, newest last, instead of keys/.",
+        secret=True,
+    ),
+    _s(
+        "CONSENT_KEY_NAME",
+        None,
+        optional(text(200)),
+        "Signed-note name of keys given in the environment.",
+    ),
+    _s(
+        "CONSENT_LOG_ORIGIN",
+        None,
+        optional(text(200)),
+        "The log's origin line in checkpoints; by default the signing keys' name.",
+    ),
+    _s(
+        "CONSENT_MASTER_KEY",
+        None,
+        optional(text(200)),
+        "The vault's master key, base64.",
+        secret=True,
+    ),
+    _s("CONSENT_API_KEY_DAYS", 365, whole(1, 3650), "Days an API key lives by default."),
+    _s(
+        "CONSENT_API_KEY_CACHE_SECONDS",
+        5,
+        seconds(0, 3600),
+        "Seconds a worker trusts a key it looked up: a revocation reaches every worker within.",
+    ),
+    _s(
+        "CONSENT_CONTROLLER",
+        "Demo Hospital",
+        text(200),
+        "The data controller named on forms and in receipts.",
+    ),
+    _s(
+        "CONSENT_DPO_CONTACT",
+        "dpo@hospital.example",
+        text(200),
+        "The data protection officer's contact.",
+    ),
+    _s("CONSENT_JURISDICTION", "FR", text(10), "The jurisdiction named in receipts."),
+    _s("CONSENT_LOG_LEVEL", "INFO", log_level, "Level of the JSON logs on stderr."),
+    _s("CONSENT_SESSION_HOURS", 10, whole(1, 24 * 7), "Hours a clinician's log-in lasts."),
+    _s(
+        "CONSENT_SIGNING_LINK_MINUTES",
+        30,
+        whole(1, 24 * 60),
+        "Minutes a tablet signing link stays valid.",
+    ),
+    _s(
+        "CONSENT_PDF_CACHE_BYTES",
+        64 * MiB,
+        whole(0, 4096 * MiB),
+        "Bytes of rendered PDFs each worker keeps in memory.",
+    ),
+    _s(
+        "CONSENT_WEBHOOKS_ALLOW_HTTP",
+        False,
+        flag,
+        "Accept http:// webhook endpoints (development and tests only).",
+    ),
+    _s(
+        "CONSENT_WEBHOOK_TIMEOUT_SECONDS",
+        10,
+        seconds(0.1, 120),
+        "Seconds to wait for an endpoint's answer.",
+    ),
+    _s("CONSENT_WEBHOOK_MAX_ATTEMPTS", 8, whole(1, 50), "Attempts before a delivery is given up."),
+    _s(
+        "CONSENT_WEBHOOK_BACKOFF_SECONDS",
+        120,
+        seconds(0, 86_400),
+        "Wait after the first failed attempt; doubles after each.",
+    ),
+    _s(
+        "CONSENT_WEBHOOK_BACKOFF_CAP_SECONDS",
+        6 * 3600,
+        seconds(0, 7 * 86_400),
+        "Longest wait between attempts.",
+    ),
+    _s(
+        "CONSENT_WEBHOOK_WORKER",
+        False,
+        flag,
+        "Deliver from a thread in each web worker too (else run `flask deliver --loop`).",
+    ),
+    _s("CONSENT_WEBHOOK_POLL_SECONDS", 5, seconds(0.05, 3600), "Delivery worker's poll period."),
+    _s(
+        "CONSENT_RATELIMIT_STORAGE_URI",
+        "memory://",
+        storage_uri,
+        "Where rate-limit counters live: memory:// per worker, redis://... shared.",
+    ),
+    _s(
+        "CONSENT_TRUSTED_PROXIES",
+        0,
+        whole(0, 5),
+        "Reverse proxies in front (nginx: 1): the client's address from X-Forwarded-For.",
+    ),
+    _s("CONSENT_RATELIMIT_VERIFY", "1200 per minute", rate_limit, "Verify calls per API key."),
+    _s(
+        "CONSENT_RATELIMIT_LOGIN",
+        "10 per minute;50 per hour",
+        rate_limit,
+        "Failed log-ins per address and per account.",
+    ),
+    _s(
+        "CONSENT_RATELIMIT_WITHDRAWAL_CODE",
+        "5 per minute;30 per hour",
+        rate_limit,
+        "Wrong withdrawal codes per address.",
+    ),
+    _s(
+        "CONSENT_RATELIMIT_SIGNING_LINK",
+        "20 per minute;100 per hour",
+        rate_limit,
+        "Signing links that fail to open, per address.",
+    ),
+    _s(
+        "CONSENT_RATELIMIT_FILE_CHECK",
+        "10 per minute;60 per hour",
+        rate_limit,
+        "Files checked on the public page, per address.",
+    ),
+    _s(
+        "CONSENT_MAX_FILE_CHECK_BYTES",
+        50 * MiB,
+        whole(1, 64 * 1024 * MiB),
+        "Largest file the public verification page checks.",
+    ),
+    _s(
+        "CONSENT_WITHDRAWAL_SESSION_MINUTES",
+        15,
+        whole(1, 24 * 60),
+        "Minutes a patient's withdrawal page stays open after the code was typed.",
+    ),
+)
+_BY_NAME = {setting.name: setting for setting in SETTINGS}
+_BY_ALIAS = {alias: setting for setting in SETTINGS for alias in setting.aliases}
