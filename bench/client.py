@@ -8,6 +8,7 @@ the load and crash benchmarks count those as errors, and the crash writers start
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.client
 import io
@@ -24,6 +25,13 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from PIL import Image
+
+# The evidence document of a decision collected elsewhere (the only kind the API records).
+EVIDENCE = {
+    "kind": "e-signature",
+    "source": "Bench e-signature service",
+    "document": base64.b64encode(b'{"signed": true, "by": "bench"}').decode(),
+}
 
 TIMEOUT = 60.0
 CHUNK = 1024 * 1024
@@ -205,7 +213,8 @@ def record_consent(base: str, key: str, number: int, salt: int = 0) -> Recorded:
         key,
         json_body={
             "signer": {"role": "patient"},
-            "method": "tablet",
+            "method": "external",
+            "evidence": EVIDENCE,
             "choices": [{"purpose": "teaching", "granted": True}],
         },
         expect=201,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import platform
 import re
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from consent.db import db
 
@@ -328,21 +329,11 @@ class Instance:
                     os.environ[key] = value
 
     def api_key(self, scopes: tuple[str, ...] = ("verify", "consents:write")) -> str:
-        """A key of a clinician account (requests name their clinician)."""
-        from consent.accounts.service import create_account, create_api_key
-
+        """A key of a clinician account of the bench team (requests name their clinician)."""
         with self.app.app_context():
-            account = create_account(
-                db.session,
-                email=f"bench{time.monotonic_ns()}@hospital.example",
-                display_name="Dr Bench",
-                role="clinician",
-            )
-            secret = create_api_key(
-                db.session, name="bench", scopes=list(scopes), days=30, account=account
-            )
+            secret = clinician_key(scopes)
             db.session.commit()
-            return secret.secret
+            return secret
 
     def dispose(self) -> None:
         """Close this process's connections (the servers and writers have their own)."""
@@ -373,3 +364,69 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def bench_team() -> Any:
+    """The care team the benchmarks record in (made the first time)."""
+    from sqlalchemy import select
+
+    from consent.accounts.models import Team
+    from consent.accounts.teams import create_team
+
+    found = db.session.scalar(select(Team).where(Team.slug == "bench"))
+    return found or create_team(db.session, slug="bench", name="Bench")
+
+
+def bench_clinician() -> Any:
+    """A new clinician account, a member of the bench team."""
+    from consent.accounts.service import create_account
+    from consent.accounts.teams import add_member
+
+    account = create_account(
+        db.session,
+        email=f"bench{time.monotonic_ns()}@hospital.example",
+        display_name="Dr Bench",
+        role="clinician",
+    )
+    add_member(db.session, account=account, team=bench_team())
+    return account
+
+
+def clinician_key(scopes: tuple[str, ...] = ("verify", "consents:write")) -> str:
+    """A key of a new bench clinician (the caller commits)."""
+    from consent.accounts.keys import create_api_key
+
+    issued = create_api_key(
+        db.session,
+        name="bench",
+        scopes=list(scopes),
+        days=30,
+        team=bench_team(),
+        account=bench_clinician(),
+    )
+    return issued.secret
+
+
+def publisher_key() -> str:
+    """A verify-only key of a publishing system registered for the bench team."""
+    from consent.accounts.keys import create_api_key
+    from consent.accounts.teams import create_integration
+
+    team = bench_team()
+    issued = create_api_key(
+        db.session,
+        name="bench",
+        scopes=["verify"],
+        days=1,
+        team=team,
+        integration=create_integration(db.session, team=team, name="Bench publisher"),
+    )
+    return issued.secret
+
+
+# What a system that collected consent elsewhere sends with a decision: its evidence document.
+EVIDENCE = {
+    "kind": "e-signature",
+    "source": "Bench e-signature service",
+    "document": base64.b64encode(b'{"signed": true, "by": "bench"}').decode(),
+}

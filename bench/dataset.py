@@ -18,12 +18,13 @@ from flask import Flask
 from sqlalchemy import insert
 
 from bench.bulklog import BulkLog
+from bench.common import bench_clinician, bench_team
 from consent import clock
 from consent.consents.models import Consent, ConsentRequest, ConsentUse, RequestMedia, RequestUse
 from consent.crypto.receipts import canonical, envelope_from_parts
 from consent.crypto.vault import seal
 from consent.db import db
-from consent.db.types import new_id
+from consent.db.types import new_id, rfc3339
 from consent.forms.models import FormVersion
 from consent.media.fingerprints import bands
 from consent.media.models import MediaItem, PerceptualBand
@@ -47,6 +48,8 @@ def populate(app: Flask, count: int, *, seed: int = 7) -> list[str]:
         )
         now = clock.now()
         expires = now + timedelta(days=3650)
+        team_id, clinician = bench_team().id, bench_clinician().id
+        db.session.commit()
         log = BulkLog(db.session)
         for start in range(0, count, BATCH):
             rows: dict[type, list[dict[str, Any]]] = {
@@ -73,6 +76,7 @@ def populate(app: Flask, count: int, *, seed: int = 7) -> list[str]:
                 rows[Patient].append(
                     {
                         "id": patient_id,
+                        "team_id": team_id,
                         "record_lookup": rt.vault.record_lookup(f"BENCH-{patient_id}"),
                         "identity_sealed": seal(data_key, json.dumps({"name": "Bench"}).encode()),
                         "created_at": now,
@@ -82,6 +86,7 @@ def populate(app: Flask, count: int, *, seed: int = 7) -> list[str]:
                 rows[MediaItem].append(
                     {
                         "id": media_id,
+                        "team_id": team_id,
                         "patient_id": patient_id,
                         "sha256": sha,
                         "phash": phash,
@@ -98,11 +103,13 @@ def populate(app: Flask, count: int, *, seed: int = 7) -> list[str]:
                 rows[ConsentRequest].append(
                     {
                         "id": request_id,
+                        "team_id": team_id,
                         "patient_id": patient_id,
                         "form_version_id": form.id,
                         "status": "decided",
                         "expires_at": expires,
                         "clinician_name": "Dr Bench",
+                        "account_id": clinician,
                         "created_at": now,
                     }
                 )
@@ -140,6 +147,7 @@ def populate(app: Flask, count: int, *, seed: int = 7) -> list[str]:
                     issued_at=now,
                     controller="Bench Hospital",
                     jurisdiction="FR",
+                    team=team_id,
                     form={
                         "id": form.form_id,
                         "version": form.version,
@@ -152,7 +160,21 @@ def populate(app: Flask, count: int, *, seed: int = 7) -> list[str]:
                     subject=patient_id,
                     signer={"role": "patient"},
                     method="tablet",
-                    clinician="Dr Bench",
+                    # Stand-ins for the tablet's evidence: the audit checks they are there.
+                    evidence={
+                        "signature": {
+                            "kind": "drawn",
+                            "strokes_sha256": rng.randbytes(32).hex(),
+                            "svg_sha256": rng.randbytes(32).hex(),
+                        },
+                        "signing_session": {
+                            "link": 1,
+                            "issued_at": rfc3339(now),
+                            "submitted_at": rfc3339(now),
+                        },
+                    },
+                    informed_by=clinician,
+                    recorded_by={"team": team_id, "account": clinician},
                     uses=uses,
                     expires_at=expires,
                 )
@@ -169,6 +191,7 @@ def populate(app: Flask, count: int, *, seed: int = 7) -> list[str]:
                 rows[Consent].append(
                     {
                         "id": consent_id,
+                        "team_id": team_id,
                         "request_id": request_id,
                         "patient_id": patient_id,
                         "receipt": receipt,

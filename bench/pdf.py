@@ -21,7 +21,6 @@ import shutil
 import statistics
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -30,9 +29,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
 
-from bench.common import OUT, database_versions, machine, stamp, write_section
+from bench.common import (
+    EVIDENCE,
+    OUT,
+    clinician_key,
+    database_versions,
+    machine,
+    stamp,
+    write_section,
+)
 from consent import create_app
-from consent.accounts.service import create_account, create_api_key
 from consent.db import db
 from consent.documents.render import CACHE_EXTENSION
 from consent.scripts.bootstrap import prepare_database, write_instance_secrets
@@ -58,21 +64,21 @@ def fresh_app() -> Flask:
 
 def setup(client: FlaskClient) -> tuple[dict[str, str], str, str]:
     """A key, an open request (the form) and a decided one (the receipt)."""
-    account = create_account(
-        db.session, email="bench@hospital.test", display_name="Dr Bench", role="clinician"
-    )
-    key = create_api_key(
-        db.session, name="bench", scopes=["consents:write"], days=30, account=account
-    )
+    key = clinician_key(("consents:write",))
     db.session.commit()
-    headers = {"Authorization": f"Bearer {key.secret}"}
+    headers = {"Authorization": f"Bearer {key}"}
 
     def request() -> str:
-        from consent.patients.service import register_patient
 
-        patient = register_patient(
-            record_number=f"MRN-{time.monotonic_ns()}", name="Bench", birth_date=date(1950, 1, 1)
-        ).id
+        patient = client.post(
+            "/api/v1/patients",
+            json={
+                "record_number": f"MRN-{time.monotonic_ns()}",
+                "name": "Bench",
+                "birth_date": "1950-01-01",
+            },
+            headers=headers,
+        ).json["id"]
         media = []
         for seed in (1, 2):
             answer = client.post(
@@ -100,7 +106,12 @@ def setup(client: FlaskClient) -> tuple[dict[str, str], str, str]:
     choices = [{"purpose": use["purpose"], "granted": True} for use in USES]
     answer = client.post(
         f"/api/v1/requests/{decided}/decision",
-        json={"signer": {"role": "patient"}, "choices": choices, "method": "tablet"},
+        json={
+            "signer": {"role": "patient"},
+            "choices": choices,
+            "method": "external",
+            "evidence": EVIDENCE,
+        },
         headers=headers,
     )
     return headers, form_request, str(answer.json["consent_id"])

@@ -39,8 +39,8 @@ from bench.dataset import populate
 
 def prepare(size: int) -> tuple[Path, str, list[str]]:
     """An instance with ``size`` consents (reused if already built), a verify key, sample hashes."""
+    from bench.common import publisher_key
     from consent import create_app
-    from consent.accounts.service import create_api_key
     from consent.scripts.bootstrap import prepare_database, write_instance_secrets
     from consent.workflows.audit import audit
 
@@ -62,7 +62,7 @@ def prepare(size: int) -> tuple[Path, str, list[str]]:
     app = create_app({"INSTANCE_PATH": str(instance)})
     prepare_database(app)  # a data set kept from an older run: migrated to head, if behind
     with app.app_context():
-        key = create_api_key(db.session, name="bench", scopes=["verify"], days=1).secret
+        key = publisher_key()
         db.session.commit()
         # Start every run from a checkpointed WAL, as a service that has been idle would:
         # readers of a long WAL look each page up in it first.

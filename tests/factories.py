@@ -13,35 +13,126 @@ from typing import Any
 from flask.testing import FlaskClient
 from PIL import Image, ImageDraw
 
-from consent.accounts.service import create_account, create_api_key
+from consent.accounts.keys import IssuedApiKey, create_api_key
+from consent.accounts.models import Account, Team
+from consent.accounts.service import create_account
+from consent.accounts.teams import add_member, create_integration, create_team
 from consent.db import db
 
+# The team test objects belong to unless a test names another.
+WARD = "ward-a"
 
-def api_key(scopes: tuple[str, ...] = ("verify", "consents:write"), *, days: int = 800) -> str:
+
+def care_team(slug: str = WARD) -> Team:
+    """The team with this short name, made the first time it is asked for."""
+    from sqlalchemy import select
+
+    found = db.session.scalar(select(Team).where(Team.slug == slug))
+    return found or create_team(db.session, slug=slug, name=f"Team {slug}")
+
+
+def staff(role: str = "clinician", *, team_slug: str = WARD, name: str = "Dr Test") -> Account:
+    """A new account with ``role``, a member of the team."""
     account = create_account(
         db.session,
-        email=f"clinician{random.randrange(10**9)}@hospital.test",
-        display_name="Dr Test",
-        role="clinician",
+        email=f"{role}{random.randrange(10**9)}@hospital.test",
+        display_name=name,
+        role=role,
     )
+    add_member(db.session, account=account, team=care_team(team_slug))
+    db.session.flush()
+    return account
+
+
+def member(
+    *, email: str, display_name: str, role: str = "clinician", team_slug: str = WARD
+) -> Account:
+    """``create_account`` for tests: the account, a member of the team."""
+    account = create_account(db.session, email=email, display_name=display_name, role=role)
+    add_member(db.session, account=account, team=care_team(team_slug))
+    db.session.flush()
+    return account
+
+
+def issue_key(
+    *,
+    name: str,
+    scopes: list[str],
+    days: int,
+    account: Account | None = None,
+    team_slug: str = WARD,
+) -> IssuedApiKey:
+    """``create_api_key`` for tests: for the account, or else for a new integration of the
+    team (a publishing tool, say)."""
+    holder = (
+        {"account": account}
+        if account is not None
+        else {"integration": create_integration(db.session, team=care_team(team_slug), name=name)}
+    )
+    return create_api_key(
+        db.session, name=name, scopes=scopes, days=days, team=care_team(team_slug), **holder
+    )
+
+
+def key_for(
+    account: Account, scopes: tuple[str, ...], *, team_slug: str = WARD, days: int = 800
+) -> str:
     issued = create_api_key(
-        db.session, name="test", scopes=list(scopes), days=days, account=account
-    )
-    db.session.commit()
-    return issued.secret
-
-
-def admin_key(scopes: tuple[str, ...] = ("consents:write",)) -> str:
-    """A key of an administrator's account (erasure needs one)."""
-    account = create_account(
         db.session,
-        email=f"admin{random.randrange(10**9)}@hospital.test",
-        display_name="Admin",
-        role="admin",
+        name="test",
+        scopes=list(scopes),
+        days=days,
+        team=care_team(team_slug),
+        account=account,
     )
-    issued = create_api_key(db.session, name="admin", scopes=list(scopes), days=30, account=account)
     db.session.commit()
     return issued.secret
+
+
+def api_key(
+    scopes: tuple[str, ...] = ("verify", "consents:write"), *, days: int = 800, team: str = WARD
+) -> str:
+    """A key of a new clinician of ``team``."""
+    return key_for(staff(team_slug=team), scopes, team_slug=team, days=days)
+
+
+def admin_key(scopes: tuple[str, ...] = ("consents:write",), *, team: str = WARD) -> str:
+    """A key of an administrator's account (erasure needs one)."""
+    return key_for(staff("admin", team_slug=team, name="Admin"), scopes, team_slug=team, days=30)
+
+
+def auditor_key() -> str:
+    """A key of an auditor: the pseudonymous records of every team."""
+    return key_for(staff("auditor", name="Auditor"), ("audit",), days=30)
+
+
+def integration_key(
+    scopes: tuple[str, ...] = ("consents:write",), *, team: str = WARD, name: str = "Portal"
+) -> str:
+    """A key of a system registered for ``team`` (receipts name the integration)."""
+    integration = create_integration(db.session, team=care_team(team), name=name)
+    issued = create_api_key(
+        db.session,
+        name=name,
+        scopes=list(scopes),
+        days=30,
+        team=care_team(team),
+        integration=integration,
+    )
+    db.session.commit()
+    return issued.secret
+
+
+def evidence(document: bytes | None = None, **overrides: str) -> dict[str, str]:
+    """The evidence of a decision collected elsewhere, as the JSON decision route takes it."""
+    import base64
+
+    return {
+        "kind": "e-signature",
+        "source": "Test e-signature service, envelope 42",
+        "document": base64.b64encode(document or scan_pdf("ExternalEvidence")).decode(),
+        **overrides,
+    }
 
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -191,10 +282,13 @@ class Flow:
         return str(self.open_request(patient_id, media_ids, uses, **overrides)["id"])
 
     def decide(self, request_id: str, choices: dict[str, bool], **overrides: Any) -> dict[str, Any]:
+        """POST /api/v1/requests/<id>/decision: a decision collected elsewhere, with its
+        evidence (the API records no other method)."""
         body = {
             "signer": {"role": "patient"},
             "choices": [{"purpose": p, "granted": g} for p, g in choices.items()],
-            "method": "tablet",
+            "method": "external",
+            "evidence": evidence(),
             **overrides,
         }
         response = self.client.post(
@@ -371,3 +465,41 @@ def tagged_image(kind: str = "jpeg", *, orientation: int = 1, seed: int = 5) -> 
         )
         return buffer.getvalue()
     raise ValueError(kind)
+
+
+def tablet_consent(
+    request_id: str,
+    choices: dict[str, bool],
+    *,
+    signer: Any = None,
+    strokes: str | None = None,
+) -> Any:
+    """A consent recorded the only way the tablet method is: a signing link opened on a
+    browser, the patient's choices and drawn signature submitted, the informing clinician's
+    confirmation. Commits; returns the Consent."""
+    from consent.accounts.scope import EVERY_TEAM
+    from consent.consents import signing
+    from consent.consents.decisions import Signer
+    from consent.consents.models import ConsentRequest
+    from consent.consents.signature import drawn_signature
+    from consent.web.context import runtime
+    from consent.workflows.decide import confirm_on_tablet
+
+    rt = runtime()
+    request = db.session.get_one(ConsentRequest, request_id)
+    issued = signing.issue_link(db.session, request_id=request_id, minutes=30, scope=EVERY_TEAM)
+    link = signing.open_link(db.session, issued.token, "test-browser")
+    signing.submit(
+        db.session,
+        rt.vault,
+        link=link,
+        choices=choices,
+        signer=signer or Signer("patient"),
+        drawn=drawn_signature(strokes or signature_strokes()),
+    )
+    clinician = db.session.get_one(Account, request.account_id)
+    consent = confirm_on_tablet(
+        db.session, rt, request_id=request_id, account=clinician, scope=EVERY_TEAM
+    )
+    db.session.commit()
+    return consent

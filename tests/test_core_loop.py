@@ -11,7 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from consent import clock
+from consent.accounts.models import Account
 from consent.crypto.receipts import verify_envelope
+from consent.db import db
 from consent.web.context import runtime
 from tests.factories import Flow, api_key, photo, reencode
 
@@ -178,7 +180,11 @@ def test_receipt_binds_form_text_and_media_hashes(flow: Flow, app: Flask) -> Non
         {"purpose": "survey", "channels": [], "granted": False},
     ]
     assert receipt["subject"] == given["patient_id"]
-    assert receipt["informed_by"] == {"clinician": "Dr Test"}
+    # Who informed and who recorded: accounts and the key, never a name as typed.
+    clinician = receipt["informed_by"]["clinician"]["account"]
+    assert db.session.get_one(Account, clinician).display_name == "Dr Test"
+    assert receipt["recorded_by"]["account"] == receipt["recorded_by"]["entered_by"] == clinician
+    assert receipt["method"] == "external" and receipt["external_evidence"]["kind"] == "e-signature"
     stored = flow.client.get(
         f"/api/v1/consents/{given['consent_id']}/receipt", headers=flow.headers
     ).json

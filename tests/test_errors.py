@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 
 from consent.db import db
 from tests.conftest import LiveSettings
-from tests.factories import Flow, api_key, auth, photo
+from tests.factories import Flow, api_key, auth, evidence, photo
 
 
 def snapshot() -> dict[str, int]:
@@ -97,7 +97,8 @@ CASES: list[tuple[str, int, Callable[[FlaskClient, dict[str, Any]], TestResponse
             json={
                 "signer": {"role": "patient"},
                 "choices": [{"purpose": "teaching", "granted": True}],
-                "method": "tablet",
+                "method": "external",
+                "evidence": evidence(),
             },
             headers=w["flow"].headers,
         ),
@@ -140,6 +141,32 @@ CASES: list[tuple[str, int, Callable[[FlaskClient, dict[str, Any]], TestResponse
         ),
     ),
     (
+        "tablet_claimed_through_the_api",
+        422,
+        lambda c, w: c.post(
+            f"/api/v1/requests/{w['open_request']}/decision",
+            json={
+                "signer": {"role": "patient"},
+                "choices": [{"purpose": "survey", "granted": True}],
+                "method": "tablet",
+            },
+            headers=w["flow"].headers,
+        ),
+    ),
+    (
+        "external_without_evidence",
+        422,
+        lambda c, w: c.post(
+            f"/api/v1/requests/{w['open_request']}/decision",
+            json={
+                "signer": {"role": "patient"},
+                "choices": [{"purpose": "survey", "granted": True}],
+                "method": "external",
+            },
+            headers=w["flow"].headers,
+        ),
+    ),
+    (
         "choice_missing_for_a_use",
         422,
         lambda c, w: c.post(
@@ -147,7 +174,8 @@ CASES: list[tuple[str, int, Callable[[FlaskClient, dict[str, Any]], TestResponse
             json={
                 "signer": {"role": "patient"},
                 "choices": [{"purpose": "teaching", "granted": True}],
-                "method": "tablet",
+                "method": "external",
+                "evidence": evidence(),
             },
             headers=w["flow"].headers,
         ),
@@ -160,7 +188,8 @@ CASES: list[tuple[str, int, Callable[[FlaskClient, dict[str, Any]], TestResponse
             json={
                 "signer": {"role": "patient"},
                 "choices": [{"purpose": "survey", "granted": "yes"}],
-                "method": "tablet",
+                "method": "external",
+                "evidence": evidence(),
             },
             headers=w["flow"].headers,
         ),
@@ -173,7 +202,8 @@ CASES: list[tuple[str, int, Callable[[FlaskClient, dict[str, Any]], TestResponse
             json={
                 "signer": {"role": "patient"},
                 "choices": [{"purpose": "teaching", "granted": False}],
-                "method": "tablet",
+                "method": "external",
+                "evidence": evidence(),
             },
             headers=w["flow"].headers,
         ),

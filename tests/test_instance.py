@@ -71,10 +71,31 @@ def test_openapi_document_is_checked_in(client: FlaskClient) -> None:
     assert "bearerAuth" in checked_in["components"]["securitySchemes"]
 
 
+def publishing_tool(runner: FlaskCliRunner, team: str = "ward") -> str:
+    """A team and a system registered for it, by command; the integration's id."""
+    runner.invoke(args=["create-team", "--slug", team, "--name", f"Team {team}"])
+    made = runner.invoke(args=["create-integration", "--team", team, "--name", "Social media desk"])
+    assert made.exit_code == 0, made.output
+    return made.output.strip().rsplit(" ", 1)[-1]
+
+
 def test_create_api_key_prints_key_alone_on_last_line(
     runner: FlaskCliRunner, client: FlaskClient
 ) -> None:
-    result = runner.invoke(args=["create-api-key", "--name", "publisher", "--scopes", "verify"])
+    tool = publishing_tool(runner)
+    result = runner.invoke(
+        args=[
+            "create-api-key",
+            "--name",
+            "publisher",
+            "--scopes",
+            "verify",
+            "--team",
+            "ward",
+            "--integration",
+            tool,
+        ]
+    )
     assert result.exit_code == 0, result.output
     key = result.stdout.strip().splitlines()[-1]
     assert key.startswith("csk_") and " " not in key
@@ -89,7 +110,20 @@ def test_create_api_key_prints_key_alone_on_last_line(
 
 
 def test_create_api_key_rejects_unknown_scope(runner: FlaskCliRunner) -> None:
-    result = runner.invoke(args=["create-api-key", "--name", "x", "--scopes", "admin:everything"])
+    tool = publishing_tool(runner)
+    result = runner.invoke(
+        args=[
+            "create-api-key",
+            "--name",
+            "x",
+            "--scopes",
+            "admin:everything",
+            "--team",
+            "ward",
+            "--integration",
+            tool,
+        ]
+    )
     assert result.exit_code != 0 and "scopes must be among" in result.output
 
 
@@ -98,7 +132,20 @@ def test_api_keys_are_stored_hashed(runner: FlaskCliRunner) -> None:
 
     from consent.accounts.models import ApiKey
 
-    result = runner.invoke(args=["create-api-key", "--name", "p", "--scopes", "verify"])
+    tool = publishing_tool(runner)
+    result = runner.invoke(
+        args=[
+            "create-api-key",
+            "--name",
+            "p",
+            "--scopes",
+            "verify",
+            "--team",
+            "ward",
+            "--integration",
+            tool,
+        ]
+    )
     key = result.stdout.strip().splitlines()[-1]
     stored = db.session.scalars(select(ApiKey)).all()
     assert stored and all(key not in (row.key_hash, row.prefix) for row in stored)

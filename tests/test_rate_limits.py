@@ -18,12 +18,11 @@ from flask_limiter._limits import RuntimeLimit
 from limits import parse
 from werkzeug.security import generate_password_hash
 
-from consent.accounts.service import create_account
 from consent.db import db
 from consent.errors import ConfigurationError
 from consent.web import ratelimits
 from tests.conftest import LiveSettings, dispose, make_app
-from tests.factories import Flow, api_key, csrf, photo
+from tests.factories import Flow, api_key, csrf, member, photo
 
 PASSWORD = "correct horse battery staple"
 
@@ -112,13 +111,9 @@ def login(client: FlaskClient, email: str, password: str) -> Any:
 
 @pytest.fixture
 def doctor(app: Flask) -> str:
-    account = create_account(
-        db.session, email="dr.rl@hospital.test", display_name="Dr R", role="clinician"
-    )
+    account = member(email="dr.rl@hospital.test", display_name="Dr R", role="clinician")
     account.password_hash = generate_password_hash(PASSWORD)
-    other = create_account(
-        db.session, email="dr.ok@hospital.test", display_name="Dr O", role="clinician"
-    )
+    other = member(email="dr.ok@hospital.test", display_name="Dr O", role="clinician")
     other.password_hash = generate_password_hash(PASSWORD)
     db.session.commit()
     return str(account.email)

@@ -1,10 +1,12 @@
 """Receipts are byte-identical for the same inputs and clock.
 
-A fixed scenario (patient, media, request, decisions on the tablet, through the API and on
-paper, a patient's own withdrawal, a withdrawal through the API, a publishable copy, an erasure)
-is replayed with a fixed signing key, a fixed clock and predictable identifiers; every log entry
+A fixed scenario (patient, media, request, decisions on the tablet, collected elsewhere and
+sent through the API with its evidence, and on paper, a patient's own withdrawal, a withdrawal
+through the API, a publishable copy, an erasure) is replayed with a fixed signing key, a fixed
+clock and predictable identifiers; every log entry
 (the signed receipt envelopes, byte for byte) and the checkpoint are compared with the copy in
-tests/assets/receipt-replay.json, recorded before the refactoring of issue 15.
+tests/assets/receipt-replay.json, recorded before the refactoring of issue 15 and again for
+receipts of version 2 (issue 16: teams, recorders, evidence), on purpose.
 
 A change that alters what a receipt says on purpose records the file again, with
 ``CONSENT_TEST_RECORD_REPLAY=1 pytest tests/test_receipt_replay.py``, and says why in its commit.
@@ -31,7 +33,16 @@ from werkzeug.security import generate_password_hash
 from consent import clock
 from consent.db import db
 from tests.conftest import dispose, make_app
-from tests.factories import Flow, auth, comprehension_answers, csrf, photo, scan_pdf
+from tests.factories import (
+    Flow,
+    auth,
+    comprehension_answers,
+    csrf,
+    issue_key,
+    member,
+    photo,
+    scan_pdf,
+)
 
 GOLDEN = Path(__file__).parent / "assets" / "receipt-replay.json"
 SEED = base64.b64encode(bytes(range(32))).decode()
@@ -78,21 +89,11 @@ def replay_app(
 
 
 def clinician(app: Flask) -> dict[str, str]:
-    from consent.accounts.service import create_account, create_api_key
-
-    account = create_account(
-        db.session, email="dr.house@hospital.test", display_name="Dr House", role="clinician"
-    )
+    account = member(email="dr.house@hospital.test", display_name="Dr House")
     account.password_hash = generate_password_hash(PASSWORD)
-    key = create_api_key(
-        db.session, name="ehr", scopes=["verify", "consents:write"], days=30, account=account
-    )
-    admin = create_account(
-        db.session, email="admin@hospital.test", display_name="Admin", role="admin"
-    )
-    admin_key = create_api_key(
-        db.session, name="admin", scopes=["consents:write"], days=30, account=admin
-    )
+    key = issue_key(name="ehr", scopes=["verify", "consents:write"], days=30, account=account)
+    admin = member(email="admin@hospital.test", display_name="Admin", role="admin")
+    admin_key = issue_key(name="admin", scopes=["consents:write"], days=30, account=admin)
     db.session.commit()
     return {"key": key.secret, "admin_key": admin_key.secret}
 
@@ -185,7 +186,8 @@ def play(app: Flask) -> dict[str, Any]:
     sign_on_tablet(app, path)
     confirm_as_clinician(app, opened["id"])
 
-    # Through the API, then withdrawn by the patient with the code.
+    # Collected by another system (its evidence sent through the API), then withdrawn by the
+    # patient with the code.
     by_api = api.request(
         patient, [first["id"], second["id"]], uses, expires_at="2030-06-30T00:00:00Z"
     )
@@ -199,7 +201,7 @@ def play(app: Flask) -> dict[str, Any]:
         {"teaching": "granted", "public_social_network": "refused"},
         scan_pdf(),
         signer_role="patient",
-        entered_by="Dr House",
+        entered_by="dr.house@hospital.test",
     )
     assert response.status_code == 201, response.json
     withdrawn = api.client.post(

@@ -2,32 +2,50 @@
 
 The table in docs/roles.md is the source of truth. A route the app serves without a row there,
 or a row for a route that no longer exists, fails this test, so a new endpoint cannot land
-without someone deciding who may call it.
+without someone deciding who may call it. Its last column says what staff of another care team
+get for a team's records; the second test walks it with real records.
 """
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 from werkzeug.routing import Rule
 from werkzeug.routing.converters import NumberConverter
 
-from consent.accounts.service import create_account, create_api_key
+from consent.consents.models import Consent, ConsentRequest, ConsentUse, SigningLink
 from consent.db import db
+from consent.interop.iso27560 import FORMATS
+from consent.ledger.models import LogLeaf
+from consent.media.models import MediaRendition
+from consent.patients.models import Patient
+from consent.webhooks.models import WebhookEndpoint
+from tests.factories import Flow, evidence, in_days, issue_key, member, photo, scan_pdf
 
 ROLES = ("none", "publisher", "clinician", "admin", "auditor")
+STAFF = ("clinician", "admin")
 ROLES_DOC = Path(__file__).resolve().parents[1] / "docs" / "roles.md"
-# A table row: | METHOD | `rule` | guard | none | publisher | clinician | admin | auditor |
+# A table row: | METHOD | `rule` | guard | none | publisher | clinician | admin | auditor | other |
 ROW = re.compile(
-    r"^\|\s*([A-Z]+)\s*\|\s*`([^`]+)`\s*\|([^|]*)\|" + r"\s*(yes|no|link|code)\s*\|" * 5
+    r"^\|\s*([A-Z]+)\s*\|\s*`([^`]+)`\s*\|([^|]*)\|"
+    + r"\s*(yes|no|link|code)\s*\|" * 5
+    + r"\s*(404|own|-)\s*\|"
 )
 # Placeholder values for the rule's variables: well-formed, pointing at nothing.
 PLACEHOLDERS = {"filename": "css/app.css", "token": "x" * 43}
+# What the exports need to answer at all (each has its own test of the parameters).
+QUERIES = {"fhir": "?version=R4", "record": f"?format={FORMATS[0]}"}
+# The team whose records the second test reaches for, and the team of the callers.
+THEIRS, OURS = "ward-a", "ward-b"
 
 
 @dataclass(frozen=True)
@@ -43,7 +61,7 @@ def documented_access() -> dict[tuple[str, str], dict[str, str]]:
         if match:
             method, rule, _guard, *marks = match.groups()
             assert (method, rule) not in table, f"{method} {rule} is in docs/roles.md twice"
-            table[(method, rule)] = dict(zip(ROLES, marks, strict=True))
+            table[(method, rule)] = dict(zip((*ROLES, "other"), marks, strict=True))
     return table
 
 
@@ -55,36 +73,31 @@ def served_routes(app: Flask) -> dict[tuple[str, str], Rule]:
     }
 
 
-def _credentials() -> dict[str, Credentials]:
-    def account(role: str) -> int:
-        return create_account(
-            db.session, email=f"{role}@hospital.test", display_name=f"{role} test", role=role
-        ).id
+def _credentials(team: str = OURS) -> dict[str, Credentials]:
+    """A caller of each role, in ``team``: staff with an account (signed in on the pages) and
+    a key; the publisher is a system of the team."""
 
-    clinician, admin = account("clinician"), account("admin")
-    keys = {
-        "publisher": create_api_key(db.session, name="publisher", scopes=["verify"], days=30),
-        "auditor": create_api_key(db.session, name="auditor", scopes=["audit"], days=30),
-        "clinician": create_api_key(
-            db.session, name="clinician tool", scopes=["verify", "consents:write"], days=30
-        ),
-        "admin": create_api_key(
-            db.session,
-            name="admin tool",
-            scopes=["verify", "consents:write", "webhooks:manage"],
-            days=30,
-        ),
-    }
-    keys["clinician"].record.account_id = clinician
-    keys["admin"].record.account_id = admin
-    db.session.commit()
-    return {
+    def person(role: str, scopes: list[str]) -> Credentials:
+        account = member(
+            email=f"{role}.{team}@hospital.test",
+            display_name=f"{role} of {team}",
+            role=role,
+            team_slug=team,
+        )
+        key = issue_key(name=role, scopes=scopes, days=30, account=account, team_slug=team)
+        return Credentials(key.secret, account.id)
+
+    found = {
         "none": Credentials(None, None),
-        "publisher": Credentials(keys["publisher"].secret, None),
-        "auditor": Credentials(keys["auditor"].secret, None),
-        "clinician": Credentials(keys["clinician"].secret, clinician),
-        "admin": Credentials(keys["admin"].secret, admin),
+        "publisher": Credentials(
+            issue_key(name="publisher", scopes=["verify"], days=30, team_slug=team).secret, None
+        ),
+        "clinician": person("clinician", ["verify", "consents:write"]),
+        "admin": person("admin", ["verify", "consents:write", "webhooks:manage"]),
+        "auditor": person("auditor", ["audit"]),
     }
+    db.session.commit()
+    return found
 
 
 def _client(app: Flask, who: Credentials) -> FlaskClient:
@@ -96,19 +109,32 @@ def _client(app: Flask, who: Credentials) -> FlaskClient:
     return client
 
 
-def _call(app: Flask, method: str, rule: Rule, who: Credentials) -> tuple[int, str]:
+def _url(rule: Rule, values: dict[str, str]) -> str:
     url = rule.rule
     for name in rule.arguments:
         number = isinstance(rule._converters[name], NumberConverter)
-        value = PLACEHOLDERS.get(name, "1" if number else "absent")
+        value = values.get(name, PLACEHOLDERS.get(name, "1" if number else "absent"))
         url = re.sub(rf"<[^>]*\b{name}>", value, url)
+    return url
+
+
+def _call(
+    app: Flask,
+    method: str,
+    url: str,
+    who: Credentials,
+    body: dict[str, Any] | None = None,
+) -> tuple[int, str, str]:
     headers = {"Authorization": f"Bearer {who.api_key}"} if who.api_key else {}
-    kwargs: dict[str, object] = {"headers": headers}
-    if method in {"POST", "PUT", "PATCH"}:
+    kwargs: dict[str, Any] = {"headers": headers}
+    if body is not None:
+        kwargs.update(body)
+    elif method in {"POST", "PUT", "PATCH"}:
         kwargs["json" if url.startswith("/api/") else "data"] = {}
-    response = _client(app, who).open(url, method=method, **kwargs)  # type: ignore[arg-type]
+    response = _client(app, who).open(url, method=method, **kwargs)
+    text = response.get_data().decode("utf-8", "replace")
     response.close()  # a static file answers with an open file
-    return response.status_code, response.location or ""
+    return response.status_code, response.location or "", text
 
 
 def _verdict(rule: str, role: str, mark: str, status: int, location: str) -> str | None:
@@ -136,6 +162,9 @@ def _verdict(rule: str, role: str, mark: str, status: int, location: str) -> str
     if rule.startswith("/api/"):
         expected = 401 if role == "none" else 403
         return None if status == expected else f"{status} instead of {expected}"
+    # A signed-in auditor has no staff page: refused outright rather than sent to log in.
+    if role == "auditor" and status == 403:
+        return None
     return None if to_login else f"{status} instead of a redirect to the login page"
 
 
@@ -162,7 +191,7 @@ def test_every_route_answers_each_role_as_the_table_says(page_app: Flask) -> Non
         if marks is None:
             continue  # the test above names it
         for role in ROLES:
-            status, location = _call(page_app, method, rule, credentials[role])
+            status, location, _text = _call(page_app, method, _url(rule, {}), credentials[role])
             problem = _verdict(path, role, marks[role], status, location)
             if problem:
                 wrong.append(f"{method} {path} as {role} ({marks[role]}): {problem}")
@@ -170,10 +199,183 @@ def test_every_route_answers_each_role_as_the_table_says(page_app: Flask) -> Non
 
 
 def test_the_table_is_not_vacuous() -> None:
-    """Each role is allowed somewhere and, but for the admin, refused somewhere."""
+    """Each role is allowed somewhere and, but for the admin, refused somewhere; and another
+    team's records are out of reach on many routes."""
     table = documented_access()
     assert len(table) > 40
     for role in ROLES:
         marks = {row[role] for row in table.values()}
         assert "yes" in marks, role
         assert role == "admin" or "no" in marks, role
+    others = [row["other"] for row in table.values()]
+    assert others.count("404") > 25 and "own" in others
+
+
+# --- another team's records -----------------------------------------------------------------
+
+
+@dataclass
+class Theirs:
+    """One team's records, with the ids the routes take, and what they look like before."""
+
+    ids: dict[str, str]
+    # Fresh for each call: a file is read once.
+    bodies: dict[tuple[str, str], Callable[[], dict[str, Any]]]
+
+
+def _their_records(app: Flask) -> tuple[Theirs, dict[str, Credentials]]:
+    """A team's patient with a media item, an open request (with a tablet link), a consent
+    signed on paper and partly withdrawn, a publishable copy, and a webhook endpoint."""
+    theirs = _credentials(THEIRS)
+    flow = Flow(app.test_client(), str(theirs["admin"].api_key))
+    patient = flow.patient()
+    media = flow.media(patient, photo(71))
+    decided = flow.request(patient, [media["id"]], [{"purpose": "teaching"}, {"purpose": "survey"}])
+    paper = flow.paper(decided, {"teaching": "granted", "survey": "granted"}, scan_pdf("TheirScan"))
+    assert paper.status_code == 201, paper.json
+    consent_id = paper.json["consent_id"]
+    withdrawn = flow.client.post(
+        f"/api/v1/consents/{consent_id}/withdrawal",
+        json={"purposes": ["survey"]},
+        headers=flow.headers,
+    )
+    assert withdrawn.status_code == 201, withdrawn.json
+    copy = flow.client.post(f"/api/v1/media/{media['id']}/publishable", headers=flow.headers)
+    assert copy.status_code == 200, copy.json
+    other_media = flow.media(patient, photo(72))
+    open_request = flow.request(patient, [other_media["id"]], [{"purpose": "teaching"}])
+    endpoint = flow.client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://publisher.example/hooks", "events": ["consent.created"]},
+        headers=flow.headers,
+    )
+    assert endpoint.status_code == 201, endpoint.json
+    ids = {
+        "decided_request_id": decided,
+        "patient_id": patient,
+        "media_id": media["id"],
+        "request_id": open_request,
+        "consent_id": consent_id,
+        "withdrawal_id": withdrawn.json["withdrawal_id"],
+        "endpoint_id": endpoint.json["id"],
+        "index": str(db.session.get_one(Consent, consent_id).log_index),
+    }
+    # Bodies that would succeed for the team's own staff: the only refusal left is the team.
+
+    def scan() -> dict[str, Any]:
+        return {"teaching": "granted", "scan": (io.BytesIO(scan_pdf()), "scan.pdf")}
+
+    bodies: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
+        ("POST", "/api/v1/media"): lambda: {
+            "data": {"patient_id": patient, "file": (io.BytesIO(photo(73)), "p.jpg")}
+        },
+        ("POST", "/api/v1/requests"): lambda: {
+            "json": {
+                "patient_id": patient,
+                "media_ids": [other_media["id"]],
+                "form": "media-publication",
+                "language": "en",
+                "uses": [{"purpose": "teaching"}],
+                "expires_at": in_days(30),
+            }
+        },
+        ("POST", "/api/v1/requests/<request_id>/decision"): lambda: {
+            "json": {
+                "signer": {"role": "patient"},
+                "choices": [{"purpose": "teaching", "granted": True}],
+                "method": "external",
+                "evidence": evidence(),
+            }
+        },
+        ("POST", "/api/v1/requests/<request_id>/paper"): lambda: {"data": scan()},
+        ("POST", "/clinician/requests/<request_id>/paper"): lambda: {
+            "data": {**scan(), "role": "patient"}
+        },
+        ("POST", "/api/v1/consents/<consent_id>/withdrawal"): lambda: {"json": {}},
+    }
+    db.session.commit()
+    return Theirs(ids, bodies), theirs
+
+
+def _state() -> dict[str, Any]:
+    """Everything another team's call could change."""
+    return {
+        "log": db.session.scalar(select(func.count()).select_from(LogLeaf)),
+        "consents": db.session.scalar(select(func.count()).select_from(Consent)),
+        "withdrawn": db.session.scalar(
+            select(func.count()).where(ConsentUse.withdrawal_id.is_not(None))
+        ),
+        "requests": sorted(db.session.execute(select(ConsentRequest.id, ConsentRequest.status))),
+        "links": sorted(
+            db.session.execute(select(SigningLink.id, SigningLink.revoked_at.is_(None)))
+        ),
+        "renditions": db.session.scalar(select(func.count()).select_from(MediaRendition)),
+        "erased": db.session.scalar(select(func.count()).where(Patient.erased_at.is_not(None))),
+        "endpoints": sorted(
+            db.session.execute(select(WebhookEndpoint.id, WebhookEndpoint.deleted_at))
+        ),
+    }
+
+
+def test_another_teams_records_answer_as_if_they_did_not_exist(page_app: Flask) -> None:
+    records, theirs = _their_records(page_app)
+    ours = _credentials(OURS)
+    table = documented_access()
+    before = _state()
+    wrong = []
+    for (method, path), rule in sorted(served_routes(page_app).items()):
+        marks = table[(method, path)]
+        ids = dict(records.ids)
+        if path.endswith("/paper/done"):  # the page after a paper decision
+            ids["request_id"] = ids["decided_request_id"]
+        url = _url(rule, ids) + QUERIES.get(path.rsplit("/", 1)[-1], "")
+        body = records.bodies.get((method, path), dict)
+        if marks["other"] == "404":
+            for role in STAFF:
+                if marks[role] != "yes":
+                    continue
+                status, _location, _text = _call(page_app, method, url, ours[role], body() or None)
+                if status != 404:
+                    wrong.append(f"{method} {url} as {role} of {OURS}: {status}, not 404")
+            # Not vacuous: the ids are real, the same team's staff read them; an auditor
+            # reads every team's pseudonymous records.
+            if method == "GET":
+                for role, who in (("admin", theirs["admin"]), ("auditor", ours["auditor"])):
+                    if marks[role] == "yes":
+                        status, _location, _text = _call(page_app, method, url, who)
+                        if status != 200:
+                            wrong.append(f"{method} {url} as {role}: {status}, not 200")
+        elif marks["other"] == "own":
+            for role in STAFF:
+                if marks[role] != "yes":
+                    continue
+                status, _location, text = _call(page_app, method, url, ours[role])
+                leaked = [
+                    name for name, value in records.ids.items() if name != "index" and value in text
+                ]
+                if status != 200 or leaked:
+                    wrong.append(f"{method} {url} as {role} of {OURS}: {status}, shows {leaked}")
+    assert not wrong, "\n".join(wrong)
+    assert _state() == before, "another team's calls changed this team's records"
+    # And the listings do show the team its own.
+    status, _location, text = _call(page_app, "GET", "/api/v1/webhooks", theirs["admin"])
+    assert status == 200 and records.ids["endpoint_id"] in text
+    status, _location, text = _call(page_app, "GET", "/clinician/", theirs["clinician"])
+    assert status == 200 and records.ids["patient_id"] in text
+
+
+def test_the_attack_paths_of_another_team_are_walked() -> None:
+    """The routes an outsider used against another team's patient (dashboard, request page,
+    new tablet link, receipt PDF, withdrawal, publishable copy, by page and API) are rows
+    marked 404 or own: the walk above covers each."""
+    table = documented_access()
+    for row in (
+        ("GET", "/clinician/"),
+        ("GET", "/clinician/requests/<request_id>"),
+        ("POST", "/clinician/requests/<request_id>/link"),
+        ("GET", "/api/v1/consents/<consent_id>/receipt.pdf"),
+        ("POST", "/api/v1/consents/<consent_id>/withdrawal"),
+        ("POST", "/api/v1/media/<string(maxlength=40):media_id>/publishable"),
+        ("POST", "/api/v1/requests/<request_id>/decision"),
+    ):
+        assert table[row]["other"] in ("404", "own"), row

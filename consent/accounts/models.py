@@ -4,18 +4,63 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consent.db import db
 from consent.db.types import UTCDateTime, utcnow
 
-ROLES = ("clinician", "admin")
+# clinician: informs patients and records their consent, in the teams they are members of.
+# admin: manages teams, memberships, accounts, API keys and webhooks; sees the patients of the
+#   teams they are a member of, as a clinician would.
+# auditor: reads the log and the (pseudonymous) records of every team, never an identity.
+ROLES = ("clinician", "admin", "auditor")
 # verify: ask verify only; consents:write: patients, media, requests, decisions, withdrawals;
 # webhooks:manage: register, list and delete the key owner's webhook endpoints.
 # An API key's scopes make its role (docs/roles.md): "verify" alone is a publisher, "audit" an
 # auditor, "consents:write" a clinician's tool, "webhooks:manage" an administrator's.
 SCOPES = ("verify", "consents:write", "webhooks:manage", "audit")
+
+
+# A team's slug: what configuration (the sign-on's group mapping) and the CLI name it by.
+TEAM_SLUG = r"^[a-z0-9][a-z0-9-]{0,58}[a-z0-9]$"
+
+
+class Team(db.Model):  # type: ignore[name-defined,misc]
+    """A care team (a hospital department): it owns its patients, media, requests, consents,
+    withdrawals, webhook endpoints and API keys. Another team's object is a 404."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Membership(db.Model):  # type: ignore[name-defined,misc]
+    """An account's membership of a team: it sees and acts on that team's records."""
+
+    __tablename__ = "memberships"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Integration(db.Model):  # type: ignore[name-defined,misc]
+    """A system registered to act for one team (an EHR, a patient portal, a publishing tool):
+    what a receipt names when no person recorded it."""
+
+    __tablename__ = "integrations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Account(db.Model):  # type: ignore[name-defined,misc]
@@ -26,14 +71,23 @@ class Account(db.Model):  # type: ignore[name-defined,misc]
     """
 
     __tablename__ = "accounts"
-    __table_args__ = (CheckConstraint(f"role IN {ROLES!r}", name="role_known"),)
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLES!r}", name="role_known"),
+        CheckConstraint(
+            "(oidc_issuer IS NULL) = (oidc_subject IS NULL)", name="oidc_link_complete"
+        ),
+        UniqueConstraint("oidc_issuer", "oidc_subject"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
-    # Set by the login issue; an account without one cannot log in to the pages.
+    # An account without one cannot log in with a password (hospital sign-on only).
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # The hospital's identity provider's issuer and subject, once it signed this person in.
+    oidc_issuer: Mapped[str | None] = mapped_column(String(255))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     # Flask-Login's user protocol (its UserMixin, without the import).
@@ -52,6 +106,10 @@ class ApiKey(db.Model):  # type: ignore[name-defined,misc]
     """
 
     __tablename__ = "api_keys"
+    __table_args__ = (
+        # Exactly one holder: a person's account or a registered system.
+        CheckConstraint("(account_id IS NULL) <> (integration_id IS NULL)", name="one_holder"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -59,7 +117,17 @@ class ApiKey(db.Model):  # type: ignore[name-defined,misc]
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[str] = mapped_column(String(200))
+    # Whom the key acts for, an account (a person's tool) or an integration (a system), and the
+    # team it acts in: what a receipt recorded with it names.
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    integration_id: Mapped[str | None] = mapped_column(ForeignKey("integrations.id"))
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When a worker last found it valid (updated at most once a minute per worker).
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # For listings; the per-call look-up (consent.accounts.keys) reads the table directly.
+    account: Mapped[Account | None] = relationship(Account)
+    team: Mapped[Team] = relationship(Team)

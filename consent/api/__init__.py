@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
     their tags)."""
     from consent.api import (
         consents,
+        decisions,
         documents,
         forms,
         interop,
@@ -35,7 +36,8 @@ def init_app(app: Flask) -> None:
     )
     from consent.web.extensions import csrf
 
-    assert paper.blp is consents.blp  # the paper routes are the consents blueprint's
+    # The decision and paper routes are the consents blueprint's.
+    assert paper.blp is consents.blp and decisions.blp is consents.blp
     api.init_app(app)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "An API key."}

@@ -1,4 +1,4 @@
-"""Consent requests, decisions, receipts and withdrawals over JSON (the paper path: api.paper).
+"""Consent requests, receipts and withdrawals over JSON (decisions: api.decisions and api.paper).
 
 Each view parses, calls one workflow or service with the session, commits, and answers.
 """
@@ -8,20 +8,19 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
+from consent.accounts.teams import member_for
 from consent.api.schemas import EnvelopeSchema, FullMatch
-from consent.consents.decisions import Signer, get_consent, withdrawal_code
+from consent.consents.decisions import get_consent
 from consent.consents.requests import UseRequest, open_request
 from consent.consents.signing import issue_link
-from consent.consents.uses import CHANNEL, METHODS, PURPOSES, RELATIONSHIPS, SIGNER_ROLES
+from consent.consents.uses import CHANNEL, PURPOSES
 from consent.db import db
-from consent.errors import InvalidInput
 from consent.records.envelope import receipt_envelope
 from consent.web.auth import RECORD_READERS, current_caller, require_scope
 from consent.web.context import runtime
 from consent.web.guards import accepts_json
-from consent.workflows import decide
 from consent.workflows.withdraw import withdraw as withdraw_uses
 
 blp = Blueprint("consents", __name__, url_prefix="/api/v1", description="Consents")
@@ -50,8 +49,12 @@ class RequestIn(Schema):
     )
     expires_at = fields.AwareDateTime(required=True, format="iso")
     clinician = fields.String(
-        validate=validate.Length(min=1, max=200),
-        metadata={"description": "Who gives the information; defaults to the key's account."},
+        validate=validate.Length(min=3, max=254),
+        metadata={
+            "description": "The e-mail of the account of the clinician who gives the "
+            "information, a member of the patient's team; by default the key's account. "
+            "Required with an integration's key."
+        },
     )
 
 
@@ -67,39 +70,6 @@ class RequestOut(Schema):
     )
 
 
-class SignerIn(Schema):
-    role = fields.String(required=True, validate=validate.OneOf(SIGNER_ROLES))
-    name = fields.String(validate=validate.Length(min=1, max=200))
-    relationship = fields.String(validate=validate.OneOf(RELATIONSHIPS))
-
-
-class ChoiceIn(Schema):
-    purpose = fields.String(required=True, validate=validate.OneOf(PURPOSES))
-    # Only JSON true or false: "yes", 1 or "on" are not an explicit answer.
-    granted = fields.Boolean(required=True, truthy={True}, falsy={False})
-
-
-class DecisionIn(Schema):
-    signer = fields.Nested(SignerIn, required=True)
-    choices = fields.List(
-        fields.Nested(ChoiceIn), required=True, validate=validate.Length(min=1, max=len(PURPOSES))
-    )
-    method = fields.String(
-        required=True,
-        validate=validate.OneOf([method for method in METHODS if method != "paper"]),
-        metadata={
-            "description": "A form signed on paper goes to POST /requests/{request_id}/paper, "
-            "with its scan."
-        },
-    )
-
-    @validates_schema
-    def _one_choice_per_use(self, data: dict[str, Any], **_: Any) -> None:
-        purposes = [choice["purpose"] for choice in data.get("choices", [])]
-        if len(purposes) != len(set(purposes)):
-            raise ValidationError("Each purpose may be answered once.", "choices")
-
-
 WITHDRAWAL_URL = fields.String(
     required=True,
     metadata={
@@ -108,12 +78,6 @@ WITHDRAWAL_URL = fields.String(
         "Hand it to the patient only (it lets anyone holding it withdraw)."
     },
 )
-
-
-class DecisionOut(Schema):
-    consent_id = fields.String(required=True)
-    receipt = fields.Nested(EnvelopeSchema, required=True)
-    withdrawal_url = WITHDRAWAL_URL
 
 
 class WithdrawalIn(Schema):
@@ -138,55 +102,35 @@ class WithdrawalOut(Schema):
 def create_request(payload: dict[str, Any]) -> dict[str, Any]:
     """Open a consent request for specific media items and uses."""
     caller = current_caller()
-    clinician = payload.get("clinician") or caller.clinician_name
-    if not clinician:
-        raise InvalidInput(
-            "Name the clinician who gives the information.",
-            errors={"clinician": ["Required when the API key is not tied to a clinician."]},
-        )
+    clinician = member_for(
+        db.session,
+        email=payload.get("clinician"),
+        account_id=caller.account_id,
+        team_id=caller.team_id,
+        field="clinician",
+    )
     rt = runtime()
     request = open_request(
         db.session,
+        scope=caller.scope,
         patient_id=payload["patient_id"],
         media_ids=payload["media_ids"],
         form_id=payload["form"],
         language=payload["language"],
         uses=[UseRequest(use["purpose"], use["channels"]) for use in payload["uses"]],
         expires_at=payload["expires_at"],
-        clinician_name=clinician,
-        account_id=caller.account_id,
+        clinician=clinician,
     )
-    link = issue_link(db.session, request_id=request.id, minutes=rt.settings.signing_link_minutes)
+    link = issue_link(
+        db.session,
+        request_id=request.id,
+        minutes=rt.settings.signing_link_minutes,
+        scope=caller.scope,
+    )
     answer = {
         "id": request.id,
         "status": request.status,
         "signing_url": rt.links.signing(link.token),
-    }
-    db.session.commit()
-    return answer
-
-
-@blp.route("/requests/<request_id>/decision", methods=["POST"])
-@require_scope("consents:write")
-@accepts_json
-@blp.arguments(DecisionIn())
-@blp.response(201, DecisionOut)
-def record_decision(payload: dict[str, Any], request_id: str) -> dict[str, Any]:
-    """Record the patient's yes or no for every use; answer the signed receipt."""
-    signer = payload["signer"]
-    rt = runtime()
-    consent = decide.record_decision(
-        db.session,
-        rt,
-        request_id=request_id,
-        signer=Signer(signer["role"], signer.get("name"), signer.get("relationship")),
-        choices={choice["purpose"]: choice["granted"] for choice in payload["choices"]},
-        method=payload["method"],
-    )
-    answer = {
-        "consent_id": consent.id,
-        "receipt": receipt_envelope(consent, rt.keyring),
-        "withdrawal_url": rt.links.withdrawal(withdrawal_code(db.session, rt.vault, consent)),
     }
     db.session.commit()
     return answer
@@ -197,7 +141,8 @@ def record_decision(payload: dict[str, Any], request_id: str) -> dict[str, Any]:
 @blp.response(200, EnvelopeSchema)
 def get_receipt(consent_id: str) -> dict[str, Any]:
     """The consent's receipt envelope, byte-exact as signed."""
-    return receipt_envelope(get_consent(db.session, consent_id), runtime().keyring)
+    consent = get_consent(db.session, consent_id, scope=current_caller().reading_scope)
+    return receipt_envelope(consent, runtime().keyring)
 
 
 @blp.route("/consents/<consent_id>/withdrawal", methods=["POST"])
@@ -208,8 +153,14 @@ def get_receipt(consent_id: str) -> dict[str, Any]:
 def withdraw(payload: dict[str, Any], consent_id: str) -> dict[str, Any]:
     """Withdraw some or all granted uses; answer the withdrawal's own receipt."""
     keyring = runtime().keyring
+    caller = current_caller()
     withdrawal = withdraw_uses(
-        db.session, keyring, consent_id=consent_id, purposes=payload.get("purposes")
+        db.session,
+        keyring,
+        consent_id=consent_id,
+        scope=caller.scope,
+        purposes=payload.get("purposes"),
+        recorded_by=caller.recorder(),
     )
     answer = {
         "withdrawal_id": withdrawal.id,

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from consent.api.schemas import ErrorSchema
 from consent.db import db
-from consent.web.auth import require_scope
+from consent.web.auth import current_caller, require_scope
 from consent.web.context import runtime
 from consent.web.pdf import pdf_response
 from consent.workflows.documents import form_job, receipt_job
@@ -27,7 +27,7 @@ PDF_SCHEMA = {"type": "string", "format": "binary"}
 @blp.alt_response(410, schema=ErrorSchema, description="The patient was erased.")
 def request_form(request_id: str) -> Response:
     """The request's blank paper form (A4): the form text, the media, a yes/no box per use."""
-    return pdf_response(form_job(db.session, runtime(), request_id))
+    return pdf_response(form_job(db.session, runtime(), request_id, scope=current_caller().scope))
 
 
 @blp.route("/consents/<consent_id>/receipt.pdf", methods=["GET"])
@@ -37,7 +37,9 @@ def request_form(request_id: str) -> Response:
 @blp.alt_response(410, schema=ErrorSchema, description="The patient was erased.")
 def consent_receipt(consent_id: str) -> Response:
     """The patient's receipt (PDF/A-3b), with the envelope, proof and keys attached."""
-    return pdf_response(receipt_job(db.session, runtime(), consent_id))
+    return pdf_response(
+        receipt_job(db.session, runtime(), consent_id, scope=current_caller().scope)
+    )
 
 
 @blp.route("/withdrawals/<withdrawal_id>/withdrawal-receipt.pdf", methods=["GET"])
@@ -47,4 +49,6 @@ def consent_receipt(consent_id: str) -> Response:
 def withdrawal_receipt(withdrawal_id: str) -> Response:
     """A withdrawal's receipt (PDF/A-3b): what was withdrawn, when, what remains; with the
     signed withdrawal receipt, its log proof and the keys attached."""
-    return pdf_response(withdrawal_receipt_job(db.session, runtime(), withdrawal_id))
+    return pdf_response(
+        withdrawal_receipt_job(db.session, runtime(), withdrawal_id, scope=current_caller().scope)
+    )

@@ -13,7 +13,7 @@ from flask_smorest import Blueprint
 
 from consent.api.schemas import ErrorSchema
 from consent.db import db
-from consent.web.auth import RECORD_READERS, require_scope
+from consent.web.auth import RECORD_READERS, current_caller, require_scope
 from consent.web.context import runtime
 from consent.workflows import exports as service
 
@@ -53,7 +53,11 @@ def consent_fhir(consent_id: str) -> Response:
     """The consent as a FHIR Consent resource (R4 or R5): status, one provision per use,
     the media items by SHA-256, the receipt PDF as source attachment. No identity."""
     version = service.fhir_version(request.args)
-    return _fhir(service.fhir_consent(db.session, runtime(), consent_id, version))
+    return _fhir(
+        service.fhir_consent(
+            db.session, runtime(), consent_id, version, scope=current_caller().reading_scope
+        )
+    )
 
 
 @blp.route("/patients/<patient_id>/fhir", methods=["GET"])
@@ -65,7 +69,11 @@ def consent_fhir(consent_id: str) -> Response:
 def patient_fhir(patient_id: str) -> Response:
     """Every consent of a patient as a FHIR Bundle (type collection), erased patients too."""
     version = service.fhir_version(request.args)
-    return _fhir(service.fhir_patient_bundle(db.session, runtime(), patient_id, version))
+    return _fhir(
+        service.fhir_patient_bundle(
+            db.session, runtime(), patient_id, version, scope=current_caller().reading_scope
+        )
+    )
 
 
 @blp.route("/consents/<consent_id>/record", methods=["GET"])
@@ -77,6 +85,10 @@ def patient_fhir(patient_id: str) -> Response:
 def consent_record(consent_id: str) -> Response:
     """The consent as an ISO/IEC TS 27560 consent record (see docs/iso27560.md)."""
     record_format = service.record_format(request.args)
-    response = jsonify(service.iso_record(db.session, runtime(), consent_id, record_format))
+    response = jsonify(
+        service.iso_record(
+            db.session, runtime(), consent_id, record_format, scope=current_caller().reading_scope
+        )
+    )
     response.headers["Cache-Control"] = "no-store"
     return response

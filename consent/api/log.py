@@ -18,8 +18,9 @@ from consent.consents.decisions import get_consent
 from consent.db import db
 from consent.ledger import store
 from consent.records import proofs
-from consent.web.auth import ANY_VALID_KEY, RECORD_READERS, require_scope
+from consent.web.auth import ANY_VALID_KEY, RECORD_READERS, current_caller, require_scope
 from consent.web.context import runtime
+from consent.workflows.log_entries import readable_entry
 
 blp = Blueprint("log", __name__, url_prefix="/api/v1/log", description="Tamper-evident log")
 consent_proof_blp = Blueprint(
@@ -98,8 +99,9 @@ def consistency(query: dict[str, int]) -> dict[str, Any]:
 @require_scope(RECORD_READERS)
 @blp.response(200, EntryOut)
 def get_entry(index: int) -> dict[str, Any]:
-    """A log entry: the receipt envelope's exact bytes and its leaf hash."""
-    leaf = store.entry(db.session, index)
+    """A log entry: the receipt envelope's exact bytes and its leaf hash (of a record of the
+    caller's team; an auditor's key reads every entry)."""
+    leaf = readable_entry(db.session, index, scope=current_caller().reading_scope)
     return {
         "index": leaf.index,
         "kind": leaf.kind,
@@ -115,6 +117,6 @@ def get_entry(index: int) -> dict[str, Any]:
 def consent_proof(consent_id: str) -> Response:
     """The consent receipt's offline proof bundle (c2sp.org/tlog-proof), for consent-verify."""
     rt = runtime()
-    index = get_consent(db.session, consent_id).log_index
+    index = get_consent(db.session, consent_id, scope=current_caller().reading_scope).log_index
     bundle = proofs.bundle_for(db.session, rt.keyring, origin=rt.log_origin, index=index)
     return Response(bundle, mimetype="text/plain")

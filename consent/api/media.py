@@ -55,6 +55,7 @@ def upload_media(form: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
         rt.vault,
         rt.files,
         patient_id=form["patient_id"],
+        scope=current_caller().scope,
         description=form["description"],
         stream=files["file"].stream,
         limit=rt.settings.max_media_bytes,
@@ -100,7 +101,7 @@ def publishable(media_id: str) -> Response:
     unchanged; recorded once as a rendition, so verify answers for it as for the original."""
     caller = current_caller()
     copy = publishable_copy(
-        db.session, runtime(), media_id=media_id, made_by=f"api-key:{caller.api_key_id}"
+        db.session, runtime(), media_id=media_id, scope=caller.scope, recorded_by=caller.recorder()
     )
     db.session.commit()
     assert copy.media_type in IMAGE_TYPES
@@ -120,7 +121,9 @@ def publishable(media_id: str) -> Response:
 def publishable_receipt(media_id: str) -> dict[str, Any]:
     """The signed receipt of the item's publishable copy, byte-exact: it binds the copy's
     SHA-256 to the original's, and is in the log at the index it names."""
-    return receipt_envelope(recorded_copy(db.session, media_id), runtime().keyring)
+    return receipt_envelope(
+        recorded_copy(db.session, media_id, scope=current_caller().reading_scope), runtime().keyring
+    )
 
 
 @blp.route("/<string(maxlength=40):media_id>/publishable/proof", methods=["GET"])
@@ -130,6 +133,6 @@ def publishable_receipt(media_id: str) -> dict[str, Any]:
 def publishable_proof(media_id: str) -> Response:
     """The copy's receipt's offline proof bundle (c2sp.org/tlog-proof), for consent-verify."""
     rt = runtime()
-    index = recorded_copy(db.session, media_id).log_index
+    index = recorded_copy(db.session, media_id, scope=current_caller().reading_scope).log_index
     bundle = bundle_for(db.session, rt.keyring, origin=rt.log_origin, index=index)
     return Response(bundle, mimetype="text/plain")

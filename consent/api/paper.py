@@ -9,15 +9,16 @@ from flask import Response
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
+from consent.accounts.teams import member_for
 from consent.api.consents import WITHDRAWAL_URL, blp
 
 __all__ = ["blp"]
 from consent.api.schemas import EnvelopeSchema
 from consent.consents.decisions import Signer, withdrawal_code
 from consent.consents.paper import paper_scan
+from consent.consents.requests import get_request
 from consent.consents.uses import PURPOSES, RELATIONSHIPS, SIGNER_ROLES
 from consent.db import db
-from consent.errors import InvalidInput
 from consent.records.envelope import receipt_envelope
 from consent.web.auth import current_caller, require_scope
 from consent.web.context import runtime
@@ -44,8 +45,12 @@ class PaperSigner(Schema):
         metadata={"description": "How a legal representative represents the patient."},
     )
     entered_by = fields.String(
-        validate=validate.Length(min=1, max=200),
-        metadata={"description": "Who enters the paper form; defaults to the key's account."},
+        validate=validate.Length(min=3, max=254),
+        metadata={
+            "description": "The e-mail of the account of the clinician who enters the paper "
+            "form, a member of the patient's team; by default the key's account. Required "
+            "with an integration's key."
+        },
     )
 
 
@@ -96,22 +101,25 @@ def record_paper_decision(
     signed on the tablet.
     """
     caller = current_caller()
-    entered_by = form.get("entered_by") or caller.clinician_name
-    if not entered_by:
-        raise InvalidInput(
-            "Name the clinician who enters the paper form.",
-            errors={"entered_by": ["Required when the API key is not tied to a clinician."]},
-        )
+    request = get_request(db.session, request_id, scope=caller.scope)
+    entering = member_for(
+        db.session,
+        email=form.get("entered_by"),
+        account_id=caller.account_id,
+        team_id=request.team_id,
+        field="entered_by",
+    )
     rt = runtime()
     consent = record_on_paper(
         db.session,
         rt,
         request_id=request_id,
+        scope=caller.scope,
         signer=Signer(form["signer_role"], form.get("signer_name"), form.get("relationship")),
         choices={p: form[p] == "granted" for p in PURPOSES if p in form},
         scan=files["scan"].stream,
-        entered_by=entered_by,
-        account_id=caller.account_id,
+        entered_by=entering,
+        recorded_by=caller.recorder(),
     )
     code = withdrawal_code(db.session, rt.vault, consent)
     answer = {
@@ -135,7 +143,9 @@ def record_paper_decision(
 def get_paper_scan(consent_id: str) -> Response:
     """The scan of a consent signed on paper, decrypted, byte for byte as uploaded."""
     rt = runtime()
-    data, media_type = paper_scan(db.session, rt.keyring, rt.vault, rt.files, consent_id)
+    data, media_type = paper_scan(
+        db.session, rt.keyring, rt.vault, rt.files, consent_id, scope=current_caller().scope
+    )
     extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}[media_type]
     response = Response(data, mimetype=media_type)
     response.headers["Content-Disposition"] = (

@@ -36,7 +36,9 @@ class PatientOut(Schema):
 @blp.response(201, PatientOut)
 def create_patient(payload: dict[str, Any]) -> dict[str, str]:
     """Register a patient; the identity is sealed, the answer is a pseudonymous id."""
-    patient = register_patient(db.session, runtime().vault, **payload)
+    patient = register_patient(
+        db.session, runtime().vault, team_id=current_caller().team_id, **payload
+    )
     db.session.commit()
     return {"id": patient.id}
 
@@ -56,7 +58,15 @@ def erase(patient_id: str) -> dict[str, Any]:
     if not current_caller().is_admin:
         raise Forbidden("Only an administrator's key may erase a patient.")
     rt = runtime()
-    erasure = erase_patient(db.session, rt.keyring, rt.files, patient_id)
+    caller = current_caller()
+    erasure = erase_patient(
+        db.session,
+        rt.keyring,
+        rt.files,
+        patient_id,
+        scope=caller.scope,
+        recorded_by=caller.recorder(),
+    )
     answer = {
         "erasure_id": erasure.id,
         "log_index": erasure.log_index,

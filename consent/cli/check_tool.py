@@ -8,8 +8,9 @@ the question asked. The service's address and API key come from --url and --api-
 CONSENT_URL and CONSENT_API_KEY (better: a command line is visible to other users of the host).
 
 Exit status:
-  0  allowed: the decision is ``allowed``
-  1  not allowed: not_covered, withdrawn, expired or unknown (printed)
+  0  allowed: the decision is ``allowed`` (by an accepted method, with --accept-methods)
+  1  not allowed: not_covered, withdrawn, expired or unknown, or allowed by a method not
+     accepted (printed)
   2  usage or configuration error: missing address or key, key refused, bad arguments,
      unreadable file
   3  the service cannot be reached or failed, or its answer cannot be verified (bad or forged
@@ -30,6 +31,7 @@ from urllib.parse import urlsplit
 from consent.client import (
     DEFAULT_MAX_AGE,
     DEFAULT_TIMEOUT,
+    METHODS,
     CheckedAnswer,
     ConfigurationError,
     ConsentClient,
@@ -71,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
         help="send the file itself, so that a resized or re-encoded copy matches its original "
         "by perceptual hash (by default only its SHA-256 leaves this machine)",
     )
+    parser.add_argument(
+        "--accept-methods",
+        help="only a consent collected by one of these methods counts (comma separated: "
+        f"{', '.join(METHODS)}; e.g. tablet,paper); by default any",
+    )
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds")
     parser.add_argument(
         "--max-age",
@@ -95,6 +102,10 @@ def describe(checked: CheckedAnswer, file: str) -> str:
         how = ""
     if answer.get("consent_id"):
         basis = f" (consent {answer['consent_id']}, log index {answer['log_index']}"
+        if checked.method:
+            basis += f", collected by {checked.method}"
+            if not checked.method_accepted:
+                basis += " (a method this check does not accept)"
         if answer.get("expires_at"):
             basis += f", until {answer['expires_at']}"
         basis += f"{how}; signed by key {checked.key_id})"
@@ -130,7 +141,16 @@ def main(argv: list[str] | None = None) -> int:
         )
     try:
         client = ConsentClient(
-            url, api_key, timeout=args.timeout, max_age=args.max_age, keys=pinned or None
+            url,
+            api_key,
+            timeout=args.timeout,
+            max_age=args.max_age,
+            keys=pinned or None,
+            accept_methods=(
+                [method.strip() for method in args.accept_methods.split(",") if method.strip()]
+                if args.accept_methods
+                else None
+            ),
         )
         checked = client.verify_file(
             args.file, purpose=args.purpose, channel=args.channel, perceptual=args.perceptual

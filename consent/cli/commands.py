@@ -6,7 +6,6 @@ import dataclasses
 
 import click
 from flask import Flask, current_app
-from sqlalchemy import select
 
 from consent.db import db
 from consent.errors import ConsentError
@@ -15,16 +14,37 @@ from consent.web.context import runtime
 
 
 def register_commands(app: Flask) -> None:
-    app.cli.add_command(create_api_key_command)
     app.cli.add_command(rotate_key_command)
     app.cli.add_command(sync_forms_command)
     app.cli.add_command(audit_command)
     app.cli.add_command(create_account_command)
     from consent.cli.backup import export_command, import_command
     from consent.cli.expiry import due_reviews_command, expire_command
+    from consent.cli.keys import (
+        create_api_key_command,
+        list_api_keys_command,
+        revoke_api_key_command,
+    )
+    from consent.cli.teams import (
+        add_member_command,
+        create_integration_command,
+        create_team_command,
+        list_teams_command,
+        remove_member_command,
+        rename_team_command,
+    )
     from consent.cli.webhooks import deliver_command
 
     for command in (
+        create_api_key_command,
+        list_api_keys_command,
+        revoke_api_key_command,
+        create_team_command,
+        rename_team_command,
+        list_teams_command,
+        add_member_command,
+        remove_member_command,
+        create_integration_command,
         deliver_command,
         expire_command,
         due_reviews_command,
@@ -43,62 +63,33 @@ def erase_patient_command(patient_id: str, yes: bool) -> None:
 
     Cannot be undone. The receipts stay verifiable and name only the pseudonymous id.
     """
+    from consent.accounts.scope import EVERY_TEAM
+    from consent.patients.models import Patient
     from consent.workflows.erase import erase_patient
 
+    patient = db.session.get(Patient, patient_id)
+    if patient is None:
+        raise click.ClickException(f"No patient {patient_id}.")
     if not yes:
         click.confirm(
             f"Erase patient {patient_id}: identity and media destroyed for good?", abort=True
         )
     rt = runtime()
     try:
-        erasure = erase_patient(db.session, rt.keyring, rt.files, patient_id)
+        erasure = erase_patient(
+            db.session,
+            rt.keyring,
+            rt.files,
+            patient_id,
+            scope=EVERY_TEAM,
+            # Whoever runs commands on the server: the receipt says it came from there.
+            recorded_by={"team": patient.team_id, "system": "command-line"},
+        )
         db.session.commit()
     except ConsentError as exc:
         db.session.rollback()
         raise click.ClickException(exc.message) from exc
     click.echo(f"patient {patient_id} erased: erasure {erasure.id}, log entry {erasure.log_index}")
-
-
-@click.command("create-api-key")
-@click.option("--name", required=True, help="Who or what will use the key.")
-@click.option(
-    "--scopes",
-    required=True,
-    help="Comma separated: verify, consents:write, webhooks:manage (register webhook endpoints).",
-)
-@click.option("--days", default=None, type=int, help="Lifetime in days (default from config).")
-@click.option(
-    "--account", "account_email", default=None, help="E-mail of the clinician it acts for."
-)
-def create_api_key_command(
-    name: str, scopes: str, days: int | None, account_email: str | None
-) -> None:
-    """Create an API key and print it, alone on the last line. It is shown only this once."""
-    from consent.accounts.models import Account
-    from consent.accounts.service import create_api_key
-
-    account = None
-    if account_email:
-        account = db.session.scalar(select(Account).where(Account.email == account_email.lower()))
-        if account is None:
-            raise click.UsageError(f"no account {account_email}")
-    try:
-        issued = create_api_key(
-            db.session,
-            name=name,
-            scopes=[scope.strip() for scope in scopes.split(",") if scope.strip()],
-            days=days or runtime().settings.api_key_days,
-            account=account,
-        )
-    except ConsentError as exc:
-        raise click.UsageError(exc.message) from exc
-    db.session.commit()
-    click.echo(
-        f"API key {issued.record.prefix}... for {issued.record.name}, scopes "
-        f"{issued.record.scopes}, expires {issued.record.expires_at:%Y-%m-%d}. Shown once:",
-        err=True,
-    )
-    click.echo(issued.secret)
 
 
 @click.command("rotate-key")
@@ -179,24 +170,35 @@ def audit_command(checkpoint_files: tuple[str, ...]) -> None:
 @click.command("create-account")
 @click.option("--email", required=True)
 @click.option("--name", "display_name", required=True, help="As shown to patients.")
-@click.option("--role", type=click.Choice(["clinician", "admin"]), default="clinician")
+@click.option("--role", type=click.Choice(["clinician", "admin", "auditor"]), default="clinician")
+@click.option(
+    "--team", "teams", multiple=True, help="A team it is a member of (repeatable; by short name)."
+)
 @click.password_option(
     help="At least 12 characters, not a common one, without your name; asked for when not given."
 )
-def create_account_command(email: str, display_name: str, role: str, password: str) -> None:
-    """Create a clinician or admin account that can log in to the pages."""
+def create_account_command(
+    email: str, display_name: str, role: str, teams: tuple[str, ...], password: str
+) -> None:
+    """Create an account that can log in: a clinician or an admin (who see their teams'
+    patients), or an auditor (who reads the pseudonymous records of every team)."""
     from werkzeug.security import generate_password_hash
 
     from consent.accounts.passwords import password_problems
     from consent.accounts.service import create_account
+    from consent.accounts.teams import add_member, team_by_slug
 
     problems = password_problems(password, email=email, name=display_name)
     if problems:
         raise click.UsageError(" ".join(problems))
     try:
         account = create_account(db.session, email=email, display_name=display_name, role=role)
+        for slug in teams:
+            add_member(db.session, account=account, team=team_by_slug(db.session, slug))
     except ConsentError as exc:
+        db.session.rollback()
         raise click.UsageError(exc.message) from exc
     account.password_hash = generate_password_hash(password)
     db.session.commit()
-    click.echo(f"account {account.email} ({account.role}) created")
+    where = f" in {', '.join(teams)}" if teams else " (no team yet: add-member)"
+    click.echo(f"account {account.email} ({account.role}) created{where}")

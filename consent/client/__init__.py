@@ -47,6 +47,7 @@ from consent.ledger.checkpoint import parse_vkey
 
 __all__ = [
     "DECISIONS",
+    "METHODS",
     "CheckedAnswer",
     "ConfigurationError",
     "ConsentClient",
@@ -59,6 +60,9 @@ __all__ = [
 ]
 
 DECISIONS = ("allowed", "not_covered", "withdrawn", "expired", "unknown")
+# How consent may have been collected; "integration" is what version 1 receipts said of a
+# decision entered through the API.
+METHODS = ("tablet", "paper", "external", "integration")
 KEYS_PATH = "/.well-known/consent-keys"
 VERIFY_PATH = "/api/v1/verify"
 DEFAULT_TIMEOUT = 10.0
@@ -70,22 +74,40 @@ CLOCK_SKEW = 60.0
 
 @dataclass(frozen=True)
 class CheckedAnswer:
-    """A verify answer whose signature held and which answers the question asked."""
+    """A verify answer whose signature held and which answers the question asked.
+
+    ``accept_methods``: the publisher's policy on how consent was collected (for example
+    tablet and paper only); an ``allowed`` answer resting on another method is not allowed.
+    """
 
     answer: dict[str, Any]
     key_id: str
+    accept_methods: frozenset[str] | None = None
 
     @property
     def decision(self) -> str:
         return str(self.answer["decision"])
 
     @property
+    def method(self) -> str | None:
+        """How the governing consent was collected: tablet, paper or external."""
+        method = self.answer.get("method")
+        return str(method) if method is not None else None
+
+    @property
+    def method_accepted(self) -> bool:
+        return self.accept_methods is None or self.method in self.accept_methods
+
+    @property
     def allowed(self) -> bool:
-        return self.decision == "allowed"
+        return self.decision == "allowed" and self.method_accepted
 
 
 class ConsentClient:
     """Asks one consent service, with one API key (scope ``verify``).
+
+    ``accept_methods``: the collection methods this publisher accepts (e.g. ``{"tablet",
+    "paper"}``); an answer resting on another is reported ``allowed`` False.
 
     ``keys``: verifier keys (``name+id+base64``) to trust instead of the ones the service
     publishes. Pin them when the network path to the service is not trusted: keys fetched over
@@ -100,6 +122,7 @@ class ConsentClient:
         timeout: float = DEFAULT_TIMEOUT,
         max_age: float = DEFAULT_MAX_AGE,
         keys: Iterable[str] | None = None,
+        accept_methods: Iterable[str] | None = None,
     ) -> None:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -113,6 +136,12 @@ class ConsentClient:
         self.timeout = timeout
         self.max_age = max_age
         self._pinned = self._parse_keys(keys) if keys is not None else None
+        self.accept_methods = frozenset(accept_methods) if accept_methods is not None else None
+        unknown = (self.accept_methods or frozenset()) - set(METHODS)
+        if unknown:
+            raise ConfigurationError(
+                f"accept_methods are among {', '.join(METHODS)}; got {', '.join(sorted(unknown))}"
+            )
         self._published: dict[str, PublicKey] | None = None
         self._opener = urllib.request.build_opener(NoRedirects)
 
@@ -201,7 +230,7 @@ class ConsentClient:
         if answer.get("decision") not in DECISIONS:
             raise UnverifiableAnswer(f"unknown decision {answer.get('decision')!r}")
         self._check_fresh(answer.get("checked_at"))
-        return CheckedAnswer(answer, verified.key_id)
+        return CheckedAnswer(answer, verified.key_id, self.accept_methods)
 
     def _check_fresh(self, checked_at: Any) -> None:
         try:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from consent import clock
+from consent.accounts.scope import EVERY_TEAM, Scope
 from consent.consents.models import Consent, ConsentRequest, ConsentUse
 from consent.consents.requests import request_form, request_media, requested_uses
 from consent.consents.signature import DrawnSignature
@@ -28,9 +29,15 @@ from consent.db.types import new_id
 from consent.errors import Conflict, InvalidInput, NotFound
 from consent.patients.service import data_key, get_patient
 from consent.records.log import sign_and_log
-from consent.records.receipts import consent_receipt
+from consent.records.receipts import Recorder, consent_receipt
 
 ALREADY_DECIDED = "This request already has a decision; a second one cannot be recorded."
+EVIDENCE_NEEDED = (
+    "A decision is recorded with its evidence: 'tablet' only by the patient signing on the "
+    "tablet (signing link), 'paper' with the scan of the signed form (POST "
+    "/requests/{id}/paper), 'external' with the document of the system that collected it "
+    "(its kind, source and the document itself)."
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,14 @@ def decision_errors(
     return errors
 
 
+# The evidence each method rests on (its fields in the receipt); no other method is recorded.
+EVIDENCE = {
+    "tablet": ("signature", "signing_session"),
+    "paper": ("paper_scan",),
+    "external": ("external_evidence",),
+}
+
+
 def record_consent(
     session: AnySession,
     keyring: Keyring,
@@ -80,23 +95,27 @@ def record_consent(
     signer: Signer,
     choices: dict[str, bool],
     method: str,
+    evidence: dict[str, Any],
+    recorded_by: Recorder,
     drawn: DrawnSignature | None = None,
-    confirmed_by: str | None = None,
-    paper_scan: dict[str, str] | None = None,
 ) -> Consent:
     """Sign and log the decision, and add its rows, with a new withdrawal code.
 
-    Raises Conflict (already decided), Gone (patient erased) or InvalidInput (a choice
-    missing or extra, a signer without what their role needs, a paper decision without its
-    scan). Nothing is kept when it raises (the caller rolls back).
+    ``evidence`` holds what the method rests on (EVIDENCE); ``drawn`` is the tablet's signature
+    itself, kept sealed. Raises Conflict (already decided), Gone (patient erased) or
+    InvalidInput (a choice missing or extra, a signer without what their role needs, a method
+    without its evidence, a request that names no informing clinician). Nothing is kept when it
+    raises (the caller rolls back).
     """
     if request.status != "open":
         raise Conflict(ALREADY_DECIDED)
-    patient = get_patient(session, request.patient_id)
+    patient = get_patient(session, request.patient_id, scope=EVERY_TEAM)
     errors = decision_errors(session, request.id, signer, choices)
-    if (method == "paper") != (paper_scan is not None):
-        # A paper decision is bound to the scan of the signed form, and only a paper one is.
-        errors["method"] = ["A decision on paper is recorded with the scan of the signed form."]
+    wanted = EVIDENCE.get(method)
+    if wanted is None or set(evidence) != set(wanted) or (method == "tablet") != bool(drawn):
+        errors["method"] = [EVIDENCE_NEEDED]
+    if request.account_id is None:
+        errors["clinician"] = ["This request names no clinician's account: open a new request."]
     if errors:
         raise InvalidInput("The decision is not valid; see errors.", errors=errors)
 
@@ -115,12 +134,14 @@ def record_consent(
     signer_block = {"role": signer.role}
     if signer.relationship:
         signer_block["relationship"] = signer.relationship
+    assert request.account_id is not None
     body = consent_receipt(
         consent_id=consent_id,
         request_id=request.id,
         issued_at=issued_at,
         controller=controller.name,
         jurisdiction=controller.jurisdiction,
+        team=request.team_id,
         form={
             "id": form.form_id,
             "version": form.version,
@@ -139,18 +160,18 @@ def record_consent(
         subject=patient.id,
         signer=signer_block,
         method=method,
-        clinician=request.clinician_name,
+        evidence=evidence,
+        informed_by=request.account_id,
+        recorded_by=recorded_by,
         uses=uses,
         expires_at=request.expires_at,
-        signature=drawn.receipt_block() if drawn else None,
-        confirmed_by=confirmed_by,
-        paper_scan=paper_scan,
     )
     logged = sign_and_log(session, keyring, kind="consent", record_id=consent_id, body=body)
     key = data_key(session, vault, patient.id)
     code = new_code()
     consent = Consent(
         id=consent_id,
+        team_id=request.team_id,
         request_id=request.id,
         patient_id=patient.id,
         issued_at=issued_at,
@@ -184,10 +205,10 @@ def record_consent(
     return consent
 
 
-def get_consent(session: AnySession, consent_id: str) -> Consent:
-    """The consent. Raises NotFound."""
+def get_consent(session: AnySession, consent_id: str, *, scope: Scope) -> Consent:
+    """The consent, if of the caller's teams. Raises NotFound."""
     consent = session.get(Consent, consent_id)
-    if consent is None:
+    if consent is None or not scope.allows(consent.team_id):
         raise NotFound(f"No consent {consent_id}.")
     return consent
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, exists, select
 
 from consent import clock
+from consent.accounts.scope import EVERY_TEAM
 from consent.consents.models import Consent, ConsentUse, MajorityReview
 from consent.crypto.vault import Vault
 from consent.db import AnySession
@@ -40,7 +41,7 @@ def assessment(
     """The majority_reviews row of a consent: minor or not on the day it was issued, and if so
     the day of review. A patient already erased has no birth date left: not flagged."""
     try:
-        sealed = identity(session, vault, patient_id)
+        sealed = identity(session, vault, patient_id, scope=EVERY_TEAM)
     except Gone:
         return {"consent_id": consent_id, "minor": False, "review_on": None, "basis": "erased"}
     adult_on = majority_date(date.fromisoformat(sealed["birth_date"]))

@@ -37,11 +37,14 @@ class ConsentRequest(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (CheckConstraint(f"status IN {REQUEST_STATES!r}", name="status_known"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), index=True)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
     form_version_id: Mapped[int] = mapped_column(ForeignKey("form_versions.id"))
     status: Mapped[str] = mapped_column(String(20), default="open")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # The clinician who gives the information, named in the receipt.
+    # The clinician who gives the information: an account, member of the team (receipts name
+    # the account; the name is resolved when shown). Requests from before teams kept only the
+    # name as typed, in clinician_name.
     clinician_name: Mapped[str] = mapped_column(String(200))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -79,6 +82,7 @@ class Consent(SignedRecord, db.Model):  # type: ignore[name-defined,misc]
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), index=True)
     # One decision per request: a second one is refused by the database too.
     request_id: Mapped[str] = mapped_column(ForeignKey("consent_requests.id"), unique=True)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
@@ -116,6 +120,7 @@ class Withdrawal(SignedRecord, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "withdrawals"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), index=True)
     consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), index=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -175,6 +180,35 @@ class PaperScan(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     # One scan per consent, and only for a consent recorded on paper.
     consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# Kinds of evidence a system that collected consent elsewhere attaches.
+EVIDENCE_KINDS = ("e-signature", "patient-portal", "signed-document", "other")
+EVIDENCE_TYPES = ("application/pdf", "image/jpeg", "image/png", "application/json", "text/plain")
+
+
+class ExternalEvidence(db.Model):  # type: ignore[name-defined,misc]
+    """The evidence of a consent collected elsewhere (another e-signature tool, a patient
+    portal): bound by SHA-256 in the consent's receipt, with its kind and source; its bytes are
+    kept encrypted under the patient's data key in the media store, named by this id."""
+
+    __tablename__ = "external_evidence"
+    __table_args__ = (
+        CheckConstraint("length(sha256) = 64", name="sha256_hex"),
+        CheckConstraint("size_bytes > 0", name="not_empty"),
+        CheckConstraint(f"kind IN {EVIDENCE_KINDS!r}", name="kind_known"),
+        CheckConstraint(f"media_type IN {EVIDENCE_TYPES!r}", name="media_type_known"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    # Where it comes from, as the integration names it ("DocuSign envelope 4F2...").
+    source: Mapped[str] = mapped_column(String(200))
     sha256: Mapped[str] = mapped_column(String(64))
     media_type: Mapped[str] = mapped_column(String(100))
     size_bytes: Mapped[int] = mapped_column(BigInteger)

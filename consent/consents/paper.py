@@ -13,6 +13,7 @@ import hashlib
 
 from sqlalchemy import select
 
+from consent.accounts.scope import Scope
 from consent.consents.decisions import ALREADY_DECIDED, get_consent
 from consent.consents.models import ConsentRequest, PaperScan, PendingDecision
 from consent.consents.requests import get_request, request_form
@@ -20,7 +21,7 @@ from consent.crypto.keyring import Keyring
 from consent.crypto.vault import Vault
 from consent.db import AnySession
 from consent.db.files import MediaStore
-from consent.errors import Conflict, Forbidden, IntegrityFailure, NotFound
+from consent.errors import Conflict, IntegrityFailure, NotFound
 from consent.patients.service import data_key
 from consent.records.envelope import verified_receipt
 
@@ -30,21 +31,13 @@ SIGNED_ON_TABLET = (
 )
 
 
-def paper_request(
-    session: AnySession, request_id: str, *, account_id: int | None
-) -> ConsentRequest:
-    """A request that can take a paper decision from this account.
+def paper_request(session: AnySession, request_id: str, *, scope: Scope) -> ConsentRequest:
+    """A request that can take a decision signed on paper (or collected elsewhere).
 
-    Raises NotFound, Forbidden (another clinician's request) or Conflict (already decided,
-    or signed on the tablet and waiting for the clinician).
+    Raises NotFound (no such request in the caller's teams) or Conflict (already decided, or
+    signed on the tablet and waiting for the clinician).
     """
-    request = get_request(session, request_id)
-    if (
-        request.account_id is not None
-        and account_id is not None
-        and request.account_id != account_id
-    ):
-        raise Forbidden("Only the clinician who informed the patient can record their decision.")
+    request = get_request(session, request_id, scope=scope)
     if request.status != "open":
         raise Conflict(ALREADY_DECIDED)
     if session.get(PendingDecision, request_id) is not None:
@@ -59,14 +52,20 @@ def representative_only(session: AnySession, request: ConsentRequest) -> bool:
 
 
 def paper_scan(
-    session: AnySession, keyring: Keyring, vault: Vault, files: MediaStore, consent_id: str
+    session: AnySession,
+    keyring: Keyring,
+    vault: Vault,
+    files: MediaStore,
+    consent_id: str,
+    *,
+    scope: Scope,
 ) -> tuple[bytes, str]:
     """The scan of a paper consent, decrypted, with its media type.
 
     Raises NotFound (no such consent, or not recorded on paper), Gone (patient erased) or
     IntegrityFailure (the receipt, the row or the file no longer match).
     """
-    consent = get_consent(session, consent_id)
+    consent = get_consent(session, consent_id, scope=scope)
     row = session.scalar(select(PaperScan).where(PaperScan.consent_id == consent_id))
     if row is None:
         raise NotFound(f"Consent {consent_id} was not recorded on paper: it has no scan.")

@@ -10,6 +10,9 @@ from typing import Any
 from sqlalchemy import select
 
 from consent import clock
+from consent.accounts.models import Account
+from consent.accounts.scope import Scope
+from consent.accounts.teams import is_member
 from consent.consents.models import ConsentRequest, RequestMedia, RequestUse
 from consent.db import AnySession
 from consent.db.types import new_id
@@ -37,11 +40,15 @@ def open_request(
     language: str,
     uses: list[UseRequest],
     expires_at: datetime,
-    clinician_name: str,
-    account_id: int | None = None,
+    clinician: Account,
+    scope: Scope,
 ) -> ConsentRequest:
-    """Open a request for these media and uses. Raises NotFound, Gone or InvalidInput."""
-    get_patient(session, patient_id)
+    """Open a request for these media and uses, in the patient's team, informed by
+    ``clinician`` (a member of that team).
+
+    Raises NotFound (no such patient or media item in the caller's teams), Gone or InvalidInput.
+    """
+    patient = get_patient(session, patient_id, scope=scope)
     errors: dict[str, Any] = {}
     if len(set(media_ids)) != len(media_ids):
         errors["media_ids"] = ["Each media item may be listed once."]
@@ -55,8 +62,10 @@ def open_request(
         errors["expires_at"] = ["The expiry must be in the future."]
     elif expires_at > now + timedelta(days=365 * MAX_CONSENT_YEARS + 3):
         errors["expires_at"] = [f"A consent may last at most {MAX_CONSENT_YEARS} years."]
-    if not clinician_name.strip():
-        errors["clinician"] = ["Name the clinician who gives the information."]
+    if not is_member(session, account_id=clinician.id, team_id=patient.team_id):
+        errors["clinician"] = [
+            "The clinician who gives the information must be a member of the patient's team."
+        ]
     if errors:
         raise InvalidInput("The request is not valid; see errors.", errors=errors)
     form = session.scalar(
@@ -69,7 +78,11 @@ def open_request(
         raise InvalidInput(
             f"No form {form_id!r} in language {language!r}.", errors={"form": ["Unknown form."]}
         )
-    found = session.scalars(select(MediaItem).where(MediaItem.id.in_(media_ids))).all()
+    found = [
+        item
+        for item in session.scalars(select(MediaItem).where(MediaItem.id.in_(media_ids)))
+        if scope.allows(item.team_id)
+    ]
     by_id = {item.id: item for item in found}
     missing = [media_id for media_id in media_ids if media_id not in by_id]
     if missing:
@@ -81,11 +94,12 @@ def open_request(
         )
     request = ConsentRequest(
         id=new_id("rq"),
+        team_id=patient.team_id,
         patient_id=patient_id,
         form_version_id=form.id,
         expires_at=expires_at,
-        clinician_name=clinician_name.strip(),
-        account_id=account_id,
+        clinician_name=clinician.display_name,
+        account_id=clinician.id,
     )
     session.add(request)
     session.flush()
@@ -106,10 +120,10 @@ def open_request(
     return request
 
 
-def get_request(session: AnySession, request_id: str) -> ConsentRequest:
-    """The request. Raises NotFound."""
+def get_request(session: AnySession, request_id: str, *, scope: Scope) -> ConsentRequest:
+    """The request, if of the caller's teams. Raises NotFound."""
     request = session.get(ConsentRequest, request_id)
-    if request is None:
+    if request is None or not scope.allows(request.team_id):
         raise NotFound(f"No consent request {request_id}.")
     return request
 

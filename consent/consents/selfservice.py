@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from consent.accounts.scope import EVERY_TEAM
 from consent.consents.decisions import get_consent
 from consent.consents.models import Consent, ConsentUse
 from consent.consents.requests import get_request, request_form, request_media
@@ -83,9 +84,10 @@ def consent_view(session: AnySession, keyring: Keyring, consent_id: str) -> Cons
 
     Raises NotFound, IntegrityFailure (the stored receipt does not verify).
     """
-    consent = get_consent(session, consent_id)
+    # The withdrawal code is the patient's credential for this consent, whatever its team.
+    consent = get_consent(session, consent_id, scope=EVERY_TEAM)
     body = verified_receipt(consent, keyring)
-    request = get_request(session, consent.request_id)
+    request = get_request(session, consent.request_id, scope=EVERY_TEAM)
     form, definition = request_form(session, request)
     active = set(active_purposes(session, keyring, consent))
     uses = []

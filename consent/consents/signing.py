@@ -18,12 +18,14 @@ from typing import Any
 from sqlalchemy import Select, select, update
 
 from consent import clock
+from consent.accounts.scope import EVERY_TEAM, Scope
 from consent.consents.decisions import Signer
 from consent.consents.models import ConsentRequest, PendingDecision, SigningLink
 from consent.consents.requests import get_request, requested_uses
 from consent.consents.signature import DrawnSignature
 from consent.crypto.vault import Vault, open_sealed, seal
 from consent.db import AnySession
+from consent.db.types import rfc3339
 from consent.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from consent.patients.service import data_key
 
@@ -55,19 +57,23 @@ def revoke_open_links(session: AnySession, requests: str | Select[Any], now: dat
     )
 
 
-def issue_link(session: AnySession, *, request_id: str, minutes: int) -> IssuedLink:
+def issue_link(session: AnySession, *, request_id: str, minutes: int, scope: Scope) -> IssuedLink:
     """A new signing link for an open request; earlier unused links stop working.
 
-    Raises NotFound, Conflict (already decided).
+    Raises NotFound (no such request in the caller's teams), Conflict (already decided).
     """
-    request = get_request(session, request_id)
+    request = get_request(session, request_id, scope=scope)
     if request.status != "open":
         raise Conflict("This request already has a decision.")
     now = clock.now()
     revoke_open_links(session, request_id, now)
     token = secrets.token_urlsafe(32)
     link = SigningLink(
-        request_id=request_id, token_hash=_hash(token), expires_at=now + timedelta(minutes=minutes)
+        request_id=request_id,
+        token_hash=_hash(token),
+        # The service's clock, as for every time a receipt states (the signing session's).
+        created_at=now,
+        expires_at=now + timedelta(minutes=minutes),
     )
     session.add(link)
     session.flush()
@@ -87,10 +93,12 @@ def _usable(session: AnySession, link: SigningLink | None, browser: str) -> Sign
         raise LinkProblem("unknown")
     if link.used_at is not None:
         raise LinkProblem("used")
+    # Checked at every step, not only when the link opens: a decision recorded by any other
+    # path (paper, an integration) ends the tablet's flow at its next page.
+    if session.get_one(ConsentRequest, link.request_id).status != "open":
+        raise LinkProblem("decided")
     if link.revoked_at is not None:
-        # Links are revoked by a newer link, or by a decision recorded on paper.
-        decided = session.get_one(ConsentRequest, link.request_id).status != "open"
-        raise LinkProblem("decided" if decided else "replaced")
+        raise LinkProblem("replaced")
     if link.expires_at <= clock.now():
         raise LinkProblem("expired")
     if link.opened_by is not None and link.opened_by != browser:
@@ -127,7 +135,10 @@ def submit(
     Raises InvalidInput (a choice missing, a representative without name or relationship),
     Conflict (a decision is already waiting).
     """
-    request = get_request(session, link.request_id)
+    # The link is the patient's credential for its request, whatever the team.
+    request = get_request(session, link.request_id, scope=EVERY_TEAM)
+    if request.status != "open":
+        raise LinkProblem("decided")
     asked = [use.purpose for use in requested_uses(session, request.id)]
     missing = [purpose for purpose in asked if purpose not in choices]
     if missing or set(choices) - set(asked):
@@ -151,6 +162,7 @@ def submit(
         signature_svg_sealed=seal(key, drawn.svg),
         strokes_sha256=drawn.strokes_sha256,
         svg_sha256=drawn.svg_sha256,
+        submitted_at=clock.now(),
     )
     session.add(pending)
     link.used_at = clock.now()
@@ -160,11 +172,13 @@ def submit(
 
 @dataclass(frozen=True)
 class Submission:
-    """What the patient submitted on the tablet, unsealed for the receipt."""
+    """What the patient submitted on the tablet, unsealed for the receipt, with the signing
+    session it was made in (the link, when it was issued, when the patient submitted)."""
 
     signer: Signer
     choices: dict[str, bool]
     drawn: DrawnSignature
+    session_evidence: dict[str, str | int]
 
 
 def take_submission(
@@ -172,12 +186,12 @@ def take_submission(
 ) -> Submission:
     """The patient's submission, for the informing clinician to confirm; removed from waiting.
 
-    Raises NotFound (nothing waiting), Forbidden (another clinician's patient).
+    Raises NotFound (nothing waiting), Forbidden (not the clinician who informed the patient).
     """
     pending = session.get(PendingDecision, request.id)
     if pending is None:
         raise NotFound("No decision is waiting for confirmation on this request.")
-    if request.account_id is not None and request.account_id != account_id:
+    if request.account_id != account_id:
         raise Forbidden("Only the clinician who informed the patient can confirm.")
     key = data_key(session, vault, request.patient_id)
     strokes = open_sealed(key, pending.signature_strokes_sealed)
@@ -186,9 +200,15 @@ def take_submission(
     name = open_sealed(key, pending.signer_sealed).decode() if pending.signer_sealed else None
     signer = Signer(pending.signer_role, name, pending.relationship)
     choices = json.loads(pending.choices)
+    link = session.get_one(SigningLink, pending.link_id)
+    evidence: dict[str, str | int] = {
+        "link": link.id,
+        "issued_at": rfc3339(link.created_at),
+        "submitted_at": rfc3339(pending.submitted_at),
+    }
     session.delete(pending)
     session.flush()
-    return Submission(signer, choices, drawn)
+    return Submission(signer, choices, drawn, evidence)
 
 
 def pending_for(session: AnySession, request_id: str) -> PendingDecision | None:

@@ -8,7 +8,11 @@ __all__ = ["CHANNEL", "METHODS", "PURPOSES", "RELATIONSHIPS", "SIGNER_ROLES", "c
 
 SIGNER_ROLES = ("patient", "legal_representative")
 RELATIONSHIPS = ("parent", "guardian", "other_legal_representative")
-METHODS = ("tablet", "paper", "integration")
+# How a decision was collected, each with its evidence: "tablet" (the drawn signature and the
+# signing session, only by the tablet flow), "paper" (the scan of the signed form), "external"
+# (a document from the system that collected it). "integration" is what decisions sent through
+# the API without evidence said before that was refused; kept for their receipts.
+METHODS = ("tablet", "paper", "external", "integration")
 
 
 def channel_covered(channels: list[str], channel: str | None) -> bool:

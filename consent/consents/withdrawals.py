@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from consent import clock
+from consent.accounts.scope import Scope
 from consent.consents.decisions import Signer
 from consent.consents.models import Consent, ConsentUse, Withdrawal
 from consent.crypto.keyring import Keyring
@@ -12,7 +13,7 @@ from consent.db import AnySession
 from consent.db.types import new_id
 from consent.errors import InvalidInput, NotFound
 from consent.records.log import sign_and_log
-from consent.records.receipts import withdrawal_receipt
+from consent.records.receipts import Recorder, withdrawal_receipt
 
 
 def withdraw_uses(
@@ -21,6 +22,7 @@ def withdraw_uses(
     consent: Consent,
     purposes: list[str] | None,
     *,
+    recorded_by: Recorder | None,
     method: str | None = None,
     signer: Signer | None = None,
 ) -> Withdrawal | None:
@@ -28,8 +30,9 @@ def withdraw_uses(
     caller's transaction; None when nothing is left to withdraw.
 
     ``method`` and ``signer`` go into the receipt when given (the patient's own withdrawal says
-    "self-service" and the patient). Raises InvalidInput for a purpose this consent did not
-    grant.
+    "self-service" and the patient); ``recorded_by`` names the staff or system that recorded
+    it (None for the patient's own, whose code is the credential). Raises InvalidInput for a
+    purpose this consent did not grant.
     """
     # Row locks on PostgreSQL: two withdrawals of the same use cannot both succeed.
     uses = session.scalars(
@@ -54,6 +57,7 @@ def withdraw_uses(
     body = withdrawal_receipt(
         withdrawal_id=withdrawal_id,
         issued_at=issued_at,
+        team=consent.team_id,
         consent_id=consent.id,
         consent_receipt_bytes=consent.receipt,
         subject=consent.patient_id,
@@ -61,9 +65,12 @@ def withdraw_uses(
         method=method,
         # The role only: a name would put an identity into the log.
         signer={"role": signer.role} if signer is not None else None,
+        recorded_by=recorded_by,
     )
     logged = sign_and_log(session, keyring, kind="withdrawal", record_id=withdrawal_id, body=body)
-    withdrawal = Withdrawal(id=withdrawal_id, consent_id=consent.id, issued_at=issued_at)
+    withdrawal = Withdrawal(
+        id=withdrawal_id, team_id=consent.team_id, consent_id=consent.id, issued_at=issued_at
+    )
     withdrawal.sealed_by(logged)
     session.add(withdrawal)
     session.flush()
@@ -73,10 +80,10 @@ def withdraw_uses(
     return withdrawal
 
 
-def get_withdrawal(session: AnySession, withdrawal_id: str) -> Withdrawal:
-    """The withdrawal. Raises NotFound."""
+def get_withdrawal(session: AnySession, withdrawal_id: str, *, scope: Scope) -> Withdrawal:
+    """The withdrawal, if of the caller's teams. Raises NotFound."""
     withdrawal = session.get(Withdrawal, withdrawal_id)
-    if withdrawal is None:
+    if withdrawal is None or not scope.allows(withdrawal.team_id):
         raise NotFound(f"No withdrawal {withdrawal_id}.")
     return withdrawal
 

@@ -22,8 +22,9 @@ from consent.db import AnySession
 from consent.db.transactions import after_commit, after_rollback
 from consent.errors import NotFound
 
-# Media items (md_) and scans of signed paper forms (ps_).
-_SAFE_ID = re.compile(r"^(md|ps)_[0-9a-f]{32}$")
+# Media items (md_), scans of signed paper forms (ps_), evidence of decisions collected
+# elsewhere (ev_).
+_SAFE_ID = re.compile(r"^(md|ps|ev)_[0-9a-f]{32}$")
 
 
 class MediaStore:

@@ -38,6 +38,9 @@ CONSENT_STATE = "http://terminology.hl7.org/CodeSystem/consentstate"
 PURPOSE_SYSTEM = "urn:consent-service:fhir:purpose"
 SHA256_SYSTEM = "urn:consent-service:fhir:sha256"
 RECEIPT_SHA256_EXTENSION = "urn:consent-service:fhir:attachment-sha256"
+# How the decision was collected (tablet, paper, external; integration in version 1 receipts):
+# what a publisher's policy may rest on. FHIR Consent has no element for it.
+METHOD_EXTENSION = "urn:consent-service:fhir:collection-method"
 
 # The v3 ActReason code that says the same thing as our use, where there is one.
 ACT_REASONS: dict[str, tuple[str, str]] = {
@@ -232,6 +235,7 @@ def _common(facts: ConsentFacts) -> dict[str, Any]:
     return {
         "resourceType": "Consent",
         "id": fhir_id(facts.receipt["receipt_id"]),
+        "extension": [{"url": METHOD_EXTENSION, "valueCode": facts.receipt["method"]}],
         "identifier": _identifiers(facts),
         "status": status(facts),
         "category": _category(),

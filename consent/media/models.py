@@ -34,6 +34,7 @@ class MediaItem(db.Model):  # type: ignore[name-defined,misc]
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), index=True)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
     sha256: Mapped[str] = mapped_column(String(64))
     # 64-bit pHash as 16 hex digits; images only.

@@ -7,6 +7,7 @@ page. A file that is not what it claims is refused before anything is stored.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import IO
 
@@ -105,3 +106,29 @@ def fingerprint_scan(stream: IO[bytes], *, limit: int, max_pixels: int) -> ScanF
         )
     stream.seek(0)
     return ScanFingerprint(sha256, size, media_type)
+
+
+EVIDENCE_TYPES = (*SCAN_TYPES, "application/json")
+
+
+def fingerprint_evidence(stream: IO[bytes], *, limit: int, max_pixels: int) -> ScanFingerprint:
+    """Check the evidence document of a consent collected elsewhere: a PDF, JPEG or PNG as a
+    scan is checked, or a JSON document (UTF-8, parsed whole). Raises as ``fingerprint_scan``.
+    """
+    stream.seek(0)
+    first = stream.read(1)
+    stream.seek(0)
+    if first not in (b"{", b"["):
+        return fingerprint_scan(stream, limit=limit, max_pixels=max_pixels)
+    sha256, size = sha256_stream(stream, limit=limit)
+    stream.seek(0)
+    try:
+        json.loads(stream.read().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidInput(
+            "The evidence is not a readable document.",
+            errors={"evidence": ["Send a PDF, JPEG, PNG or a whole JSON document."]},
+        ) from exc
+    finally:
+        stream.seek(0)
+    return ScanFingerprint(sha256, size, "application/json")

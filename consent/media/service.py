@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import IO
 
+from consent.accounts.scope import Scope
 from consent.crypto.vault import Vault, seal
 from consent.db import AnySession
 from consent.db.files import MediaStore
 from consent.db.types import new_id
+from consent.errors import NotFound
 from consent.media.fingerprints import bands, fingerprint
 from consent.media.models import MediaItem, PerceptualBand
 from consent.patients.service import data_key, get_patient
@@ -19,6 +21,7 @@ def add_media(
     files: MediaStore,
     *,
     patient_id: str,
+    scope: Scope,
     description: str,
     stream: IO[bytes],
     limit: int,
@@ -27,14 +30,15 @@ def add_media(
     """Store a photo or video of a patient: the row, and its bytes encrypted in the store
     (removed again if the transaction is rolled back).
 
-    Raises NotFound/Gone for the patient, UnsupportedMediaType, PayloadTooLarge or InvalidInput
-    for the file; nothing is stored when it raises.
+    Raises NotFound/Gone for the patient (NotFound for another team's), UnsupportedMediaType,
+    PayloadTooLarge or InvalidInput for the file; nothing is stored when it raises.
     """
-    get_patient(session, patient_id)
+    patient = get_patient(session, patient_id, scope=scope)
     print_ = fingerprint(stream, limit=limit, max_pixels=max_pixels)
     key = data_key(session, vault, patient_id)
     item = MediaItem(
         id=new_id("md"),
+        team_id=patient.team_id,
         patient_id=patient_id,
         sha256=print_.sha256,
         phash=print_.phash,
@@ -53,5 +57,9 @@ def add_media(
     return item
 
 
-def get_media(session: AnySession, media_id: str) -> MediaItem | None:
-    return session.get(MediaItem, media_id)
+def get_media(session: AnySession, media_id: str, *, scope: Scope) -> MediaItem:
+    """The media item, if of the caller's teams. Raises NotFound."""
+    item = session.get(MediaItem, media_id)
+    if item is None or not scope.allows(item.team_id):
+        raise NotFound(f"No media item {media_id}.")
+    return item

@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from consent.consents import signing
@@ -27,6 +26,7 @@ from consent.patients.service import get_patient, identity, register_patient
 from consent.web.context import runtime
 from consent.web.guards import plain_file_name
 from consent.web.pdf import pdf_response
+from consent.web.staff import staff, staff_required, staff_scope, staff_teams
 from consent.workflows.decide import confirm_on_tablet
 from consent.workflows.documents import form_job
 
@@ -35,10 +35,14 @@ MAX_FILES = 10
 
 
 @blp.get("/")
-@login_required
+@staff_required
 def dashboard() -> str:
+    scope = staff_scope()
+    teams = {team.id: team for team in staff_teams()}
     patients = db.session.scalars(
-        select(Patient).where(Patient.erased_at.is_(None)).order_by(Patient.created_at.desc())
+        select(Patient)
+        .where(Patient.erased_at.is_(None), Patient.team_id.in_(list(teams)))
+        .order_by(Patient.created_at.desc())
     ).all()
     rows = []
     for patient in patients:
@@ -50,20 +54,28 @@ def dashboard() -> str:
         rows.append(
             {
                 "patient": patient,
-                "identity": identity(db.session, runtime().vault, patient.id),
+                "identity": identity(db.session, runtime().vault, patient.id, scope=scope),
                 "requests": requests,
+                "team": teams[patient.team_id],
             }
         )
-    return render_template("clinician/dashboard.html", rows=rows)
+    return render_template("clinician/dashboard.html", rows=rows, several_teams=len(teams) > 1)
 
 
 @blp.route("/patients/new", methods=["GET", "POST"])
-@login_required
+@staff_required
 def new_patient() -> Any:
     errors: dict[str, Any] = {}
-    values = {"record_number": "", "name": "", "birth_date": ""}
+    teams = staff_teams()
+    values = {"record_number": "", "name": "", "birth_date": "", "team": ""}
+    if len(teams) == 1:
+        values["team"] = teams[0].id
     if request.method == "POST":
         values = {key: request.form.get(key, "").strip()[:200] for key in values}
+        if len(teams) == 1:
+            values["team"] = teams[0].id
+        if values["team"] not in {team.id for team in teams}:
+            errors["team"] = _("Choose the team the patient is cared for by.")
         try:
             birth = datetime.strptime(values["birth_date"], "%Y-%m-%d").date()
         except ValueError:
@@ -77,6 +89,7 @@ def new_patient() -> Any:
                 patient = register_patient(
                     db.session,
                     runtime().vault,
+                    team_id=values["team"],
                     record_number=values["record_number"],
                     name=values["name"],
                     birth_date=birth,
@@ -87,13 +100,13 @@ def new_patient() -> Any:
             else:
                 db.session.commit()
                 return redirect(url_for("clinician.patient_page", patient_id=patient.id))
-    return render_template("clinician/new_patient.html", values=values, errors=errors), (
-        422 if errors else 200
-    )
+    return render_template(
+        "clinician/new_patient.html", values=values, errors=errors, teams=teams
+    ), (422 if errors else 200)
 
 
 @blp.get("/patients/<patient_id>")
-@login_required
+@staff_required
 def patient_page(patient_id: str) -> str:
     patient = _patient(patient_id)
     requests = db.session.scalars(
@@ -104,14 +117,14 @@ def patient_page(patient_id: str) -> str:
     return render_template(
         "clinician/patient.html",
         patient=patient,
-        identity=identity(db.session, runtime().vault, patient_id),
+        identity=identity(db.session, runtime().vault, patient_id, scope=staff_scope()),
         requests=requests,
     )
 
 
 def _patient(patient_id: str) -> Patient:
     try:
-        return get_patient(db.session, patient_id)
+        return get_patient(db.session, patient_id, scope=staff_scope())
     except ConsentError:
         abort(404)
 
@@ -137,7 +150,7 @@ def _forms() -> list[dict[str, Any]]:
 
 
 @blp.route("/patients/<patient_id>/requests/new", methods=["GET", "POST"])
-@login_required
+@staff_required
 def new_request(patient_id: str) -> Any:
     patient = _patient(patient_id)
     forms = _forms()
@@ -181,6 +194,7 @@ def new_request(patient_id: str) -> Any:
                         rt.vault,
                         rt.files,
                         patient_id=patient.id,
+                        scope=staff_scope(),
                         description="",
                         stream=f.stream,
                         limit=rt.settings.max_media_bytes,
@@ -196,8 +210,8 @@ def new_request(patient_id: str) -> Any:
                     language=language,
                     uses=uses,
                     expires_at=expires,
-                    clinician_name=current_user.display_name,
-                    account_id=current_user.id,
+                    clinician=staff(),
+                    scope=staff_scope(),
                 )
             except ConsentError as exc:
                 db.session.rollback()
@@ -208,7 +222,7 @@ def new_request(patient_id: str) -> Any:
     return render_template(
         "clinician/new_request.html",
         patient=patient,
-        identity=identity(db.session, runtime().vault, patient.id),
+        identity=identity(db.session, runtime().vault, patient.id, scope=staff_scope()),
         forms=forms,
         purposes=PURPOSES,
         values=values,
@@ -217,7 +231,7 @@ def new_request(patient_id: str) -> Any:
 
 
 @blp.get("/requests/<request_id>")
-@login_required
+@staff_required
 def request_page(request_id: str) -> str:
     return _render_request(request_id, link_url=None)
 
@@ -230,7 +244,9 @@ def _render_request(request_id: str, *, link_url: str | None) -> str:
     return render_template(
         "clinician/request.html",
         request=consent_request,
-        identity=identity(db.session, runtime().vault, consent_request.patient_id),
+        identity=identity(
+            db.session, runtime().vault, consent_request.patient_id, scope=staff_scope()
+        ),
         uses=uses,
         link_url=link_url,
         qr=qr_svg(link_url, label=_("QR code of the tablet link")) if link_url else None,
@@ -243,27 +259,30 @@ def _render_request(request_id: str, *, link_url: str | None) -> str:
 
 def _request(request_id: str) -> ConsentRequest:
     try:
-        return get_request(db.session, request_id)
+        return get_request(db.session, request_id, scope=staff_scope())
     except ConsentError:
         abort(404)
 
 
 @blp.get("/requests/<request_id>/form.pdf")
-@login_required
+@staff_required
 def request_form(request_id: str) -> Any:
     """The blank paper form, the same bytes as the API's, for the print button."""
-    return pdf_response(form_job(db.session, runtime(), request_id))
+    return pdf_response(form_job(db.session, runtime(), request_id, scope=staff_scope()))
 
 
 @blp.post("/requests/<request_id>/link")
-@login_required
+@staff_required
 def create_link(request_id: str) -> Any:
     """A new tablet link (earlier ones stop working), shown once, in this answer only."""
     _request(request_id)
     rt = runtime()
     try:
         issued = signing.issue_link(
-            db.session, request_id=request_id, minutes=rt.settings.signing_link_minutes
+            db.session,
+            request_id=request_id,
+            minutes=rt.settings.signing_link_minutes,
+            scope=staff_scope(),
         )
     except ConsentError as exc:
         db.session.rollback()
@@ -274,11 +293,13 @@ def create_link(request_id: str) -> Any:
 
 
 @blp.post("/requests/<request_id>/confirm")
-@login_required
+@staff_required
 def confirm(request_id: str) -> Any:
     _request(request_id)
     try:
-        confirm_on_tablet(db.session, runtime(), request_id=request_id, account=current_user)
+        confirm_on_tablet(
+            db.session, runtime(), request_id=request_id, account=staff(), scope=staff_scope()
+        )
     except ConsentError as exc:
         db.session.rollback()
         flash(exc.message)

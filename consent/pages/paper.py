@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 
 from consent.consents import paper
 from consent.consents.decisions import Signer, consent_for_request, withdrawal_code
@@ -35,6 +34,7 @@ from consent.patients.service import identity
 from consent.web.context import runtime
 from consent.web.errors import status_of
 from consent.web.guards import plain_file_name
+from consent.web.staff import staff, staff_recorder, staff_required, staff_scope
 from consent.workflows.decide import record_on_paper
 
 blp = Blueprint("paper", __name__, url_prefix="/clinician/requests")
@@ -44,18 +44,18 @@ DECISION_FIELDS = {"choices", "signer", "entered_by"}
 
 
 def _open_request(request_id: str) -> ConsentRequest:
-    """The request, if it can take a paper decision from this clinician; else 404 or 403.
+    """The request, if one of this clinician's teams' and open for a paper decision; else 404.
 
     Raises Conflict when it is decided or signed on the tablet.
     """
     try:
-        return paper.paper_request(db.session, request_id, account_id=current_user.id)
+        return paper.paper_request(db.session, request_id, scope=staff_scope())
     except NotFound:
         abort(404)
 
 
 @blp.route("/<request_id>/paper", methods=["GET", "POST"])
-@login_required
+@staff_required
 def paper_form(request_id: str) -> Any:
     """The scan and the choices as ticked on the signed paper form."""
     try:
@@ -101,6 +101,7 @@ def paper_form(request_id: str) -> Any:
                     db.session,
                     runtime(),
                     request_id=request_id,
+                    scope=staff_scope(),
                     signer=Signer(
                         values["role"],
                         values["name"] if representative else None,
@@ -108,8 +109,8 @@ def paper_form(request_id: str) -> Any:
                     ),
                     choices={p: value == "granted" for p, value in values["choices"].items()},
                     scan=scan.stream,
-                    entered_by=current_user.display_name,
-                    account_id=current_user.id,
+                    entered_by=staff(),
+                    recorded_by=staff_recorder(consent_request.team_id),
                 )
             except (UnsupportedMediaType, PayloadTooLarge, InvalidInput) as exc:
                 db.session.rollback()
@@ -124,7 +125,9 @@ def paper_form(request_id: str) -> Any:
     return render_template(
         "clinician/paper.html",
         request=consent_request,
-        identity=identity(db.session, runtime().vault, consent_request.patient_id),
+        identity=identity(
+            db.session, runtime().vault, consent_request.patient_id, scope=staff_scope()
+        ),
         uses=uses,
         values=values,
         errors=errors,
@@ -186,19 +189,20 @@ def _anchors(
 
 
 @blp.get("/<request_id>/paper/done")
-@login_required
+@staff_required
 def done(request_id: str) -> Any:
     """What was recorded, the QR code of the public page, the withdrawal code to hand over."""
     try:
-        consent_request = get_request(db.session, request_id)
+        consent_request = get_request(db.session, request_id, scope=staff_scope())
     except NotFound:
         abort(404)
     consent = consent_for_request(db.session, request_id)
     if consent is None or consent.method != "paper":
         return redirect(url_for("clinician.request_page", request_id=request_id))
-    if consent_request.account_id not in (None, current_user.id):
-        raise Forbidden("Only the clinician who informed the patient can see the code.")
     receipt = json.loads(consent.receipt)
+    # The code is handed over by whoever entered the form, or the clinician who informed.
+    if staff().id not in (consent_request.account_id, receipt["recorded_by"].get("account")):
+        raise Forbidden("Only the clinician who entered the form can see the code.")
     _form, definition = request_form(db.session, consent_request)
     rt = runtime()
     public_url = rt.links.consent_page(consent.id)

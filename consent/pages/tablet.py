@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
+from consent.accounts.scope import EVERY_TEAM
 from consent.consents import signing
 from consent.consents.decisions import Signer
 from consent.consents.models import ConsentRequest, SigningLink
@@ -65,7 +66,8 @@ def _problem(reason: str) -> tuple[str, int]:
 
 
 def _context(link: SigningLink) -> dict[str, Any]:
-    request_row = get_request(db.session, link.request_id)
+    # The link is the patient's credential for its request, whatever the team.
+    request_row = get_request(db.session, link.request_id, scope=EVERY_TEAM)
     form, definition = request_form(db.session, request_row)
     uses = [(use.purpose, use.channels) for use in requested_uses(db.session, request_row.id)]
     media = request_media(db.session, request_row.id)
@@ -100,7 +102,7 @@ def open_link(token: str) -> Any:
     except signing.LinkProblem as problem:
         return _problem(problem.reason)
     db.session.commit()
-    for key in ("checked", "choices", "signer", "submitted"):
+    for key in ("checked", "choices", "signer", "submitted", "submitted_link"):
         session.pop(key, None)
     session["link"] = link.id
     form, _definition = request_form(
@@ -277,6 +279,8 @@ def sign(link: SigningLink, ctx: dict[str, Any]) -> Any:
         else:
             db.session.commit()
             session["submitted"] = link.request_id
+            # The end pages show the consent recorded from this submission, and no other.
+            session["submitted_link"] = link.id
             return redirect(url_for("tablet.wait"))
     return render_template(
         "tablet/sign.html", **ctx, chosen=chosen, signer=signer_values, error=error, step=7

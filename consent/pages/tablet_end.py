@@ -1,15 +1,24 @@
 """The end of the tablet flow: waiting for the clinician's confirmation, then the summary with
-the withdrawal code and the receipt. Routes of the tablet blueprint (consent.pages.tablet)."""
+the withdrawal code and the receipt. Routes of the tablet blueprint (consent.pages.tablet).
+
+These pages show only the consent recorded from this browser's own submission (its signing
+link is in the receipt): a decision recorded for the request by any other path is never shown
+here, its code least of all.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 
+from consent.accounts.names import account_name
+from consent.accounts.scope import EVERY_TEAM
 from consent.consents.decisions import consent_for_request, withdrawal_code
+from consent.consents.models import Consent
 from consent.consents.requests import get_request, request_form
 from consent.db import db
 from consent.documents.qr import qr_svg
@@ -22,47 +31,79 @@ from consent.workflows.documents import receipt_job
 __all__ = ["blp"]
 
 
-def _submitted_request() -> str:
-    request_id = session.get("submitted")
-    if not request_id:
+@dataclass(frozen=True)
+class _Outcome:
+    """Where this browser's submission stands: waiting, recorded (``consent``), or ended by a
+    decision recorded elsewhere (``elsewhere``)."""
+
+    request_id: str
+    consent: Consent | None = None
+    elsewhere: bool = False
+
+
+def _outcome() -> _Outcome:
+    request_id, link_id = session.get("submitted"), session.get("submitted_link")
+    if not request_id or not isinstance(link_id, int):
         abort(404)
-    return str(request_id)
+    consent = consent_for_request(db.session, str(request_id))
+    if consent is None:
+        return _Outcome(str(request_id))
+    receipt = json.loads(consent.receipt)
+    if consent.method == "tablet" and receipt["signing_session"]["link"] == link_id:
+        return _Outcome(str(request_id), consent)
+    return _Outcome(str(request_id), elsewhere=True)
+
+
+def _decided_elsewhere() -> tuple[str, int]:
+    return render_template("tablet/link_problem.html", reason="decided"), 410
 
 
 @blp.get("/wait")
 def wait() -> Any:
-    request_id = _submitted_request()
-    if consent_for_request(db.session, request_id) is not None:
+    outcome = _outcome()
+    if outcome.elsewhere:
+        return _decided_elsewhere()
+    if outcome.consent is not None:
         return redirect(url_for("tablet.done"))
-    request_row = get_request(db.session, request_id)
-    return render_template("tablet/wait.html", request=request_row, step=8)
+    request_row = get_request(db.session, outcome.request_id, scope=EVERY_TEAM)
+    clinician = (
+        account_name(db.session, request_row.account_id)
+        if request_row.account_id is not None
+        else request_row.clinician_name
+    )
+    return render_template("tablet/wait.html", request=request_row, clinician=clinician, step=8)
 
 
 @blp.get("/status")
 def status() -> Any:
-    """For the waiting page's script: has the clinician confirmed yet?"""
-    request_id = _submitted_request()
-    return {"confirmed": consent_for_request(db.session, request_id) is not None}
+    """For the waiting page's script: has the clinician confirmed yet? (The done page says
+    what happened, if it was decided otherwise.)"""
+    outcome = _outcome()
+    return {"confirmed": outcome.consent is not None or outcome.elsewhere}
 
 
 @blp.get("/receipt.pdf")
 def receipt_pdf() -> Any:
     """The receipt as a PDF to keep, for the browser that signed it, once it is confirmed."""
-    consent = consent_for_request(db.session, _submitted_request())
+    consent = _outcome().consent
     if consent is None:
         abort(404)
-    return pdf_response(receipt_job(db.session, runtime(), consent.id), download=True)
+    job = receipt_job(db.session, runtime(), consent.id, scope=EVERY_TEAM)
+    return pdf_response(job, download=True)
 
 
 @blp.get("/done")
 def done() -> Any:
     """What was agreed and refused, the QR code of the public page, the withdrawal code."""
-    request_id = _submitted_request()
-    consent = consent_for_request(db.session, request_id)
+    outcome = _outcome()
+    if outcome.elsewhere:
+        return _decided_elsewhere()
+    consent = outcome.consent
     if consent is None:
         return redirect(url_for("tablet.wait"))
     receipt = json.loads(consent.receipt)
-    _form, definition = request_form(db.session, get_request(db.session, request_id))
+    request_row = get_request(db.session, outcome.request_id, scope=EVERY_TEAM)
+    _form, definition = request_form(db.session, request_row)
     labels = definition["purposes"]
     # The address printed and encoded for the patient is the service's public one, whatever
     # host the tablet reached it through.

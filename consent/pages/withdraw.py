@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
 
+from consent.accounts.scope import EVERY_TEAM  # the code is the patient's credential
 from consent.consents import selfservice
 from consent.consents.withdrawals import get_withdrawal
 from consent.db import db
@@ -179,7 +180,7 @@ def _done_withdrawal() -> str:
 @blp.get("/done")
 def done() -> str:
     rt = runtime()
-    withdrawal = get_withdrawal(db.session, _done_withdrawal())
+    withdrawal = get_withdrawal(db.session, _done_withdrawal(), scope=EVERY_TEAM)
     view = selfservice.consent_view(db.session, rt.keyring, withdrawal.consent_id)
     body = verified_receipt(withdrawal, rt.keyring)
     verify_url = rt.links.consent_page(view.consent_id)
@@ -197,5 +198,5 @@ def done() -> str:
 @blp.get("/withdrawal-receipt.pdf")
 def receipt_pdf() -> Response:
     """The withdrawal receipt as a PDF to keep, for the browser that withdrew."""
-    job = withdrawal_receipt_job(db.session, runtime(), _done_withdrawal())
+    job = withdrawal_receipt_job(db.session, runtime(), _done_withdrawal(), scope=EVERY_TEAM)
     return pdf_response(job, download=True)

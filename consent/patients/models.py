@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consent.db import db
@@ -17,9 +17,14 @@ class Patient(db.Model):  # type: ignore[name-defined,misc]
 
     __tablename__ = "patients"
 
+    # A record number is looked up within the team: another team's patient is not "already
+    # registered" (that answer would confirm someone is a patient elsewhere in the hospital).
+    __table_args__ = (UniqueConstraint("team_id", "record_lookup"),)
+
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), index=True)
     # Keyed hash of the record number (consent.crypto.vault.Vault.record_lookup).
-    record_lookup: Mapped[str] = mapped_column(String(64), unique=True)
+    record_lookup: Mapped[str] = mapped_column(String(64))
     identity_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

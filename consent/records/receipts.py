@@ -1,7 +1,15 @@
 """The bodies of consent, withdrawal, erasure and rendition receipts (what gets signed).
 
 Receipts hold no identity: the patient is a pseudonymous id, a representative only a role and a
-relationship. Field names follow ISO/IEC TS 27560 where it has one.
+relationship, staff and systems by the identifiers the service controls (an account number, an
+integration id, a team id, an API key number; names are resolved when shown). Field names
+follow ISO/IEC TS 27560 where it has one.
+
+Version 2 (care teams) names the team, who recorded the receipt (``recorded_by``) and, for a
+consent, the account that informed the patient and the evidence its method rests on: the
+drawn signature and the signing session (tablet), the scan of the signed form (paper), the
+document of the system that collected it (external). Receipts of version 1 keep their bytes
+and verify as before.
 """
 
 from __future__ import annotations
@@ -12,7 +20,12 @@ from typing import Any
 
 from consent.db.types import rfc3339
 
-RECEIPT_VERSION = 1
+RECEIPT_VERSION = 2
+
+# Who recorded a receipt: {"team": "tm_...", "account": 12 | "integration": "in_...",
+# "api_key": 34 (when through the API)}; {"team": ..., "system": "expiry"} for the service's
+# own runs.
+Recorder = dict[str, str | int]
 
 
 def consent_receipt(
@@ -22,19 +35,22 @@ def consent_receipt(
     issued_at: datetime,
     controller: str,
     jurisdiction: str,
+    team: str,
     form: dict[str, Any],
     media: list[dict[str, Any]],
     subject: str,
     signer: dict[str, str],
     method: str,
-    clinician: str,
+    evidence: dict[str, Any],
+    informed_by: int,
+    recorded_by: Recorder,
     uses: list[dict[str, Any]],
     expires_at: datetime,
-    signature: dict[str, str] | None = None,
-    confirmed_by: str | None = None,
-    paper_scan: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {
+    """``evidence`` holds the method's own fields: ``signature`` and ``signing_session``
+    (tablet), ``paper_scan`` (paper), ``external_evidence`` (external); each binds its
+    document by hash, never by content."""
+    return {
         "receipt_version": RECEIPT_VERSION,
         "type": "consent",
         "receipt_id": consent_id,
@@ -42,34 +58,30 @@ def consent_receipt(
         "issued_at": rfc3339(issued_at),
         "controller": controller,
         "jurisdiction": jurisdiction,
+        "team": team,
         "form": form,
         "media": media,
         "subject": subject,
         "signer": signer,
         "method": method,
-        "informed_by": {"clinician": clinician},
+        **evidence,
+        "informed_by": {"clinician": {"account": informed_by}},
+        "recorded_by": recorded_by,
         "uses": uses,
         "expires_at": rfc3339(expires_at),
     }
-    if signature is not None:
-        # The drawn signature is bound by hash; the strokes themselves stay sealed.
-        body["signature"] = signature
-    if confirmed_by is not None:
-        body["informed_by"] = {"clinician": clinician, "confirmed_by": confirmed_by}
-    if paper_scan is not None:
-        # The scan of the signed paper form is bound by hash; its bytes stay sealed.
-        body["paper_scan"] = paper_scan
-    return body
 
 
 def withdrawal_receipt(
     *,
     withdrawal_id: str,
     issued_at: datetime,
+    team: str,
     consent_id: str,
     consent_receipt_bytes: bytes,
     subject: str,
     purposes: list[str],
+    recorded_by: Recorder | None,
     method: str | None = None,
     signer: dict[str, str] | None = None,
 ) -> dict[str, Any]:
@@ -78,6 +90,7 @@ def withdrawal_receipt(
         "type": "withdrawal",
         "receipt_id": withdrawal_id,
         "issued_at": rfc3339(issued_at),
+        "team": team,
         "consent_id": consent_id,
         # Binds the withdrawal to the exact consent receipt it ends.
         "consent_receipt_sha256": hashlib.sha256(consent_receipt_bytes).hexdigest(),
@@ -85,11 +98,14 @@ def withdrawal_receipt(
         "purposes": purposes,
     }
     # How and by whom, when known (ISO/IEC TS 27560 records the withdrawal method): the patient
-    # with their code on the self-service page. Absent for withdrawals through the API.
+    # with their code on the self-service page (no recorder: the code is their credential), or
+    # the staff or system that recorded it.
     if method is not None:
         body["method"] = method
     if signer is not None:
         body["signer"] = signer
+    if recorded_by is not None:
+        body["recorded_by"] = recorded_by
     return body
 
 
@@ -97,10 +113,12 @@ def erasure_receipt(
     *,
     erasure_id: str,
     issued_at: datetime,
+    team: str,
     subject: str,
     consents: list[str],
     withdrawals: list[str],
     media_sha256: list[str],
+    recorded_by: Recorder,
 ) -> dict[str, Any]:
     """The patient's identity and media bytes were destroyed; their consents ended with it.
 
@@ -111,10 +129,12 @@ def erasure_receipt(
         "type": "erasure",
         "receipt_id": erasure_id,
         "issued_at": rfc3339(issued_at),
+        "team": team,
         "subject": subject,
         "consents": sorted(consents),
         "withdrawals": sorted(withdrawals),
         "media_sha256": sorted(media_sha256),
+        "recorded_by": recorded_by,
     }
 
 
@@ -122,13 +142,14 @@ def rendition_receipt(
     *,
     rendition_id: str,
     issued_at: datetime,
+    team: str,
     kind: str,
     media_sha256: str,
     sha256: str,
     media_type: str,
     size: int,
     phash: str | None,
-    made_by: str,
+    recorded_by: Recorder,
 ) -> dict[str, Any]:
     """A copy of a media item, made by the service: the copy answers verify as its original.
 
@@ -140,11 +161,30 @@ def rendition_receipt(
         "type": "rendition",
         "receipt_id": rendition_id,
         "issued_at": rfc3339(issued_at),
+        "team": team,
         "kind": kind,
         "media_sha256": media_sha256,
         "sha256": sha256,
         "media_type": media_type,
         "size": size,
         "phash": phash,
-        "made_by": made_by,
+        "recorded_by": recorded_by,
     }
+
+
+def made_by(recorded_by: Recorder) -> str:
+    """Who recorded something, in a short form for listings and columns: "api-key:12",
+    "account:3", "integration:in_...", else "service"."""
+    for holder in ("api_key", "account", "integration"):
+        if holder in recorded_by:
+            return f"{holder.replace('_', '-')}:{recorded_by[holder]}"
+    return "service"
+
+
+def rendition_made_by(body: dict[str, Any]) -> str | None:
+    """A rendition receipt's author in the short form: signed as such in version 1, derived
+    from ``recorded_by`` since version 2."""
+    if body.get("receipt_version", 1) >= 2:
+        return made_by(body.get("recorded_by") or {})
+    made: str | None = body.get("made_by")
+    return made

@@ -79,8 +79,10 @@ def create_demo_data(app: Flask) -> tuple[str, str] | None:
     """
     from sqlalchemy import select
 
-    from consent.accounts.models import Account
-    from consent.accounts.service import create_account, create_api_key
+    from consent.accounts.keys import create_api_key
+    from consent.accounts.models import Account, Team
+    from consent.accounts.service import create_account
+    from consent.accounts.teams import add_member, create_team
     from consent.db import db
 
     with app.app_context():
@@ -91,8 +93,18 @@ def create_demo_data(app: Flask) -> tuple[str, str] | None:
         )
         password = secrets.token_urlsafe(12)
         account.password_hash = generate_password_hash(password)
+        # The team every database starts with (migration 0010); made if someone removed it.
+        team = db.session.scalar(select(Team).where(Team.slug == "default")) or create_team(
+            db.session, slug="default", name="Default team"
+        )
+        add_member(db.session, account=account, team=team)
         issued = create_api_key(
-            db.session, name="demo", scopes=["verify", "consents:write"], days=90, account=account
+            db.session,
+            name="demo",
+            scopes=["verify", "consents:write"],
+            days=90,
+            team=team,
+            account=account,
         )
         db.session.commit()
         return issued.secret, password
@@ -120,7 +132,8 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 "Demo data exists. Its API key was shown once, when it was created. "
                 "For a new key: .venv/bin/flask --app consent create-api-key --name me "
-                "--scopes verify,consents:write"
+                "--scopes verify,consents:write --team default "
+                f"--account {DEMO_EMAIL}"
             )
 
 

@@ -46,6 +46,9 @@ class _Evidence:
     log_index: int
     issued_at: str
     expires_at: str
+    # How the patient's decision was collected: tablet, paper, external (integration in
+    # version 1 receipts). Publishers may accept some methods only.
+    method: str
     use: dict[str, Any]
     withdrawn: set[str] = field(default_factory=set)
 
@@ -141,7 +144,12 @@ def _evidence(
             )
             consents[row.consent_id] = (
                 _Evidence(
-                    row.consent_id, body["log_index"], body["issued_at"], body["expires_at"], use
+                    row.consent_id,
+                    body["log_index"],
+                    body["issued_at"],
+                    body["expires_at"],
+                    body["method"],
+                    use,
                 )
                 if use
                 else None
@@ -222,6 +230,7 @@ def decide(
         "match": match,
         "consent_id": governing.consent_id if governing else None,
         "log_index": governing.log_index if governing else None,
+        "method": governing.method if governing else None,
         "checkpoint": {"size": int(head_size), "root": base64.b64encode(head_root).decode()},
         "grants": grants,
         "expires_at": governing.expires_at if governing else None,

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
-from consent.accounts.service import Caller, authenticate
+from consent.accounts.keys import Caller, authenticate
 from consent.db import db
 from consent.web.context import settings
 

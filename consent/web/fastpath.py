@@ -25,7 +25,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Engine
 
-from consent.accounts.service import recent_caller
+from consent.accounts.keys import recent_caller
 from consent.crypto.keyring import Keyring
 from consent.db import db
 from consent.verify.query import parse_hash_query

@@ -20,7 +20,7 @@ import time
 from flask import Flask, current_app, request
 from limits import RateLimitItem, parse_many
 
-from consent.accounts.service import Caller
+from consent.accounts.keys import Caller
 from consent.errors import TooManyRequests
 from consent.settings import Settings
 from consent.web import ratelimits

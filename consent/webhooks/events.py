@@ -1,6 +1,7 @@
 """The three events and what their ``data`` holds, in one place. None names a patient.
 
-Each is written to the outbox by ``emit`` in the transaction that records what it reports.
+Each is written to the outbox by ``emit`` in the transaction that records what it reports, for
+the endpoints of the consent's team.
 ``log_index`` is the log position of the receipt that records the event: the consent's
 receipt for created and expired, the withdrawal's own receipt for withdrawn. Withdrawn and
 expired also name the publishable copies made of the media (``rendition_sha256``).
@@ -39,18 +40,32 @@ def rendition_sha256(session: AnySession, media: list[str]) -> list[str]:
 
 
 def consent_created(
-    session: AnySession, *, consent_id: str, log_index: int, media: list[str]
+    session: AnySession,
+    *,
+    team_id: str,
+    consent_id: str,
+    log_index: int,
+    method: str,
+    media: list[str],
 ) -> int:
     return emit(
         session,
+        team_id,
         "consent.created",
-        {"consent_id": consent_id, "log_index": log_index, "media_sha256": media},
+        {
+            "consent_id": consent_id,
+            "log_index": log_index,
+            # How it was collected: a publisher may accept only some methods.
+            "method": method,
+            "media_sha256": media,
+        },
     )
 
 
 def consent_withdrawn(
     session: AnySession,
     *,
+    team_id: str,
     consent_id: str,
     withdrawal_id: str,
     log_index: int,
@@ -59,6 +74,7 @@ def consent_withdrawn(
 ) -> int:
     return emit(
         session,
+        team_id,
         "consent.withdrawn",
         {
             "consent_id": consent_id,
@@ -72,10 +88,17 @@ def consent_withdrawn(
 
 
 def consent_expired(
-    session: AnySession, *, consent_id: str, log_index: int, expired_at: datetime, media: list[str]
+    session: AnySession,
+    *,
+    team_id: str,
+    consent_id: str,
+    log_index: int,
+    expired_at: datetime,
+    media: list[str],
 ) -> int:
     return emit(
         session,
+        team_id,
         "consent.expired",
         {
             "consent_id": consent_id,

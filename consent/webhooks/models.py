@@ -45,11 +45,13 @@ class WebhookEndpoint(db.Model):  # type: ignore[name-defined,misc]
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The team whose events it hears; its administrators manage it.
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), index=True)
     url: Mapped[str] = mapped_column(String(MAX_URL_LENGTH))
     # Comma separated, sorted, among EVENTS.
     events: Mapped[str] = mapped_column(String(200))
     secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
-    # The key that registered it, and the account that key acts for: either owns it.
+    # The key that registered it, and the account that key acts for (for the record).
     api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

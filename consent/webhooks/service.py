@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 
 from consent import clock
-from consent.accounts.service import Caller
+from consent.accounts.keys import Caller
 from consent.crypto.vault import Vault
 from consent.db import AnySession
 from consent.db.types import new_id, rfc3339
@@ -33,7 +33,7 @@ from consent.webhooks.models import (
 # Standard Webhooks: the secret is shown as "whsec_" + base64 of 24 to 64 random bytes.
 SECRET_PREFIX = "whsec_"  # noqa: S105  (a prefix, not a secret)
 _SECRET_BYTES = 32
-# Endpoints one owner may have at once: every event is sent to each of them.
+# Endpoints one team may have at once: every event is sent to each of them.
 MAX_ENDPOINTS_PER_OWNER = 20
 
 
@@ -69,12 +69,8 @@ def url_errors(url: str, *, allow_http: bool) -> list[str]:
 
 
 def _owned(caller: Caller) -> Any:
-    """The condition for endpoints this caller owns: those of its key or of its account."""
-    if caller.account_id is not None:
-        return (WebhookEndpoint.account_id == caller.account_id) | (
-            WebhookEndpoint.api_key_id == caller.api_key_id
-        )
-    return WebhookEndpoint.api_key_id == caller.api_key_id
+    """The endpoints a caller manages: its team's (another team's is a 404)."""
+    return WebhookEndpoint.team_id == caller.team_id
 
 
 def register_endpoint(
@@ -88,9 +84,9 @@ def register_endpoint(
 ) -> RegisteredEndpoint:
     """Register ``url`` for ``events``, with a new signing secret.
 
-    Raises Conflict when the owner already has this URL; InvalidInput for a URL that is not
+    Raises Conflict when the team already has this URL; InvalidInput for a URL that is not
     http(s) (https only, unless CONSENT_WEBHOOKS_ALLOW_HTTP), too long or with credentials,
-    for unknown or no events, and when the owner already has MAX_ENDPOINTS_PER_OWNER.
+    for unknown or no events, and when the team already has MAX_ENDPOINTS_PER_OWNER.
     """
     errors: dict[str, list[str]] = {}
     problems = url_errors(url, allow_http=allow_http)
@@ -119,6 +115,7 @@ def register_endpoint(
     secret = SECRET_PREFIX + base64.b64encode(secrets.token_bytes(_SECRET_BYTES)).decode()
     endpoint = WebhookEndpoint(
         id=new_id("wh"),
+        team_id=caller.team_id,
         url=url,
         events=",".join(sorted(set(events))),
         secret_sealed=vault.seal_service_secret(secret.encode()),
@@ -132,20 +129,16 @@ def register_endpoint(
 
 
 def list_endpoints(session: AnySession, caller: Caller) -> list[WebhookEndpoint]:
-    """The caller's endpoints (every endpoint for a key of an admin account), oldest first."""
-    query = select(WebhookEndpoint).where(WebhookEndpoint.deleted_at.is_(None))
-    if not caller.is_admin:
-        query = query.where(_owned(caller))
+    """The endpoints of the caller's team, oldest first."""
+    query = select(WebhookEndpoint).where(WebhookEndpoint.deleted_at.is_(None), _owned(caller))
     return list(session.scalars(query.order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)))
 
 
 def get_endpoint(session: AnySession, endpoint_id: str, caller: Caller) -> WebhookEndpoint:
-    """One of the caller's endpoints. Raises NotFound, for another owner's endpoint too."""
+    """One of the endpoints of the caller's team. Raises NotFound, for another team's too."""
     query = select(WebhookEndpoint).where(
-        WebhookEndpoint.id == endpoint_id, WebhookEndpoint.deleted_at.is_(None)
+        WebhookEndpoint.id == endpoint_id, WebhookEndpoint.deleted_at.is_(None), _owned(caller)
     )
-    if not caller.is_admin:
-        query = query.where(_owned(caller))
     endpoint: WebhookEndpoint | None = session.scalar(query)
     if endpoint is None:
         raise NotFound(f"No webhook endpoint {endpoint_id}.")
@@ -197,9 +190,9 @@ _SUBSCRIBERS = select(WebhookEndpoint.id, WebhookEndpoint.events).where(
 )
 
 
-def emit(session: AnySession, event_type: str, data: dict[str, Any]) -> int:
-    """Add ``event_type`` to the outbox of every endpoint subscribed to it, in the current
-    transaction (the caller commits it with the event itself). Returns the rows added.
+def emit(session: AnySession, team_id: str, event_type: str, data: dict[str, Any]) -> int:
+    """Add ``event_type`` to the outbox of every endpoint of the team subscribed to it, in the
+    current transaction (the caller commits it with the event itself). Returns the rows added.
 
     Raises ValueError for an event name that is not one of EVENTS (a programming error).
     """
@@ -207,7 +200,9 @@ def emit(session: AnySession, event_type: str, data: dict[str, Any]) -> int:
         raise ValueError(f"unknown webhook event {event_type!r}")
     endpoints = [
         endpoint_id
-        for endpoint_id, events in session.execute(_SUBSCRIBERS)
+        for endpoint_id, events in session.execute(
+            _SUBSCRIBERS.where(WebhookEndpoint.team_id == team_id)
+        )
         if event_type in events.split(",")
     ]
     if not endpoints:

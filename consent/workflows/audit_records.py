@@ -11,7 +11,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from consent.consents.models import Consent, ConsentUse, PaperScan, Withdrawal
+from consent.consents.models import (
+    Consent,
+    ConsentUse,
+    ExternalEvidence,
+    PaperScan,
+    Withdrawal,
+)
 from consent.crypto.keyring import Keyring
 from consent.crypto.receipts import (
     canonical,
@@ -25,6 +31,7 @@ from consent.ledger.merkle import EMPTY_ROOT
 from consent.media.models import MediaItem, MediaRendition
 from consent.patients.models import Patient, PatientErasure, PatientKey
 from consent.records.mixin import SignedRecord
+from consent.records.receipts import rendition_made_by
 
 BATCH = 5000
 
@@ -118,6 +125,7 @@ def check_consents(
     for use in session.scalars(select(ConsentUse)):
         uses.setdefault(use.consent_id, {})[use.purpose] = use
     scans = {scan.consent_id: scan for scan in session.scalars(select(PaperScan))}
+    documents = {row.consent_id: row for row in session.scalars(select(ExternalEvidence))}
     for consent in stream(session, select(Consent).order_by(Consent.log_index)):
         report.consents += 1
         signed = _logged_receipt(report, keyring, leaves, consent, "consent")
@@ -131,9 +139,17 @@ def check_consents(
             or body["expires_at"] != rfc3339(consent.expires_at)
             or body.get("log_index") != consent.log_index
             or body["method"] != consent.method
+            or body.get("team", consent.team_id) != consent.team_id
         ):
             report.findings.append(Finding(consent.id, "columns differ from the signed receipt"))
-        _check_paper_scan(report, consent.id, body, scans.pop(consent.id, None))
+        _check_evidence_file(report, consent.id, body, "paper", scans.pop(consent.id, None))
+        _check_evidence_file(report, consent.id, body, "external", documents.pop(consent.id, None))
+        # Since version 2 the tablet method can only be written with its evidence.
+        tablet_v2 = body["receipt_version"] >= 2 and body["method"] == "tablet"
+        if tablet_v2 and not ("signature" in body and "signing_session" in body):
+            report.findings.append(
+                Finding(consent.id, "tablet consent without its signature and session")
+            )
         stored_uses = uses.pop(consent.id, {})
         signed_uses = {use["purpose"]: use for use in body["uses"]}
         if set(stored_uses) != set(signed_uses):
@@ -156,28 +172,42 @@ def check_consents(
                 )
     for consent_id in uses:
         report.findings.append(Finding(consent_id, "uses recorded for a consent that is gone"))
-    for consent_id, scan in scans.items():
+    orphans: list[tuple[str, PaperScan | ExternalEvidence]] = [
+        *scans.items(),
+        *documents.items(),
+    ]
+    for consent_id, row in orphans:
         report.findings.append(
-            Finding(scan.id, f"paper scan recorded for consent {consent_id}, which is gone")
+            Finding(row.id, f"evidence recorded for consent {consent_id}, which is gone")
         )
 
 
-def _check_paper_scan(
-    report: AuditReport, consent_id: str, body: dict[str, Any], scan: PaperScan | None
+# The receipt field that binds each method's evidence document, and how findings name it.
+_EVIDENCE_FIELDS = {"paper": ("paper_scan", "scan"), "external": ("external_evidence", "evidence")}
+
+
+def _check_evidence_file(
+    report: AuditReport,
+    consent_id: str,
+    body: dict[str, Any],
+    method: str,
+    row: PaperScan | ExternalEvidence | None,
 ) -> None:
-    """A consent recorded on paper has one scan row, and it is the scan its receipt binds."""
-    signed = body.get("paper_scan")
-    if scan is None:
-        if signed is not None or body.get("method") == "paper":
-            report.findings.append(Finding(consent_id, "paper consent has no scan recorded"))
+    """A consent recorded on paper (or collected elsewhere) has one evidence row, and it is
+    the document its receipt binds."""
+    field, name = _EVIDENCE_FIELDS[method]
+    signed = body.get(field)
+    if row is None:
+        if signed is not None or body.get("method") == method:
+            report.findings.append(Finding(consent_id, f"{method} consent has no {name} recorded"))
         return
     if signed is None:
         report.findings.append(
-            Finding(consent_id, f"scan {scan.id} recorded, but the receipt binds no scan")
+            Finding(consent_id, f"{name} {row.id} recorded, but the receipt binds none")
         )
-    elif signed.get("sha256") != scan.sha256 or signed.get("media_type") != scan.media_type:
+    elif signed.get("sha256") != row.sha256 or signed.get("media_type") != row.media_type:
         report.findings.append(
-            Finding(consent_id, f"scan {scan.id} differs from the signed receipt")
+            Finding(consent_id, f"{name} {row.id} differs from the signed receipt")
         )
 
 
@@ -271,7 +301,7 @@ def check_renditions(
             or body.get("kind") != rendition.kind
             or body.get("phash") != rendition.phash
             or body.get("size") != rendition.size_bytes
-            or body.get("made_by") != rendition.made_by
+            or rendition_made_by(body) != rendition.made_by
             or body.get("log_index") != rendition.log_index
         ):
             report.findings.append(Finding(rendition.id, "columns differ from the signed receipt"))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from consent.accounts.names import account_name, informing_clinician
+from consent.accounts.scope import Scope
 from consent.consents.decisions import get_consent, withdrawal_code
 from consent.consents.requests import get_request, request_form, request_media, requested_uses
 from consent.db import AnySession
@@ -101,16 +103,16 @@ def _ref(session: AnySession, rt: Runtime, item: MediaItem) -> MediaRef:
     )
 
 
-def form_job(session: AnySession, rt: Runtime, request_id: str) -> PdfJob:
+def form_job(session: AnySession, rt: Runtime, request_id: str, *, scope: Scope) -> PdfJob:
     """The blank paper form of an open request.
 
     Raises NotFound (no such request), Conflict (already decided: a blank form would invite a
     second decision), Gone (the patient was erased).
     """
-    request = get_request(session, request_id)
+    request = get_request(session, request_id, scope=scope)
     if request.status != "open":
         raise Conflict("This request already has a decision; its blank form cannot be printed.")
-    get_patient(session, request.patient_id)
+    get_patient(session, request.patient_id, scope=scope)
     form, definition = request_form(session, request)
     uses = [
         {
@@ -128,7 +130,11 @@ def form_job(session: AnySession, rt: Runtime, request_id: str) -> PdfJob:
         "audience": definition.get("audience", "patient"),
         "uses": uses,
         "expires_at": request.expires_at.isoformat(),
-        "clinician": request.clinician_name,
+        "clinician": (
+            account_name(session, request.account_id)
+            if request.account_id is not None
+            else request.clinician_name
+        ),
         "controller": rt.settings.controller,
         "request_id": request.id,
         # Stable, and no secret on paper: the request's paper-upload page (clinician log-in),
@@ -145,7 +151,7 @@ def form_job(session: AnySession, rt: Runtime, request_id: str) -> PdfJob:
     )
 
 
-def receipt_job(session: AnySession, rt: Runtime, consent_id: str) -> PdfJob:
+def receipt_job(session: AnySession, rt: Runtime, consent_id: str, *, scope: Scope) -> PdfJob:
     """The patient's receipt of a consent, as issued, PDF/A-3b with its proof files attached.
 
     A receipt is immutable, so is this document: what the consent allows today (after a
@@ -153,10 +159,10 @@ def receipt_job(session: AnySession, rt: Runtime, consent_id: str) -> PdfJob:
     Raises NotFound, Gone (the patient was erased: no thumbnails, no code), IntegrityFailure
     (the stored receipt does not verify).
     """
-    consent = get_consent(session, consent_id)
+    consent = get_consent(session, consent_id, scope=scope)
     envelope = receipt_envelope(consent, rt.keyring)
     body = envelope["receipt"]
-    request = get_request(session, consent.request_id)
+    request = get_request(session, consent.request_id, scope=scope)
     form, definition = request_form(session, request)
     data_key(session, rt.vault, consent.patient_id)  # Gone once erased, before anything is shown
     code = withdrawal_code(session, rt.vault, consent)
@@ -179,7 +185,9 @@ def receipt_job(session: AnySession, rt: Runtime, consent_id: str) -> PdfJob:
         "log_index": body["log_index"],
         "key_id": envelope["key_id"],
         "signer": body["signer"],
-        "clinician": body["informed_by"]["clinician"],
+        "clinician": informing_clinician(session, body),
+        "method": body["method"],
+        "external": body.get("external_evidence"),
         "controller": body["controller"],
         "uses": uses,
         "code": code,

@@ -22,7 +22,14 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.engine import Engine
 
 from consent import clock
-from consent.consents.models import Consent, ConsentRequest, PaperScan, PendingDecision
+from consent.accounts.scope import Scope
+from consent.consents.models import (
+    Consent,
+    ConsentRequest,
+    ExternalEvidence,
+    PaperScan,
+    PendingDecision,
+)
 from consent.consents.signing import revoke_open_links
 from consent.crypto.keyring import Keyring
 from consent.db import AnySession
@@ -33,21 +40,27 @@ from consent.errors import Gone, NotFound
 from consent.media.models import MediaItem
 from consent.patients.models import Patient, PatientErasure, PatientKey
 from consent.records.log import sign_and_log
-from consent.records.receipts import erasure_receipt
+from consent.records.receipts import Recorder, erasure_receipt
 from consent.workflows.withdraw import withdraw_and_notify
 
 log = logging.getLogger("consent.patients.erasure")
 
 
 def erase_patient(
-    session: AnySession, keyring: Keyring, files: MediaStore, patient_id: str
+    session: AnySession,
+    keyring: Keyring,
+    files: MediaStore,
+    patient_id: str,
+    *,
+    scope: Scope,
+    recorded_by: Recorder,
 ) -> PatientErasure:
     """Erase the patient in the caller's transaction; their files go once it is committed.
 
-    Raises NotFound, or Gone when already erased.
+    Raises NotFound (no such patient in the caller's teams), or Gone when already erased.
     """
     patient = session.get(Patient, patient_id, with_for_update=True)
-    if patient is None:
+    if patient is None or not scope.allows(patient.team_id):
         raise NotFound(f"No patient {patient_id}.")
     if patient.erased_at is not None:
         raise Gone(f"Patient {patient_id} was already erased.")
@@ -55,7 +68,10 @@ def erase_patient(
     consents = session.scalars(
         select(Consent).where(Consent.patient_id == patient_id).order_by(Consent.issued_at)
     ).all()
-    withdrawals = [withdraw_and_notify(session, keyring, consent, None) for consent in consents]
+    withdrawals = [
+        withdraw_and_notify(session, keyring, consent, None, recorded_by=recorded_by)
+        for consent in consents
+    ]
     media = session.scalars(select(MediaItem).where(MediaItem.patient_id == patient_id)).all()
     erasure_id = new_id("er")
     logged = sign_and_log(
@@ -66,19 +82,25 @@ def erase_patient(
         body=erasure_receipt(
             erasure_id=erasure_id,
             issued_at=now,
+            team=patient.team_id,
             subject=patient_id,
             consents=[consent.id for consent in consents],
             withdrawals=[withdrawal.id for withdrawal in withdrawals if withdrawal is not None],
             media_sha256=sorted({item.sha256 for item in media}),
+            recorded_by=recorded_by,
         ),
     )
     erasure = PatientErasure(id=erasure_id, patient_id=patient_id, issued_at=now)
     erasure.sealed_by(logged)
     session.add(erasure)
     _destroy_identity(session, patient, consents, media, now)
-    scans = session.scalars(
-        select(PaperScan.id).where(PaperScan.consent_id.in_([c.id for c in consents]))
-    ).all()
+    consent_ids = [c.id for c in consents]
+    scans = [
+        *session.scalars(select(PaperScan.id).where(PaperScan.consent_id.in_(consent_ids))),
+        *session.scalars(
+            select(ExternalEvidence.id).where(ExternalEvidence.consent_id.in_(consent_ids))
+        ),
+    ]
     session.flush()
     # The files go once the commit holds: a failed erasure must leave the media readable.
     # Their content is unreadable already (the key is gone); a crash between the commit and

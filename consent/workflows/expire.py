@@ -66,7 +66,7 @@ def expire_batch(session: AnySession, now: datetime) -> tuple[list[ExpiredConsen
     """
     dialect = session.get_bind().dialect.name
     rows = session.execute(
-        select(Consent.id, Consent.log_index, Consent.expires_at, Consent.receipt)
+        select(Consent.id, Consent.team_id, Consent.log_index, Consent.expires_at, Consent.receipt)
         .where(
             Consent.expires_at <= now,
             ~exists().where(ConsentExpiry.consent_id == Consent.id),
@@ -85,6 +85,7 @@ def expire_batch(session: AnySession, now: datetime) -> tuple[list[ExpiredConsen
             continue
         notified = consent_expired(
             session,
+            team_id=row.team_id,
             consent_id=row.id,
             log_index=row.log_index,
             expired_at=row.expires_at,

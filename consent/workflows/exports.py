@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from consent import clock
+from consent.accounts.scope import Scope
 from consent.consents.decisions import get_consent
 from consent.consents.models import Consent, Withdrawal
 from consent.consents.withdrawals import withdrawals_of
@@ -72,9 +73,11 @@ def _erasure(session: AnySession, patient_id: str) -> PatientErasure | None:
     return session.scalar(select(PatientErasure).where(PatientErasure.patient_id == patient_id))
 
 
-def _receipt_document(session: AnySession, rt: Runtime, consent: Consent) -> fhir.ReceiptDocument:
+def _receipt_document(
+    session: AnySession, rt: Runtime, consent: Consent, scope: Scope
+) -> fhir.ReceiptDocument:
     """The receipt PDF as GET .../receipt.pdf serves it (the same render, through the cache)."""
-    job = receipt_job(session, rt, consent.id)
+    job = receipt_job(session, rt, consent.id, scope=scope)
     pdf = render(job, cache_=rt.pdf_cache, max_pixels=rt.settings.max_image_pixels)
     return fhir.ReceiptDocument(
         url=rt.links.receipt_pdf(consent.id),
@@ -84,7 +87,9 @@ def _receipt_document(session: AnySession, rt: Runtime, consent: Consent) -> fhi
     )
 
 
-def _fhir_facts(session: AnySession, rt: Runtime, consent: Consent) -> fhir.ConsentFacts:
+def _fhir_facts(
+    session: AnySession, rt: Runtime, consent: Consent, scope: Scope
+) -> fhir.ConsentFacts:
     body = verified_receipt(consent, rt.keyring)
     withdrawn = {
         p for _, w in _verified_withdrawals(session, rt, consent.id) for p in w["purposes"]
@@ -97,31 +102,34 @@ def _fhir_facts(session: AnySession, rt: Runtime, consent: Consent) -> fhir.Cons
         erased=erased,
         base_url=rt.settings.public_url,
         # The PDF shows the patient's images and code: there is none once they are erased.
-        document=None if erased else _receipt_document(session, rt, consent),
+        document=None if erased else _receipt_document(session, rt, consent, scope),
     )
 
 
-def fhir_consent(session: AnySession, rt: Runtime, consent_id: str, version: str) -> dict[str, Any]:
+def fhir_consent(
+    session: AnySession, rt: Runtime, consent_id: str, version: str, *, scope: Scope
+) -> dict[str, Any]:
     """The consent as a FHIR Consent of ``version``. Raises NotFound, IntegrityFailure."""
-    consent = get_consent(session, consent_id)
-    return fhir.consent_resource(_fhir_facts(session, rt, consent), version)
+    consent = get_consent(session, consent_id, scope=scope)
+    return fhir.consent_resource(_fhir_facts(session, rt, consent, scope), version)
 
 
 def fhir_patient_bundle(
-    session: AnySession, rt: Runtime, patient_id: str, version: str
+    session: AnySession, rt: Runtime, patient_id: str, version: str, *, scope: Scope
 ) -> dict[str, Any]:
     """Every consent of the patient, oldest first, as a FHIR collection Bundle.
 
     Erased patients keep their (inactive) consents: the evidence outlives the identity.
     Raises NotFound for an unknown patient.
     """
-    if session.get(Patient, patient_id) is None:
+    patient = session.get(Patient, patient_id)
+    if patient is None or not scope.allows(patient.team_id):
         raise NotFound(f"No patient {patient_id}.")
     consents = session.scalars(
         select(Consent).where(Consent.patient_id == patient_id).order_by(Consent.log_index)
     ).all()
     resources = [
-        (consent.id, fhir.consent_resource(_fhir_facts(session, rt, consent), version))
+        (consent.id, fhir.consent_resource(_fhir_facts(session, rt, consent, scope), version))
         for consent in consents
     ]
     return fhir.bundle(
@@ -130,10 +138,10 @@ def fhir_patient_bundle(
 
 
 def iso_record(
-    session: AnySession, rt: Runtime, consent_id: str, record_format: str
+    session: AnySession, rt: Runtime, consent_id: str, record_format: str, *, scope: Scope
 ) -> dict[str, Any]:
     """The consent as an ISO/IEC TS 27560 record. Raises NotFound, IntegrityFailure."""
-    consent = get_consent(session, consent_id)
+    consent = get_consent(session, consent_id, scope=scope)
     body = verified_receipt(consent, rt.keyring)
     now = rfc3339(clock.now())
     events = [

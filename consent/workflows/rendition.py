@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from consent import clock
+from consent.accounts.scope import Scope
 from consent.db import AnySession
 from consent.db.types import new_id
 from consent.errors import Conflict, Gone, IntegrityFailure, InvalidInput, NotFound
@@ -19,7 +20,7 @@ from consent.media.models import MediaItem, MediaRendition
 from consent.media.strip import strip_metadata
 from consent.patients.service import data_key
 from consent.records.log import sign_and_log
-from consent.records.receipts import rendition_receipt
+from consent.records.receipts import Recorder, made_by, rendition_receipt
 from consent.runtime import Runtime
 
 METADATA_STRIPPED = "metadata-stripped"
@@ -40,7 +41,7 @@ class PublishableCopy:
 
 
 def publishable_copy(
-    session: AnySession, rt: Runtime, *, media_id: str, made_by: str
+    session: AnySession, rt: Runtime, *, media_id: str, scope: Scope, recorded_by: Recorder
 ) -> PublishableCopy:
     """The media item without its metadata, recorded as a rendition (once).
 
@@ -52,7 +53,7 @@ def publishable_copy(
     the media item's, Conflict when an earlier copy of this item had other bytes.
     """
     item = session.get(MediaItem, media_id)
-    if item is None:
+    if item is None or not scope.allows(item.team_id):
         raise NotFound(f"No media item {media_id}.")
     if item.bytes_erased_at is not None:
         raise Gone(f"The patient of media item {media_id} was erased; its bytes are gone.")
@@ -69,7 +70,7 @@ def publishable_copy(
     rendition = _existing(session, item.id)
     if rendition is None:
         try:
-            rendition = _record(session, rt, item, data, sha256, made_by)
+            rendition = _record(session, rt, item, data, sha256, recorded_by)
         except IntegrityError:
             # Another request recorded the same copy first: one row, and it is the same copy.
             session.rollback()
@@ -84,9 +85,11 @@ def publishable_copy(
     return PublishableCopy(data, item.media_type, rendition, item.sha256)
 
 
-def recorded_copy(session: AnySession, media_id: str) -> MediaRendition:
-    """The publishable copy recorded for a media item. Raises NotFound when none was made."""
-    rendition = _existing(session, media_id)
+def recorded_copy(session: AnySession, media_id: str, *, scope: Scope) -> MediaRendition:
+    """The publishable copy recorded for a media item of the caller's teams. Raises NotFound
+    when there is none."""
+    item = session.get(MediaItem, media_id)
+    rendition = _existing(session, media_id) if item and scope.allows(item.team_id) else None
     if rendition is None:
         raise NotFound(f"No publishable copy of media item {media_id} has been made.")
     return rendition
@@ -102,7 +105,12 @@ def _existing(session: AnySession, media_id: str) -> MediaRendition | None:
 
 
 def _record(
-    session: AnySession, rt: Runtime, item: MediaItem, data: bytes, sha256: str, made_by: str
+    session: AnySession,
+    rt: Runtime,
+    item: MediaItem,
+    data: bytes,
+    sha256: str,
+    recorded_by: Recorder,
 ) -> MediaRendition:
     phash = perceptual_hash(io.BytesIO(data), max_pixels=rt.settings.max_image_pixels)
     rendition_id = new_id("rd")
@@ -115,13 +123,14 @@ def _record(
         body=rendition_receipt(
             rendition_id=rendition_id,
             issued_at=issued_at,
+            team=item.team_id,
             kind=METADATA_STRIPPED,
             media_sha256=item.sha256,
             sha256=sha256,
             media_type=item.media_type,
             size=len(data),
             phash=phash,
-            made_by=made_by,
+            recorded_by=recorded_by,
         ),
     )
     rendition = MediaRendition(
@@ -131,7 +140,7 @@ def _record(
         sha256=sha256,
         phash=phash,
         size_bytes=len(data),
-        made_by=made_by,
+        made_by=made_by(recorded_by),
         created_at=issued_at,
     )
     rendition.sealed_by(logged)

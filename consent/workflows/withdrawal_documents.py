@@ -7,6 +7,7 @@ before it in the log, so the document never changes once issued.
 
 from __future__ import annotations
 
+from consent.accounts.scope import Scope
 from consent.consents.decisions import get_consent
 from consent.consents.requests import get_request, request_form
 from consent.consents.withdrawals import get_withdrawal, withdrawals_of
@@ -20,17 +21,20 @@ RECEIPT_FILE = "withdrawal-receipt.json"
 PROOF_FILE = "withdrawal-receipt.tlog-proof"
 
 
-def withdrawal_receipt_job(session: AnySession, rt: Runtime, withdrawal_id: str) -> PdfJob:
+def withdrawal_receipt_job(
+    session: AnySession, rt: Runtime, withdrawal_id: str, *, scope: Scope
+) -> PdfJob:
     """The withdrawal receipt PDF.
 
     Raises NotFound, IntegrityFailure (a stored receipt does not verify).
     """
-    withdrawal = get_withdrawal(session, withdrawal_id)
+    withdrawal = get_withdrawal(session, withdrawal_id, scope=scope)
     envelope = receipt_envelope(withdrawal, rt.keyring)
     body = envelope["receipt"]
-    consent = get_consent(session, withdrawal.consent_id)
+    consent = get_consent(session, withdrawal.consent_id, scope=scope)
     consent_body = verified_receipt(consent, rt.keyring)
-    form, definition = request_form(session, get_request(session, consent.request_id))
+    request = get_request(session, consent.request_id, scope=scope)
+    form, definition = request_form(session, request)
     withdrawn_so_far: set[str] = set()
     for earlier in withdrawals_of(session, consent.id, up_to_index=withdrawal.log_index):
         withdrawn_so_far.update(verified_receipt(earlier, rt.keyring)["purposes"])

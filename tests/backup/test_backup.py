@@ -22,7 +22,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 
 from consent import clock
-from consent.accounts.service import create_account
+from consent.accounts.scope import EVERY_TEAM
 from consent.consents.models import Consent, Withdrawal
 from consent.consents.uses import PURPOSES
 from consent.crypto.keyring import load_key_file
@@ -40,7 +40,7 @@ from consent.webhooks.models import WebhookEndpoint
 from consent.workflows.audit import audit
 from consent.workflows.backup.tables import EXCLUDED, TABLES
 from tests.conftest import _reset_postgres, dispose, make_app
-from tests.factories import Flow
+from tests.factories import Flow, member
 from tests.interop.dataset import Dataset, build
 from tests.webhooks.conftest import Clock
 
@@ -124,7 +124,7 @@ def round_trip(
     exported = runner.invoke(args=["export", str(backup), "--with-media"])
     assert exported.exit_code == 0, exported.output
     adult = data.patients["adult"]
-    who = identity(db.session, runtime().vault, adult)
+    who = identity(db.session, runtime().vault, adult, scope=EVERY_TEAM)
 
     imported = cli(target, "import", str(backup))
     assert imported.exit_code == 0, imported.output
@@ -138,7 +138,7 @@ def round_trip(
         assert after["answers"] == before["answers"]
         # Sealed identity opens again under the same master key (the wrapped keys came too);
         # the erased patient stays erased.
-        assert identity(db.session, runtime().vault, adult) == who
+        assert identity(db.session, runtime().vault, adult, scope=EVERY_TEAM) == who
         assert db.session.get(Patient, data.patients["erased"]).erased_at is not None
         # The encrypted media came along and decrypt with the patient's key.
         item = db.session.scalars(select(MediaItem).where(MediaItem.patient_id == adult)).first()
@@ -152,9 +152,7 @@ def round_trip(
         endpoint = db.session.scalars(select(WebhookEndpoint)).one()
         assert runtime().vault.open_service_secret(endpoint.secret_sealed).startswith(b"whsec_")
         # Numbering goes on after the restored ids (PostgreSQL sequences were moved).
-        create_account(
-            db.session, email="new@hospital.test", display_name="Dr New", role="clinician"
-        )
+        member(email="new@hospital.test", display_name="Dr New", role="clinician")
         db.session.commit()
         db.session.remove()
 

@@ -17,20 +17,20 @@ from PIL import Image
 from pypdf import PdfWriter
 from sqlalchemy import func, select
 
+from consent.accounts.models import Account
 from consent.consents import signing
 from consent.consents.decisions import Signer
 from consent.consents.models import Consent, ConsentRequest, PaperScan, SigningLink
 from consent.consents.signature import drawn_signature
 from consent.crypto.receipts import verify_envelope
 from consent.db import db
-from consent.errors import InvalidInput
 from consent.web.context import runtime
 from consent.workflows.audit import audit
-from consent.workflows.decide import record_decision
 from tests.conftest import LiveSettings
 from tests.factories import (
     Flow,
     api_key,
+    evidence,
     photo,
     scan_pdf,
     scan_png,
@@ -80,7 +80,13 @@ def test_paper_form_becomes_a_signed_receipt_that_verify_answers_from(
         "sha256": hashlib.sha256(pdf).hexdigest(),
         "media_type": "application/pdf",
     }
-    assert body["informed_by"] == {"clinician": "Dr Test", "confirmed_by": "Dr Test"}
+    # The receipt names the accounts, not names as typed: the key's clinician informed the
+    # patient and entered the form, for the request's team, with this key.
+    clinician = body["informed_by"]["clinician"]["account"]
+    assert body["recorded_by"]["account"] == body["recorded_by"]["entered_by"] == clinician
+    assert isinstance(body["recorded_by"]["api_key"], int)
+    assert db.session.get_one(Account, clinician).display_name == "Dr Test"
+    assert body["team"] == db.session.get_one(ConsentRequest, opened["id"]).team_id
     assert body["signer"] == {"role": "patient"}
     assert [(use["purpose"], use["granted"]) for use in body["uses"]] == [
         ("teaching", True),
@@ -233,20 +239,25 @@ def test_a_decided_request_refuses_a_paper_decision(flow: Flow, opened: dict[str
     assert again.status_code == 409
     assert _store_files() == files
     assert db.session.scalar(select(func.count()).select_from(PaperScan)) == 1
-    # Nor can the tablet or the API record a second decision.
+    # Nor can the API record a second decision, with its evidence or claiming the tablet.
+    choices = [
+        {"purpose": "teaching", "granted": False},
+        {"purpose": "public_social_network", "granted": False},
+    ]
+    url = f"/api/v1/requests/{opened['id']}/decision"
     decision = flow.client.post(
-        f"/api/v1/requests/{opened['id']}/decision",
+        url,
         json={
             "signer": {"role": "patient"},
-            "method": "tablet",
-            "choices": [
-                {"purpose": "teaching", "granted": False},
-                {"purpose": "public_social_network", "granted": False},
-            ],
+            "method": "external",
+            "evidence": evidence(),
+            "choices": choices,
         },
         headers=flow.headers,
     )
     assert decision.status_code == 409
+    claimed = {"signer": {"role": "patient"}, "method": "tablet", "choices": choices}
+    assert flow.client.post(url, json=claimed, headers=flow.headers).status_code == 422
 
 
 def test_request_decided_through_the_api_refuses_paper(flow: Flow, opened: dict[str, Any]) -> None:
@@ -372,15 +383,6 @@ def test_paper_method_without_a_scan_is_refused(flow: Flow, opened: dict[str, An
         },
         headers=flow.headers,
     )
-    assert response.status_code == 422 and "method" in response.json["errors"]["json"]
-    with pytest.raises(InvalidInput):
-        record_decision(
-            db.session,
-            runtime(),
-            request_id=opened["id"],
-            signer=Signer("patient"),
-            choices={"teaching": True, "public_social_network": False},
-            method="paper",
-        )
-    db.session.rollback()
+    assert response.status_code == 422 and "method" in response.json["errors"]
+    assert "/paper" in response.json["message"]  # it says where a paper decision goes
     assert db.session.get_one(ConsentRequest, opened["id"]).status == "open"

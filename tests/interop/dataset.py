@@ -9,11 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from consent.consents.decisions import Signer
-from consent.consents.signature import drawn_signature
-from consent.db import db
-from consent.web.context import runtime
-from consent.workflows.decide import record_decision
 from tests.factories import (
     Flow,
     admin_key,
@@ -21,7 +16,7 @@ from tests.factories import (
     in_days,
     photo,
     scan_png,
-    signature_strokes,
+    tablet_consent,
     tagged_image,
 )
 from tests.webhooks.conftest import Clock, register
@@ -69,17 +64,7 @@ def build(flow: Flow, webhook_key: str, clock: Clock) -> Dataset:
     request_id = flow.request(
         adult, [media["id"]], [{"purpose": "care_record"}, {"purpose": "journal_publication"}]
     )
-    tablet = record_decision(
-        db.session,
-        runtime(),
-        request_id=request_id,
-        signer=Signer("patient"),
-        choices={"care_record": True, "journal_publication": True},
-        method="tablet",
-        drawn=drawn_signature(signature_strokes()),
-        confirmed_by="Dr Test",
-    )
-    db.session.commit()
+    tablet = tablet_consent(request_id, {"care_record": True, "journal_publication": True})
     data.media["tablet"] = media["sha256"]
     data.consents["tablet"] = tablet.id
     # A minor's parent consents, for ten days only.

@@ -73,8 +73,10 @@ def test_every_receipt_the_service_wrote_follows_the_receipt_schema(flow: Flow, 
         valid(RECEIPT, envelope)
         body = envelope["receipt"]
         seen.add((body["type"], body.get("method"), "signature" in body, "paper_scan" in body))
+        assert body["receipt_version"] == 2 and body["team"].startswith("tm_")
     assert ("consent", "tablet", True, False) in seen
     assert ("consent", "paper", False, True) in seen
+    assert ("consent", "external", False, False) in seen
     # And as the API answers them.
     for envelope in (
         data.answers["decision"]["receipt"],
@@ -179,6 +181,25 @@ def test_the_schemas_refuse_wrong_documents(flow: Flow) -> None:
     wrong["receipt"]["uses"][0]["purpose"] = "advertising"
     refused(RECEIPT, wrong)
     refused(RECEIPT, {})
+    # Version 2: each method with its own evidence, the actors as identifiers.
+    wrong = copy.deepcopy(envelope)
+    wrong["receipt"]["method"] = "tablet"  # claimed, without the signature and the session
+    refused(RECEIPT, wrong)
+    wrong = copy.deepcopy(envelope)
+    del wrong["receipt"]["external_evidence"]
+    refused(RECEIPT, wrong)
+    wrong = copy.deepcopy(envelope)
+    wrong["receipt"]["informed_by"] = {"clinician": "Dr Anybody"}  # a name as typed
+    refused(RECEIPT, wrong)
+    wrong = copy.deepcopy(envelope)
+    del wrong["receipt"]["recorded_by"]
+    refused(RECEIPT, wrong)
+    wrong = copy.deepcopy(envelope)
+    wrong["receipt"]["receipt_version"] = 1  # a version 1 receipt had no team
+    refused(RECEIPT, wrong)
+    wrong = copy.deepcopy(answer)
+    wrong["answer"]["method"] = "fax"
+    refused(ANSWER, wrong)
     wrong = copy.deepcopy(answer)
     wrong["answer"]["decision"] = "probably"
     refused(ANSWER, wrong)

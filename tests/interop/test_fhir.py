@@ -17,6 +17,7 @@ from fhir.resources.R4B.consent import Consent as ConsentR4
 from flask.testing import FlaskClient
 
 from consent.interop.fhir import (
+    METHOD_EXTENSION,
     PURPOSE_SYSTEM,
     SHA256_SYSTEM,
     ConsentFacts,
@@ -240,7 +241,7 @@ def test_only_consent_writers_read_fhir(flow: Flow, client: FlaskClient) -> None
 def facts(**overrides: Any) -> ConsentFacts:
     receipt = {
         "receipt_id": "cs_" + "a" * 32, "log_index": 3, "subject": "pt_" + "b" * 32,
-        "signer": {"role": "patient"}, "controller": "Demo Hospital",
+        "signer": {"role": "patient"}, "controller": "Demo Hospital", "method": "paper",
         "issued_at": "2026-11-29T10:00:00Z", "expires_at": "2027-11-29T00:00:00Z",
         "form": {"language": "en"}, "media": [{"sha256": "c" * 64}],
         "uses": [{"purpose": "teaching", "channels": [], "granted": True},
@@ -265,3 +266,12 @@ def test_the_mapping_alone_is_pure_and_decides_the_status() -> None:
         model.model_validate(consent_resource(facts(), version))
     with pytest.raises(UnknownVersion):
         consent_resource(facts(), "R3")
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_the_resource_says_how_the_consent_was_collected(flow: Flow, version: str) -> None:
+    consent_id = flow.consent(photo(311), {"teaching": True})["consent_id"]
+    resource = flow.client.get(
+        f"/api/v1/consents/{consent_id}/fhir?version={version}", headers=flow.headers
+    ).json
+    assert {"url": METHOD_EXTENSION, "valueCode": "external"} in resource["extension"]

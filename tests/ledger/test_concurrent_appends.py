@@ -20,7 +20,9 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import func, select
 
-from consent.consents.decisions import Signer
+from consent.accounts.models import Account
+from consent.accounts.scope import Scope
+from consent.accounts.teams import teams_of
 from consent.consents.models import Consent
 from consent.consents.requests import UseRequest, open_request
 from consent.db import db
@@ -32,8 +34,8 @@ from consent.media.service import add_media
 from consent.patients.service import register_patient
 from consent.web.context import runtime
 from consent.workflows.audit import audit
-from consent.workflows.decide import record_decision
 from tests.conftest import POSTGRES_URL, dispose, make_app
+from tests.factories import staff, tablet_consent
 
 # Hang guards, not speed limits: a writer that never reaches the start line, or a run that never
 # ends, is a deadlock to report with whatever the writers said, never a silent wait.
@@ -78,14 +80,20 @@ def record_consents(
             # Open the pool's first connection before the start line, so the race is the
             # appends and not the connection handshakes.
             db.session.execute(select(func.count()).select_from(LogHead))
+            # Each writer is a clinician of its own team.
+            clinician_id = staff(team_slug=f"writer-{worker}").id
+            db.session.commit()
             db.session.remove()
             barrier.wait(timeout=START_TIMEOUT)
             for sequence in range(count):
                 number = worker * count + sequence
                 rt = runtime()
+                clinician = db.session.get_one(Account, clinician_id)
+                scope = Scope.of(team.id for team in teams_of(db.session, clinician.id))
                 patient = register_patient(
                     db.session,
                     rt.vault,
+                    team_id=next(iter(scope.teams or ())),
                     record_number=f"MRN-{worker:02d}-{sequence:04d}",
                     name=f"Writer {worker} Patient {sequence}",
                     birth_date=date(1950 + number % 50, 1 + number % 12, 1 + number % 28),
@@ -95,6 +103,7 @@ def record_consents(
                     rt.vault,
                     rt.files,
                     patient_id=patient.id,
+                    scope=scope,
                     description="",
                     stream=io.BytesIO(consent_png(number)),
                     limit=rt.settings.max_media_bytes,
@@ -108,17 +117,11 @@ def record_consents(
                     language="en",
                     uses=[UseRequest("teaching", [])],
                     expires_at=datetime.now(UTC) + timedelta(days=30),
-                    clinician_name="Dr Test",
-                )
-                consent = record_decision(
-                    db.session,
-                    rt,
-                    request_id=request.id,
-                    signer=Signer("patient"),
-                    choices={"teaching": True},
-                    method="tablet",
+                    clinician=clinician,
+                    scope=scope,
                 )
                 db.session.commit()
+                consent = tablet_consent(request.id, {"teaching": True})
                 recorded.append((consent.id, consent.log_index))
                 db.session.remove()
         results.put(("ok", worker, recorded))

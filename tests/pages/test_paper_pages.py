@@ -14,20 +14,20 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from consent.accounts.service import create_account, create_api_key
+from consent.accounts.models import Account
 from consent.consents.models import PaperScan
 from consent.db import db
 from consent.web.context import runtime
-from tests.factories import Flow, csrf, photo, scan_pdf
+from tests.factories import WARD, Flow, csrf, issue_key, member, photo, scan_pdf
 
 PASSWORD = "correct horse battery staple"
 
 
-def _account(email: str, name: str) -> dict[str, Any]:
-    account = create_account(db.session, email=email, display_name=name, role="clinician")
+def _account(email: str, name: str, team: str = WARD) -> dict[str, Any]:
+    account = member(email=email, display_name=name, role="clinician", team_slug=team)
     account.password_hash = generate_password_hash(PASSWORD)
-    key = create_api_key(
-        db.session, name="ehr", scopes=["verify", "consents:write"], days=30, account=account
+    key = issue_key(
+        name="ehr", scopes=["verify", "consents:write"], days=30, account=account, team_slug=team
     )
     db.session.commit()
     return {"email": email, "key": key.secret}
@@ -129,7 +129,15 @@ def test_clinician_records_a_signed_paper_form(app: Flask, opened: dict[str, Any
     consent_id = re.search(r"/v/(cs_[0-9a-f]{32})", done).group(1)  # type: ignore[union-attr]
     receipt = api.client.get(f"/api/v1/consents/{consent_id}/receipt", headers=api.headers).json
     assert receipt["receipt"]["method"] == "paper"
-    assert receipt["receipt"]["informed_by"]["confirmed_by"] == "Dr House"
+    # Dr House informed the patient and entered the form on the page: the receipt names the
+    # account (its name is resolved when shown), no name as typed.
+    house = db.session.scalar(select(Account).where(Account.email == opened["email"]))
+    assert receipt["receipt"]["informed_by"] == {"clinician": {"account": house.id}}
+    assert receipt["receipt"]["recorded_by"] == {
+        "team": receipt["receipt"]["team"],
+        "account": house.id,
+        "entered_by": house.id,
+    }
 
     # Decided: the form is not offered again, and a second post is refused.
     again = doctor.get(opened["url"])
@@ -167,9 +175,19 @@ def test_a_file_that_is_not_a_scan_is_refused_on_the_page(
     assert db.session.scalar(select(func.count()).select_from(PaperScan)) == 0
 
 
-def test_only_the_informing_clinician_records_the_paper_form(
+def test_the_patients_team_records_the_paper_form_and_no_other_team_sees_it(
     app: Flask, opened: dict[str, Any]
 ) -> None:
+    # A colleague of the same team may enter the signed form (the receipt names who did).
     _account("dr.wilson@hospital.test", "Dr Wilson")
-    other = _logged_in(app, "dr.wilson@hospital.test")
-    assert other.get(opened["url"]).status_code == 403
+    colleague = _logged_in(app, "dr.wilson@hospital.test")
+    assert colleague.get(opened["url"]).status_code == 200
+    # A clinician of another team finds nothing there, not even a refusal.
+    _account("dr.cuddy@hospital.test", "Dr Cuddy", team="oncology")
+    outsider = _logged_in(app, "dr.cuddy@hospital.test")
+    page = outsider.get(opened["url"])
+    assert page.status_code == 404 and "Dr House" not in page.get_data(as_text=True)
+    assert outsider.get(f"/clinician/requests/{opened['id']}").status_code == 404
+    fields = {"teaching": "granted", "public_social_network": "refused", "role": "patient"}
+    assert _post(outsider, opened["url"], fields, scan_pdf()).status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(PaperScan)) == 0

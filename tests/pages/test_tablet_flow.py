@@ -15,11 +15,10 @@ from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
 from consent import clock
-from consent.accounts.service import create_account, create_api_key
 from consent.crypto.receipts import verify_envelope
 from consent.db import db
 from consent.web.context import runtime
-from tests.factories import Flow, comprehension_answers, csrf, photo
+from tests.factories import Flow, comprehension_answers, csrf, issue_key, member, photo
 
 PASSWORD = "correct horse battery staple"
 
@@ -46,13 +45,9 @@ def strokes(points: int = 40, width: float = 200.0, ms: float = 1200.0) -> str:
 
 @pytest.fixture
 def clinician(app: Flask) -> dict[str, Any]:
-    account = create_account(
-        db.session, email="dr.house@hospital.test", display_name="Dr House", role="clinician"
-    )
+    account = member(email="dr.house@hospital.test", display_name="Dr House", role="clinician")
     account.password_hash = generate_password_hash(PASSWORD)
-    key = create_api_key(
-        db.session, name="ehr", scopes=["verify", "consents:write"], days=30, account=account
-    )
+    key = issue_key(name="ehr", scopes=["verify", "consents:write"], days=30, account=account)
     db.session.commit()
     return {"account_id": account.id, "email": account.email, "key": key.secret}
 
@@ -168,7 +163,10 @@ def test_patient_path_to_a_confirmed_receipt(
     body = verify_envelope(envelope=envelope, body_key="receipt", keys=runtime().keyring).body
     assert body["method"] == "tablet"
     assert body["signature"]["kind"] == "drawn" and len(body["signature"]["strokes_sha256"]) == 64
-    assert body["informed_by"] == {"clinician": "Dr House", "confirmed_by": "Dr House"}
+    # The account that informed the patient and confirmed on the page; the signing session.
+    assert body["informed_by"] == {"clinician": {"account": clinician["account_id"]}}
+    assert body["recorded_by"] == {"team": body["team"], "account": clinician["account_id"]}
+    assert set(body["signing_session"]) == {"link", "issued_at", "submitted_at"}
     sha = opened["media"]["sha256"]
     assert api.verify(sha, "teaching")["answer"]["decision"] == "allowed"
     assert api.verify(sha, "public_social_network")["answer"]["decision"] == "not_covered"

@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from consent.accounts.scope import EVERY_TEAM
 from consent.consents.decisions import get_consent, withdrawal_code
 from consent.consents.models import Withdrawal
 from consent.consents.withdrawal_codes import ALPHABET
@@ -68,7 +69,7 @@ def decision(flow: Flow, sha256: str, purpose: str) -> str:
 def test_the_decision_answer_carries_the_patients_withdrawal_link(flow: Flow) -> None:
     given = decided(flow)
     assert given["code"] == withdrawal_code(
-        db.session, runtime().vault, get_consent(db.session, given["consent_id"])
+        db.session, runtime().vault, get_consent(db.session, given["consent_id"], scope=EVERY_TEAM)
     )
 
 

@@ -17,12 +17,11 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 
-from consent.accounts.service import create_account, create_api_key
 from consent.db import db
 from consent.patients.models import Patient, PatientKey
 from consent.web.context import runtime
 from consent.workflows.audit import audit
-from tests.factories import Flow, api_key, auth, photo, scan_png
+from tests.factories import Flow, api_key, auth, issue_key, member, photo, scan_png
 
 NAME, BIRTH, RECORD = "Ermengarde Quillfeather", "1937-05-21", "MRN-ERASE-5150"
 
@@ -100,7 +99,7 @@ def test_erasure_destroys_identity_and_media_and_keeps_the_evidence(
 ) -> None:
     assert flow.verify(patient["sha256"][0], "teaching")["answer"]["decision"] == "allowed"
     assert flow.verify(patient["sha256"][1], "teaching")["answer"]["decision"] == "allowed"
-    assert len(patient["files"]) == 3  # two photos and the scan, encrypted
+    assert len(patient["files"]) == 4  # two photos, the scan, the evidence, encrypted
     assert _found(patient["wrapped_key"], _raw_database(app))  # so the search below can find it
 
     result = runner.invoke(args=["erase-patient", patient["id"], "--yes"])
@@ -146,10 +145,8 @@ def test_only_an_administrators_key_may_erase_through_the_api(
 ) -> None:
     refused = flow.client.post(f"/api/v1/patients/{patient['id']}/erasure", headers=flow.headers)
     assert refused.status_code == 403
-    admin = create_account(
-        db.session, email="admin@hospital.test", display_name="Admin", role="admin"
-    )
-    key = create_api_key(db.session, name="dpo", scopes=["consents:write"], days=1, account=admin)
+    admin = member(email="admin@hospital.test", display_name="Admin", role="admin")
+    key = issue_key(name="dpo", scopes=["consents:write"], days=1, account=admin)
     db.session.commit()
     done = flow.client.post(f"/api/v1/patients/{patient['id']}/erasure", headers=auth(key.secret))
     assert done.status_code == 201, done.json

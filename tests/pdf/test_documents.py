@@ -17,13 +17,13 @@ from flask.testing import FlaskClient
 from PIL import Image
 from werkzeug.security import generate_password_hash
 
-from consent.accounts.service import create_account, create_api_key
+from consent.accounts.scope import EVERY_TEAM
 from consent.cli.verify_tool import main as consent_verify
 from consent.db import db
 from consent.documents import render as render_module
 from consent.forms.models import FormVersion
 from consent.web.context import runtime
-from tests.factories import Flow, api_key, auth, jpeg, photo
+from tests.factories import Flow, api_key, auth, issue_key, jpeg, member, photo
 from tests.pdf.readback import (
     attachments,
     embedded_images,
@@ -46,13 +46,9 @@ USES = [
 
 @pytest.fixture
 def doctor(app: Flask) -> dict[str, Any]:
-    account = create_account(
-        db.session, email="dr.pdf@hospital.test", display_name="Dr Fiona", role="clinician"
-    )
+    account = member(email="dr.pdf@hospital.test", display_name="Dr Fiona", role="clinician")
     account.password_hash = generate_password_hash(PASSWORD)
-    key = create_api_key(
-        db.session, name="ehr", scopes=["verify", "consents:write"], days=30, account=account
-    )
+    key = issue_key(name="ehr", scopes=["verify", "consents:write"], days=30, account=account)
     db.session.commit()
     return {"email": account.email, "key": key.secret}
 
@@ -271,7 +267,9 @@ def test_receipt_says_what_was_agreed_and_its_qr_codes_lead_to_the_right_pages(
     from consent.consents.decisions import get_consent, withdrawal_code
 
     assert withdrawal_code(
-        db.session, runtime().vault, get_consent(db.session, consent["consent_id"])
+        db.session,
+        runtime().vault,
+        get_consent(db.session, consent["consent_id"], scope=EVERY_TEAM),
     ) == code.group(1)
     path, fragment = local(withdraw_url).split("#", 1)
     patient = app.test_client()
@@ -357,7 +355,9 @@ def test_the_patient_downloads_the_same_withdrawal_receipt_from_the_done_page(
         data={
             "csrf_token": CSRF.search(page).group(1),
             "code": withdrawal_code(
-                db.session, runtime().vault, get_consent(db.session, consent["consent_id"])
+                db.session,
+                runtime().vault,
+                get_consent(db.session, consent["consent_id"], scope=EVERY_TEAM),
             ),
         },
     )

@@ -141,6 +141,20 @@ def test_not_allowed_exits_1_with_the_decision(
     assert done.stdout.startswith(f"{decision}: ") and "may NOT be published" in done.stdout
 
 
+def test_a_publisher_may_accept_some_collection_methods_only(
+    server: str, key: str, files: dict[str, Path]
+) -> None:
+    # The allowed file's consent was collected by another system (method external).
+    strict = social(files["allowed"], server, key, "--accept-methods", "tablet,paper")
+    assert strict.returncode == 1, strict.stderr
+    assert strict.stdout.startswith("allowed: ") and "may NOT be published" in strict.stdout
+    assert "collected by external (a method this check does not accept)" in strict.stdout
+    lenient = social(files["allowed"], server, key, "--accept-methods", "external,tablet")
+    assert lenient.returncode == 0 and "collected by external" in lenient.stdout
+    unknown = social(files["allowed"], server, key, "--accept-methods", "fax")
+    assert unknown.returncode == 2 and "accept_methods" in unknown.stderr
+
+
 def test_json_output_is_the_verified_answer(server: str, key: str, files: dict[str, Path]) -> None:
     done = social(files["allowed"], server, key, "--json")
     assert done.returncode == 0, done.stderr

@@ -23,7 +23,7 @@ from consent.web.context import runtime
 from consent.webhooks.models import WebhookAttempt, WebhookDelivery
 from consent.webhooks.sender import send
 from consent.workflows.deliver import LOST, backoff, claim_next, deliver_due, record
-from tests.factories import Flow, auth, photo
+from tests.factories import Flow, auth, evidence, photo
 from tests.webhooks.conftest import BACKOFF_SECONDS, Clock, register
 from tests.webhooks.receiver import Receiver, running_receiver
 
@@ -80,6 +80,7 @@ def test_retried_delivery_is_signed_for_the_secret_given_at_registration(
     assert payload["data"] == {
         "consent_id": given["consent_id"],
         "log_index": given["receipt"]["receipt"]["log_index"],
+        "method": "external",  # a publisher may accept some methods only
         "media_sha256": [given["media"]["sha256"]],
     }
     assert payload["timestamp"].endswith("Z")
@@ -173,7 +174,8 @@ def test_refused_second_decision_queues_nothing(flow: Flow, receiver: Receiver, 
         json={
             "signer": {"role": "patient"},
             "choices": [{"purpose": "teaching", "granted": False}],
-            "method": "tablet",
+            "method": "external",
+            "evidence": evidence(),
         },
         headers=flow.headers,
     )

@@ -9,12 +9,12 @@ import pytest
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 
-from consent.accounts.service import create_account, create_api_key
 from consent.db import db
 from consent.web.context import runtime
 from consent.webhooks.models import WebhookEndpoint
 from consent.webhooks.service import MAX_ENDPOINTS_PER_OWNER
-from tests.factories import api_key, auth
+from tests.factories import WARD, api_key, auth, issue_key, member
+from tests.test_instance import publishing_tool
 from tests.webhooks.conftest import register
 
 HOOK = "https://publisher.example/hooks/consent"
@@ -140,64 +140,56 @@ def test_an_owner_has_a_bounded_number_of_endpoints(client: FlaskClient, key: st
     assert "At most" in response.json["message"]
 
 
-def _key_for(account: Any) -> str:
-    issued = create_api_key(
-        db.session, name="k", scopes=["webhooks:manage"], days=30, account=account
+def _key_for(account: Any, team: str = WARD) -> str:
+    issued = issue_key(
+        name="k", scopes=["webhooks:manage"], days=30, account=account, team_slug=team
     )
     db.session.commit()
     return issued.secret
 
 
-def test_endpoints_belong_to_the_key_owner_and_admins(client: FlaskClient) -> None:
-    alice = create_account(
-        db.session, email="alice@hospital.test", display_name="Dr A", role="clinician"
+def test_endpoints_belong_to_the_team(client: FlaskClient) -> None:
+    """A team's endpoints hear of its consents only; every webhooks key of the team manages
+    them; another team's keys find nothing (404), and nothing of theirs changes."""
+    alice = member(email="alice@hospital.test", display_name="Dr A", role="admin")
+    bob = member(email="bob@hospital.test", display_name="Dr B", role="admin")
+    carol = member(
+        email="carol@hospital.test", display_name="Dr C", role="admin", team_slug="oncology"
     )
-    bob = create_account(
-        db.session, email="bob@hospital.test", display_name="Dr B", role="clinician"
-    )
-    admin = create_account(
-        db.session, email="admin@hospital.test", display_name="Admin", role="admin"
-    )
-    alice_key, alice_other_key, bob_key, admin_key = (
-        _key_for(alice),
-        _key_for(alice),
-        _key_for(bob),
-        _key_for(admin),
-    )
-    accountless = create_api_key(
-        db.session, name="bare", scopes=["webhooks:manage"], days=30
-    ).secret
+    alice_key, bob_key, carol_key = _key_for(alice), _key_for(bob), _key_for(carol, "oncology")
+    system = issue_key(name="desk", scopes=["webhooks:manage"], days=30).secret
     db.session.commit()
     mine = register(client, alice_key, HOOK)
-    bare = register(client, accountless, HOOK + "/bare")
+    desk = register(client, system, HOOK + "/desk")
+    theirs = register(client, carol_key, HOOK + "/oncology")
 
     def listed(key: str) -> list[str]:
-        return [item["id"] for item in client.get("/api/v1/webhooks", headers=auth(key)).json]
+        return sorted(item["id"] for item in client.get("/api/v1/webhooks", headers=auth(key)).json)
 
-    assert listed(alice_key) == [mine["id"]]
-    assert listed(alice_other_key) == [mine["id"]]  # same account
-    assert listed(bob_key) == []
-    assert listed(accountless) == [bare["id"]]
-    assert sorted(listed(admin_key)) == sorted([mine["id"], bare["id"]])
+    assert (
+        listed(alice_key) == listed(bob_key) == listed(system) == sorted([mine["id"], desk["id"]])
+    )
+    assert listed(carol_key) == [theirs["id"]]
 
-    # Another owner's endpoint does not exist for them: 404, and it stays.
+    # Another team's endpoint does not exist for them: 404, and it stays.
     for path in (f"/api/v1/webhooks/{mine['id']}", f"/api/v1/webhooks/{mine['id']}/deliveries"):
         method = client.delete if path.count("/") == 4 else client.get
-        assert method(path, headers=auth(bob_key)).status_code == 404
-    assert listed(alice_key) == [mine["id"]]
+        assert method(path, headers=auth(carol_key)).status_code == 404
+    assert mine["id"] in listed(alice_key)
 
+    assert client.delete(f"/api/v1/webhooks/{desk['id']}", headers=auth(bob_key)).status_code == 204
     assert (
-        client.delete(f"/api/v1/webhooks/{bare['id']}", headers=auth(admin_key)).status_code == 204
+        client.delete(f"/api/v1/webhooks/{mine['id']}", headers=auth(alice_key)).status_code == 204
     )
-    assert (
-        client.delete(f"/api/v1/webhooks/{mine['id']}", headers=auth(alice_other_key)).status_code
-        == 204
-    )
-    assert listed(admin_key) == []
+    assert listed(alice_key) == []
+    assert listed(carol_key) == [theirs["id"]]
     again = client.delete(f"/api/v1/webhooks/{mine['id']}", headers=auth(alice_key))
     assert again.status_code == 404
     # Deleted endpoints keep no secret.
-    assert all(row.secret_sealed is None for row in db.session.scalars(select(WebhookEndpoint)))
+    deleted = db.session.scalars(
+        select(WebhookEndpoint).where(WebhookEndpoint.deleted_at.is_not(None))
+    )
+    assert all(row.secret_sealed is None for row in deleted)
 
 
 def test_deliveries_of_an_endpoint_are_listed_with_their_attempts(
@@ -209,12 +201,35 @@ def test_deliveries_of_an_endpoint_are_listed_with_their_attempts(
 
 
 def test_create_api_key_accepts_the_webhooks_scope(runner: FlaskCliRunner) -> None:
+    tool = publishing_tool(runner)
     result = runner.invoke(
-        args=["create-api-key", "--name", "publisher", "--scopes", "verify,webhooks:manage"]
+        args=[
+            "create-api-key",
+            "--name",
+            "publisher",
+            "--scopes",
+            "verify,webhooks:manage",
+            "--team",
+            "ward",
+            "--integration",
+            tool,
+        ]
     )
     assert result.exit_code == 0, result.output
     assert "webhooks:manage" in result.stderr
     help_text = runner.invoke(args=["create-api-key", "--help"]).output
     assert "webhooks:manage" in help_text
-    bad = runner.invoke(args=["create-api-key", "--name", "x", "--scopes", "webhooks:admin"])
+    bad = runner.invoke(
+        args=[
+            "create-api-key",
+            "--name",
+            "x",
+            "--scopes",
+            "webhooks:admin",
+            "--team",
+            "ward",
+            "--integration",
+            tool,
+        ]
+    )
     assert bad.exit_code != 0 and "webhooks:manage" in bad.output

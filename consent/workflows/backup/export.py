@@ -7,7 +7,8 @@ Layout (format version 1)::
     log/checkpoint           a signed checkpoint of the log as exported (c2sp.org/tlog-checkpoint)
     keys/consent-keys.json   the public keys, as /.well-known/consent-keys publishes them
     keys/consent-keys.vkey   the same, as signed-note verifier keys
-    media/<id>               with --with-media: the encrypted media files and scans, as stored
+    media/<id>               with --with-media: the encrypted media files, scans and evidence
+                             documents, as stored
 
 The log is in the tables (leaves, stored subtree hashes, head). No private key is written:
 not the signing keys, not the master key (they are backed up apart, see README). Sealed
@@ -89,6 +90,7 @@ def _copy_media(
     ids = [
         *connection.scalars(select(table("media_items").c.id)),
         *connection.scalars(select(table("paper_scans").c.id)),
+        *connection.scalars(select(table("external_evidence").c.id)),
     ]
     copied = 0
     for media_id in sorted(ids):

@@ -16,7 +16,10 @@ from consent.db import db
 from consent.db.types import UTCDateTime
 
 TABLES: tuple[str, ...] = (
+    "teams",
     "accounts",
+    "memberships",
+    "integrations",
     "api_keys",
     "form_versions",
     "patients",
@@ -36,6 +39,7 @@ TABLES: tuple[str, ...] = (
     "withdrawals",
     "consent_uses",
     "paper_scans",
+    "external_evidence",
     "media_renditions",
     "patient_erasures",
     "consent_expiries",
