@@ -9,7 +9,7 @@ export CONSENT_PUBLIC_URL
 # Reinstall only when the dependencies change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: run test lint bench clean-venv
+.PHONY: run test lint bench deploy-test clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,10 +29,15 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check consent tests bench
-	$(BIN)/ruff format --check consent tests bench
+	$(BIN)/ruff check consent tests bench deploy
+	$(BIN)/ruff format --check consent tests bench deploy
 	$(BIN)/mypy consent
 	$(BIN)/lint-imports
+
+# The whole deployment on this machine (deploy/selftest.py, tests/deploy/test_deployment.py):
+# nginx, two nodes, PostgreSQL (its own database, consent_deploy), Redis. Not part of `make test`.
+deploy-test: $(STAMP)
+	$(BIN)/python -m pytest -m deployment tests/deploy $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

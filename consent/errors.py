@@ -71,5 +71,14 @@ class IntegrityFailure(ConsentError):
     """Something stored by the service no longer verifies: evidence of tampering or corruption."""
 
 
+class StoredFileMissing(IntegrityFailure):
+    """A file the database names is not in the media store (restored without its media, or the
+    shared directory not mounted). Operators restore it; no answer is made up without it."""
+
+
+class ServiceUnavailable(ConsentError):
+    """Something the service needs to answer (its database) cannot be reached just now."""
+
+
 class ConfigurationError(ConsentError):
     """The instance is missing a key or setting it cannot run without."""

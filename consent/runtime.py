@@ -111,15 +111,23 @@ def keys_dir(settings: Settings) -> Path:
 
 
 def load_keyring(settings: Settings) -> Keyring:
-    """The signing keys, from the environment or instance/keys/.
+    """The signing keys (and a next one, if published), from the environment or instance/keys/.
 
     Raises ConfigurationError when they are absent or readable by others.
     """
     if settings.signing_keys:
         name = settings.key_name or default_key_name(settings.public_url)
-        return Keyring(name=name, seeds=seeds_from_environment(settings.signing_keys))
+        upcoming = seeds_from_environment(settings.next_signing_keys or "")
+        return Keyring(
+            name=name, seeds=seeds_from_environment(settings.signing_keys), next_seeds=upcoming
+        )
+    if settings.next_signing_keys:
+        raise ConfigurationError(
+            "CONSENT_NEXT_SIGNING_KEYS goes with CONSENT_SIGNING_KEYS; with keys in files, "
+            "run: flask --app consent rotate-key --next"
+        )
     key_file = load_key_file(keys_dir(settings))
-    return Keyring(name=key_file.name, seeds=key_file.seeds)
+    return Keyring(name=key_file.name, seeds=key_file.seeds, next_seeds=key_file.next_seeds)
 
 
 def load_vault(settings: Settings) -> Vault:

@@ -153,13 +153,15 @@ def _verdict(rule: str, role: str, mark: str, status: int, location: str) -> str
         # Withdrawal steps: without the code typed in this browser, back to the code page.
         back = status == 302 and location.rstrip("/").endswith("/withdraw")
         return None if back or status == 404 else f"{status} {location} instead of /withdraw"
+    # Routes guarded by an API key: the API, and the metrics that operators' tools scrape.
+    keyed = rule.startswith("/api/") or rule == "/metrics"
     if mark == "yes":
         # A page's own 401 is a wrong password on the login form, not a refused role.
-        refused = (401, 403) if rule.startswith("/api/") else (403,)
+        refused = (401, 403) if keyed else (403,)
         if status in refused or status == 405 or to_login:
             return f"refused ({status} {location})"
         return None
-    if rule.startswith("/api/"):
+    if keyed:
         expected = 401 if role == "none" else 403
         return None if status == expected else f"{status} instead of {expected}"
     # A signed-in auditor has no staff page: refused outright rather than sent to log in.

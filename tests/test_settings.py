@@ -105,3 +105,14 @@ def test_every_setting_has_an_attribute_and_a_meaning() -> None:
     fields = {field.name for field in dataclasses.fields(load(instance_path=None, environ={}))}
     for setting in SETTINGS:
         assert setting.attribute in fields and setting.help
+
+
+def test_the_publishing_tools_variables_in_the_same_terminal_do_not_stop_the_start() -> None:
+    """make run's banner says `export CONSENT_URL=... CONSENT_API_KEY=...` for consent-check and
+    the walk-through; the flask commands run in that same terminal."""
+    environ = {
+        "CONSENT_URL": "http://127.0.0.1:5000",
+        "CONSENT_API_KEY": "csk_x",
+        "CONSENT_KEYS": "",
+    }
+    assert load(instance_path=None, environ=environ).public_url == "http://127.0.0.1:5000"

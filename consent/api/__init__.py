@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
         interop,
         log,
         media,
+        operations,
         paper,
         patients,
         verify,
@@ -57,3 +58,5 @@ def init_app(app: Flask) -> None:
     ):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # bearer keys, no cookies: nothing for a forged form to ride on
+    # /health and /metrics: for operators' tools, outside the API's OpenAPI contract.
+    app.register_blueprint(operations.blp)

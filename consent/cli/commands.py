@@ -93,22 +93,48 @@ def erase_patient_command(patient_id: str, yes: bool) -> None:
 
 
 @click.command("rotate-key")
-def rotate_key_command() -> None:
-    """Add a new signing key; it signs from now on, and old receipts still verify."""
-    from consent.crypto.keyring import add_signing_key
+@click.option(
+    "--next", "upcoming", is_flag=True, help="Publish a new key that verifies but does not sign."
+)
+@click.option("--promote", is_flag=True, help="Make the published next key the signing one.")
+def rotate_key_command(upcoming: bool, promote: bool) -> None:
+    """Add a new signing key; it signs from now on, and old receipts still verify.
+
+    On more than one node: ``--next`` first (copy the key file to every node and reload each),
+    then ``--promote`` (copy and reload again): no node ever meets a key it does not know.
+    """
+    from consent.crypto.keyring import add_signing_key, promote_next_key
+    from consent.errors import ConfigurationError
     from consent.runtime import keys_dir, load_keyring
 
     rt = runtime()
+    if upcoming and promote:
+        raise click.UsageError("--next publishes a key, --promote makes it sign: one at a time")
     if rt.settings.signing_keys:
         raise click.UsageError(
-            "signing keys come from CONSENT_SIGNING_KEYS: append a new seed there instead"
+            "signing keys come from CONSENT_SIGNING_KEYS: put a new seed in "
+            "CONSENT_NEXT_SIGNING_KEYS, then move it to the end of CONSENT_SIGNING_KEYS "
+            "(docs/operations.md)"
         )
-    add_signing_key(keys_dir(rt.settings), name=rt.keyring.name)
+    try:
+        if promote:
+            promote_next_key(keys_dir(rt.settings))
+        else:
+            add_signing_key(keys_dir(rt.settings), name=rt.keyring.name, upcoming=upcoming)
+    except ConfigurationError as exc:
+        raise click.UsageError(exc.message) from exc
     keyring = load_keyring(rt.settings)
     current_app.extensions[RUNTIME] = dataclasses.replace(rt, keyring=keyring)
-    active = keyring.active
-    click.echo(f"new active key {active.key_id}; restart the service to sign with it")
-    click.echo(active.vkey)
+    if upcoming:
+        key = next(k for k in keyring.public_keys() if k.status == "next")
+        click.echo(
+            f"new next key {key.key_id}: published and verifying after a reload, not signing; "
+            "copy the key file to every node, reload each, then run rotate-key --promote"
+        )
+    else:
+        key = keyring.active
+        click.echo(f"new active key {key.key_id}; reload the service to sign with it")
+    click.echo(key.vkey)
 
 
 @click.command("sync-forms")

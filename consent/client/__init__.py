@@ -190,9 +190,10 @@ class ConsentClient:
                     key = parse_vkey(entry["vkey"])
                     if key.key_id != entry["key_id"] or _b64(key) != entry["public_key"]:
                         raise VerificationError(f"key {entry['key_id']} contradicts its vkey")
-                    # Answers are signed now, so by the active key; a retired key only
+                    # Answers are signed now, so by the active key, or by the next one on a
+                    # node that promoted it first during a rotation; a retired key only
                     # vouches for what it signed before.
-                    if entry["status"] == "active":
+                    if entry["status"] in ("active", "next"):
                         keys[key.key_id] = key
             except (ValueError, KeyError, TypeError, VerificationError) as exc:
                 raise UnverifiableAnswer(f"the service's key list cannot be read: {exc}") from exc

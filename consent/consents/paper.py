@@ -63,7 +63,8 @@ def paper_scan(
     """The scan of a paper consent, decrypted, with its media type.
 
     Raises NotFound (no such consent, or not recorded on paper), Gone (patient erased) or
-    IntegrityFailure (the receipt, the row or the file no longer match).
+    IntegrityFailure (the receipt, the row or the file no longer match; StoredFileMissing when
+    the file is absent).
     """
     consent = get_consent(session, consent_id, scope=scope)
     row = session.scalar(select(PaperScan).where(PaperScan.consent_id == consent_id))
@@ -73,10 +74,7 @@ def paper_scan(
     if signed.get("sha256") != row.sha256 or signed.get("media_type") != row.media_type:
         raise IntegrityFailure(f"The scan of {consent_id} differs from its signed receipt.")
     key = data_key(session, vault, consent.patient_id)
-    try:
-        data = b"".join(files.read(media_id=row.id, data_key=key))
-    except FileNotFoundError as exc:
-        raise IntegrityFailure(f"The stored scan of {consent_id} is missing.") from exc
+    data = b"".join(files.read(media_id=row.id, data_key=key))  # StoredFileMissing if absent
     if hashlib.sha256(data).hexdigest() != row.sha256:
         raise IntegrityFailure(f"The stored scan of {consent_id} is not the one signed for.")
     return data, row.media_type

@@ -1,6 +1,9 @@
 """Ed25519 signing keys with rotation, key ids and verifier keys per c2sp.org/signed-note.
 
 The newest key signs; every key ever used stays in the ring so that old receipts still verify.
+A "next" key is published and verifies but does not sign yet: across several nodes, every node
+learns it first, then each starts signing with it, so no node ever meets a signature it cannot
+check (docs/operations.md, "Rotating the signing key").
 Key files live in ``instance/keys/`` with mode 0600; a readable-by-others file is refused.
 """
 
@@ -13,7 +16,7 @@ import os
 import stat
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,7 +43,7 @@ class PublicKey:
     name: str
     key_id: str  # 8 lower-case hex digits
     verify_key: VerifyKey
-    status: str  # "active" signs now; "retired" only verifies
+    status: str  # "active" signs now; "retired" only verifies; "next" verifies, signs later
 
     @property
     def public_bytes(self) -> bytes:
@@ -69,10 +72,14 @@ class Signature:
 
 
 class Keyring:
-    """The service's signing keys, newest last. The newest is the active one."""
+    """The service's signing keys, newest last. The newest is the active one; ``next_seeds`` are
+    published and verify, and never sign."""
 
-    def __init__(self, *, name: str, seeds: Iterable[bytes]) -> None:
+    def __init__(
+        self, *, name: str, seeds: Iterable[bytes], next_seeds: Iterable[bytes] = ()
+    ) -> None:
         seeds = list(seeds)
+        upcoming = list(next_seeds)
         if not name or any(c.isspace() or c == "+" for c in name):
             raise ConfigurationError("key name must be non-empty, without spaces or '+'")
         if not seeds:
@@ -80,15 +87,18 @@ class Keyring:
         self.name = name
         self._signing: dict[str, SigningKey] = {}
         self._public: dict[str, PublicKey] = {}
-        for position, seed in enumerate(seeds):
+        statuses = ["retired"] * (len(seeds) - 1) + ["active"] + ["next"] * len(upcoming)
+        for seed, status in zip([*seeds, *upcoming], statuses, strict=True):
             if len(seed) != 32:
                 raise ConfigurationError("an Ed25519 seed is 32 bytes")
             signing = SigningKey(seed)
             key_id = note_key_id(name, bytes(signing.verify_key)).hex()
-            status = "active" if position == len(seeds) - 1 else "retired"
+            if key_id in self._public:
+                raise ConfigurationError(f"signing key {key_id} is given twice")
+            if status == "active":
+                self.active_key_id = key_id
             self._signing[key_id] = signing
             self._public[key_id] = PublicKey(name, key_id, signing.verify_key, status)
-        self.active_key_id = key_id
         # Records already verified by this keyring, by (SHA-256 of bytes, signature, key id).
         # Stored records are immutable, so a hit is as good as a fresh check; altered bytes
         # hash differently and are checked again.
@@ -162,6 +172,7 @@ class KeyFile:
 
     name: str
     seeds: list[bytes]
+    next_seeds: list[bytes] = field(default_factory=list)  # entries marked "next": true
 
 
 def load_key_file(keys_dir: Path) -> KeyFile:
@@ -172,29 +183,53 @@ def load_key_file(keys_dir: Path) -> KeyFile:
             f"no signing key at {path}; run: python -m consent.scripts.bootstrap"
         )
     document = json.loads(read_private_file(path))
-    seeds = [base64.b64decode(entry["seed"], validate=True) for entry in document["keys"]]
-    return KeyFile(document["name"], seeds)
+    seeds: dict[bool, list[bytes]] = {False: [], True: []}
+    for entry in document["keys"]:
+        seeds[bool(entry.get("next"))].append(base64.b64decode(entry["seed"], validate=True))
+    return KeyFile(document["name"], seeds[False], seeds[True])
 
 
-def add_signing_key(keys_dir: Path, *, name: str) -> str:
+def add_signing_key(keys_dir: Path, *, name: str, upcoming: bool = False) -> str:
     """Append a fresh seed to the key file, creating it; earlier seeds are never overwritten.
 
-    ``name`` is used only when the file is created; a rotation keeps the file's name.
-    Returns the new public key in base64 (nothing secret).
+    ``name`` is used only when the file is created; a rotation keeps the file's name. With
+    ``upcoming`` the key is marked "next": published, verifying, not signing until promoted.
+    Returns the new public key in base64 (nothing secret). Raises ConfigurationError while a
+    next key waits: promote it first.
     """
     path = keys_dir / SIGNING_KEYS_FILE
     document: dict[str, Any] = {"name": name, "keys": []}
     if path.exists():
         document = json.loads(read_private_file(path))
+    if any(entry.get("next") for entry in document["keys"]):
+        raise ConfigurationError("a next key is already published: promote it first")
     signing = SigningKey.generate()
-    document["keys"].append(
-        {
-            "seed": base64.b64encode(bytes(signing)).decode(),
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-    )
+    entry: dict[str, Any] = {
+        "seed": base64.b64encode(bytes(signing)).decode(),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if upcoming:
+        entry["next"] = True
+    document["keys"].append(entry)
     write_private_file(path, json.dumps(document, indent=2).encode())
     return base64.b64encode(bytes(signing.verify_key)).decode()
+
+
+def promote_next_key(keys_dir: Path) -> None:
+    """Make the key file's next key the active one (it signs from the next start or reload).
+
+    Raises ConfigurationError when the file has no next key.
+    """
+    path = keys_dir / SIGNING_KEYS_FILE
+    document = json.loads(read_private_file(path))
+    upcoming = [entry for entry in document["keys"] if entry.get("next")]
+    if not upcoming:
+        raise ConfigurationError(f"{path} has no next key to promote")
+    for entry in upcoming:
+        del entry["next"]
+    # The promoted key last: the newest non-next key signs.
+    document["keys"] = [e for e in document["keys"] if e not in upcoming] + upcoming
+    write_private_file(path, json.dumps(document, indent=2).encode())
 
 
 def seeds_from_environment(value: str) -> list[bytes]:

@@ -11,6 +11,7 @@ object store can replace the directory without touching the domains.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -20,7 +21,9 @@ from typing import IO
 from consent.crypto.vault import decrypt_stream, encrypt_stream
 from consent.db import AnySession
 from consent.db.transactions import after_commit, after_rollback
-from consent.errors import NotFound
+from consent.errors import NotFound, StoredFileMissing
+
+log = logging.getLogger(__name__)
 
 # Media items (md_), scans of signed paper forms (ps_), evidence of decisions collected
 # elsewhere (ev_).
@@ -58,9 +61,22 @@ class MediaStore:
             tmp.unlink(missing_ok=True)
 
     def read(self, *, media_id: str, data_key: bytes) -> Iterator[bytes]:
-        """The plaintext, chunk by chunk. Raises IntegrityFailure on altered or truncated data."""
-        with open(self._path(media_id), "rb") as source:
-            yield from decrypt_stream(data_key, source)
+        """The plaintext, chunk by chunk.
+
+        Raises StoredFileMissing at once when the file is absent (before a response starts),
+        IntegrityFailure while reading altered or truncated data.
+        """
+        try:
+            source = open(self._path(media_id), "rb")  # noqa: SIM115 (closed by _decrypted)
+        except FileNotFoundError as exc:
+            # The media id is pseudonymous: the operator needs it to find the file to restore.
+            log.error("media file missing", extra={"fields": {"media_id": media_id}})
+            raise StoredFileMissing(
+                f"The stored file of {media_id} is missing from the media store: the "
+                "service's operators must restore it from the media backup "
+                '(docs/operations.md, "Restore the media").'
+            ) from exc
+        return _decrypted(data_key, source)
 
     def delete(self, media_id: str) -> None:
         self._path(media_id).unlink(missing_ok=True)
@@ -77,3 +93,8 @@ class MediaStore:
     def delete_after_commit(self, session: AnySession, media_id: str) -> None:
         """Delete the file once ``session``'s transaction is committed (an erasure)."""
         after_commit(session, lambda: self.delete(media_id))
+
+
+def _decrypted(data_key: bytes, source: IO[bytes]) -> Iterator[bytes]:
+    with source:
+        yield from decrypt_stream(data_key, source)

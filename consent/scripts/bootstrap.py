@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     for path in write_instance_secrets(instance_path):
         print(f"created {path}")
     from consent import create_app
+    from consent.web.context import settings
 
     app = create_app()
     prepare_database(app)
@@ -127,7 +128,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.demo:
         demo = create_demo_data(app)
         if demo:
-            print(DEMO_BANNER.format(key=demo[0], password=demo[1]))
+            url = settings(app).public_url
+            print(DEMO_BANNER.format(key=demo[0], password=demo[1], url=url))
         else:
             print(
                 "Demo data exists. Its API key was shown once, when it was created. "
@@ -139,14 +141,15 @@ def main(argv: list[str] | None = None) -> None:
 
 DEMO_BANNER = """
 Demo clinician: Dr Demo <demo.clinician@hospital.example>, password {password}
-(shown once) -> log in at http://127.0.0.1:${{PORT:-5000}}/clinician/login
+(shown once) -> log in at {url}/clinician/login
 Demo API key (shown once, keep it; it expires in 90 days):
 
     {key}
 
-Try it (see README.md for the whole walk-through):
+Next, in another terminal at the root of the checkout, paste these two lines, then follow
+docs/walkthrough.md (the tools are in .venv/bin/):
+    export CONSENT_URL={url}
     export CONSENT_API_KEY={key}
-    curl -s -H "Authorization: Bearer $CONSENT_API_KEY" http://127.0.0.1:${{PORT:-5000}}/api/v1/forms
 """
 
 if __name__ == "__main__":

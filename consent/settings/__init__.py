@@ -29,7 +29,10 @@ from consent.settings.known import _BY_ALIAS, _BY_NAME, ENV_PREFIX, SETTINGS, Se
 __all__ = ["MULTIPART_ALLOWANCE", "SETTINGS", "Settings", "http_url", "load"]
 
 # Environment variables of the test suite, CI and benchmarks, never the service's own.
-FOREIGN_PREFIXES = ("CONSENT_TEST_", "CONSENT_CI_", "CONSENT_BENCH_")
+FOREIGN_PREFIXES = ("CONSENT_TEST_", "CONSENT_CI_", "CONSENT_BENCH_", "CONSENT_DEPLOY_")
+# The publishing tools' own variables (consent-check: the service's address, its API key and
+# pinned keys), which a terminal that runs both the tools and `flask` commands holds.
+CLIENT_NAMES = frozenset({"CONSENT_URL", "CONSENT_API_KEY", "CONSENT_KEYS"})
 # Room in a request body for the multipart framing and the form's other fields, beyond the file.
 MULTIPART_ALLOWANCE = 64 * 1024
 # Flask's and its extensions' own keys that a test or instance/config.py may set: passed to
@@ -47,6 +50,11 @@ FLASK_KEYS = frozenset(
         "SQLALCHEMY_ECHO",
         "MAX_CONTENT_LENGTH",
         "RATELIMIT_KEY_PREFIX",
+        # TODO(issue 17): over https Flask-WTF wants a same-origin Referer on every form POST,
+        # and the service sends Referrer-Policy: no-referrer, so a deployment behind TLS sets
+        # WTF_CSRF_SSL_STRICT = False in instance/config.py (docs/operations.md) until issue 17
+        # settles the policy; then this name can go.
+        "WTF_CSRF_SSL_STRICT",
     }
 )
 
@@ -68,6 +76,7 @@ class Settings:
     keys_dir: str
     media_dir: str
     signing_keys: str | None = field(repr=False)
+    next_signing_keys: str | None = field(repr=False)
     key_name: str | None
     log_origin: str | None
     master_key: str | None = field(repr=False)
@@ -181,7 +190,9 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     return {
         name: _decoded(value)
         for name, value in environ.items()
-        if name.startswith(ENV_PREFIX) and not name.startswith(FOREIGN_PREFIXES)
+        if name.startswith(ENV_PREFIX)
+        and not name.startswith(FOREIGN_PREFIXES)
+        and name not in CLIENT_NAMES
     }
 
 

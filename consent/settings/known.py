@@ -112,6 +112,13 @@ SETTINGS: tuple[Setting, ...] = (
         secret=True,
     ),
     _s(
+        "CONSENT_NEXT_SIGNING_KEYS",
+        None,
+        optional(text(10_000)),
+        "A seed published and verifying but not yet signing (rotation across nodes), base64.",
+        secret=True,
+    ),
+    _s(
         "CONSENT_KEY_NAME",
         None,
         optional(text(200)),

@@ -34,6 +34,7 @@ STATUS: dict[type[errors.ConsentError], int] = {
     errors.TooManyRequests: 429,
     errors.IntegrityFailure: 500,
     errors.ConfigurationError: 500,
+    errors.ServiceUnavailable: 503,
 }
 
 # Pages people read get an HTML page; everything else (the API, the well-known keys, the

@@ -32,6 +32,7 @@ from consent.verify.query import parse_hash_query
 from consent.verify.service import decide
 from consent.web import verifylimit as ratelimit
 from consent.web.context import runtime
+from consent.web.metrics import ROUTE
 
 PATH = "/api/v1/verify"
 # name=value pairs whose values need no decoding; anything else is Flask's to parse.
@@ -78,6 +79,7 @@ class VerifyFastPath:
         body = self._answer(environ)
         if body is None:
             return self.flask_wsgi_app(environ, start_response)
+        environ[ROUTE] = PATH
         start_response("200 OK", [*_ANSWER_HEADERS, ("Content-Length", str(len(body)))])
         return [body]
 

@@ -119,8 +119,10 @@ def retry_after_seconds() -> int:
 def too_many_requests(exc: RateLimitExceeded) -> Response:
     from flask_babel import ngettext
 
+    from consent.web import metrics
     from consent.web.errors import respond
 
+    metrics.refused(request.endpoint or "unknown")
     seconds = retry_after_seconds()
     if request.path.startswith("/api/"):
         message = f"Too many requests; try again in {seconds} seconds."

@@ -110,7 +110,13 @@ class RequestLog:
     """WSGI middleware: a request id for each request, and one log line when it is answered."""
 
     def __init__(self, wsgi_app: WSGIApp) -> None:
+        # Imported here, not at the top: gunicorn's master imports this module for its log
+        # formatter (deploy/gunicorn.conf.py) and must not load the metrics, which only workers
+        # write.
+        from consent.web.metrics import observe_request
+
         self.wsgi_app = wsgi_app
+        self.observe = observe_request
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -128,7 +134,10 @@ class RequestLog:
         try:
             return self.wsgi_app(environ, start_with_id)
         finally:
-            # Logged when the app hands its body over (streamed bodies finish later).
+            # Logged and counted when the app hands its body over (streamed bodies finish later).
+            seconds = time.perf_counter() - started
+            status = int(answered[0][:3]) if answered else 500
+            self.observe(environ, status, seconds)
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
                     "request",
@@ -136,8 +145,8 @@ class RequestLog:
                         "fields": {
                             "method": environ.get("REQUEST_METHOD"),
                             "path": loggable_path(environ.get("PATH_INFO", "")),
-                            "status": int(answered[0][:3]) if answered else 500,
-                            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                            "status": status,
+                            "duration_ms": round(seconds * 1000, 2),
                         }
                     },
                 )

@@ -12,7 +12,7 @@ __all__ = ["RUNTIME", "init_app", "wrap"]
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    from consent.web import ratelimits
+    from consent.web import metrics, ratelimits
     from consent.web.errors import register_error_handlers
     from consent.web.requestlog import configure_logging
     from consent.web.sessions import LazyCookieSessionInterface
@@ -20,6 +20,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     from consent.web.worker import init_worker
 
     configure_logging(settings.log_level)
+    metrics.init_app(app)
     app.session_interface = LazyCookieSessionInterface()
     register_error_handlers(app)
     ratelimits.init_app(app, settings)

@@ -23,7 +23,7 @@ from limits import RateLimitItem, parse_many
 from consent.accounts.keys import Caller
 from consent.errors import TooManyRequests
 from consent.settings import Settings
-from consent.web import ratelimits
+from consent.web import metrics, ratelimits
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,9 @@ EXTENSION = "consent.verify_limit"
 # Set in the environ by the fast path: None when the call was within the limit, else the
 # seconds to wait.
 COUNTED = "consent.verify_counted"
+# While the shared store is down, one warning per worker this often (with the calls counted in
+# memory since the last one), not one per verify call: a line per call would flood the logs.
+FALLBACK_LOG_SECONDS = 60.0
 
 
 class VerifyLimit:
@@ -47,6 +50,8 @@ class VerifyLimit:
         self.shared = shared
         self._windows: dict[tuple[int, str], list[float]] = {}
         self._lock = threading.Lock()
+        self._fallback_calls = 0
+        self._fallback_logged_at: float | None = None
 
     def count(self, api_key_id: int) -> int | None:
         """Count one call; None while within the limit, else the seconds until it resets."""
@@ -55,12 +60,26 @@ class VerifyLimit:
             try:
                 return ratelimits.hit_limits(self.shared, self.items, self.SCOPE, key)
             except Exception:  # the store is down: count in this worker's memory
-                log.warning("rate-limit store unreachable; counting verify calls in memory")
+                self._fell_back()
         for number, item in enumerate(self.items):
             wait = self._memory_hit(number, item, key)
             if wait is not None:
                 return wait
         return None
+
+    def _fell_back(self) -> None:
+        metrics.RATELIMIT_STORE_FALLBACK.inc()
+        now = time.monotonic()
+        with self._lock:
+            self._fallback_calls += 1
+            last = self._fallback_logged_at
+            if last is not None and now - last < FALLBACK_LOG_SECONDS:
+                return
+            calls, self._fallback_calls, self._fallback_logged_at = self._fallback_calls, 0, now
+        log.warning(
+            "rate-limit store unreachable; counting verify calls in memory",
+            extra={"fields": {"calls_in_memory": calls}},
+        )
 
     def _memory_hit(self, number: int, item: RateLimitItem, key: str) -> int | None:
         now = time.time()
@@ -94,6 +113,7 @@ def enforce(caller: Caller) -> None:
     else:
         wait = current_app.extensions[EXTENSION].count(caller.api_key_id)
     if wait is not None:
+        metrics.refused("verify")
         raise TooManyRequests(
             f"This API key made too many verify calls; try again in {wait} seconds.",
             retry_after=wait,

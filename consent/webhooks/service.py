@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 
 from consent import clock
 from consent.accounts.keys import Caller
@@ -228,3 +228,39 @@ def emit(session: AnySession, team_id: str, event_type: str, data: dict[str, Any
         for endpoint_id in endpoints
     )
     return len(endpoints)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """The outbox as monitoring sees it (consent.web.metrics)."""
+
+    waiting: int  # deliveries pending or being sent
+    retrying: int  # of those, the ones that failed at least once
+    oldest_due_seconds: float  # how long the most overdue pending delivery has waited (0: none)
+    dead: int  # deliveries given up after every attempt
+
+
+def backlog(session: AnySession) -> Backlog:
+    """Count the outbox by state; delivered rows (the bulk) are not read."""
+    rows = session.execute(
+        select(
+            WebhookDelivery.state,
+            func.count(),
+            func.sum(case((WebhookDelivery.attempts > 0, 1), else_=0)),
+            func.min(WebhookDelivery.next_attempt_at),
+        )
+        .where(WebhookDelivery.state.in_(("pending", "sending", "dead")))
+        .group_by(WebhookDelivery.state)
+    ).all()
+    now = clock.now()
+    waiting = retrying = dead = 0
+    oldest = 0.0
+    for state, count, failed, earliest in rows:
+        if state == "dead":
+            dead = int(count)
+            continue
+        waiting += int(count)
+        retrying += int(failed or 0)
+        if state == "pending" and earliest is not None and earliest <= now:
+            oldest = max(oldest, (now - earliest).total_seconds())
+    return Backlog(waiting, retrying, oldest, dead)

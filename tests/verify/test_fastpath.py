@@ -25,10 +25,11 @@ from tests.factories import Flow, api_key, auth, photo
 #   No Flask-Limiter limit applies to GET /api/v1/verify (no default or application-wide
 #   limits, only per-route ones) and rate-limit headers are off. The verify limit per API key
 #   is consent.web.verifylimit, counted in the fast path itself (tests/verify/test_ratelimit.py).
+# - _mark_route: the URL rule for the metrics (web.metrics); the fast path marks its own.
 # A new hook (a rate limit, a security header, a log line) fails this test until the fast path
 # does what the hook does for GET /api/v1/verify and the hook is added here.
 KNOWN_HOOKS = {
-    "before_request": {"fresh_globals", "csrf_protect", "_check_request_limit"},
+    "before_request": {"fresh_globals", "csrf_protect", "_check_request_limit", "_mark_route"},
     "after_request": {"_update_remember_cookie", "__inject_headers"},
     "teardown_request": {"__release_context"},
     "url_value_preprocessor": set(),

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from consent.web import ratelimits
+from consent.web import ratelimits, verifylimit
 from consent.web.extensions import limiter
 from consent.web.verifylimit import EXTENSION, VerifyLimit
 from tests.factories import Flow, api_key, auth, photo
@@ -92,3 +92,26 @@ def test_an_unreachable_shared_store_counts_in_memory_rather_than_fail(
     assert [limit.count(7) for _ in range(3)][:2] == [None, None]
     assert limit.count(7) is not None  # still limited, by the fallback counter
     assert "rate-limit store unreachable" in caplog.text
+
+
+def test_an_unreachable_shared_store_is_logged_once_a_minute_not_once_a_call(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Redis outage under 1,000 verify calls a second must not write 1,000 lines a second."""
+    limit = VerifyLimit("100000 per minute", app)
+    now = [1000.0]
+    monkeypatch.setattr(verifylimit.time, "monotonic", lambda: now[0])
+
+    def down(*args: Any) -> int | None:
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(ratelimits, "hit_limits", down)
+    for _ in range(500):
+        limit.count(7)
+    warned = [r for r in caplog.records if "rate-limit store unreachable" in r.getMessage()]
+    assert len(warned) == 1
+    now[0] += verifylimit.FALLBACK_LOG_SECONDS + 1
+    limit.count(7)
+    warned = [r for r in caplog.records if "rate-limit store unreachable" in r.getMessage()]
+    assert len(warned) == 2
+    assert warned[1].fields == {"calls_in_memory": 500}  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""Deployment files (nginx, systemd, gunicorn) and their self-test (deploy/selftest.py)."""
