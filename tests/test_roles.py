@@ -164,8 +164,11 @@ def _verdict(rule: str, role: str, mark: str, status: int, location: str) -> str
     if keyed:
         expected = 401 if role == "none" else 403
         return None if status == expected else f"{status} instead of {expected}"
-    # A signed-in auditor has no staff page: refused outright rather than sent to log in.
-    if role == "auditor" and status == 403:
+    # A signed-in auditor has no staff page: refused outright rather than sent to log in; so is
+    # a signed-in clinician on the admin pages.
+    if status == 403 and (
+        role == "auditor" or (role == "clinician" and rule.startswith("/admin/"))
+    ):
         return None
     return None if to_login else f"{status} instead of a redirect to the login page"
 
