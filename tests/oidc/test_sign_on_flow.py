@@ -145,7 +145,9 @@ def test_an_admin_group_gives_the_admin_role_and_no_patients(
     assert client.get("/admin/").status_code == 200
 
 
-def test_a_local_account_is_linked_by_the_verified_email(client: FlaskClient, provider: str) -> None:
+def test_a_local_account_is_linked_by_the_verified_email(
+    client: FlaskClient, provider: str
+) -> None:
     local = staff(team_slug="cardiology")
     local.email = "cardio.doc@hospital.test"
     db.session.commit()
@@ -215,8 +217,7 @@ def test_the_provider_refuses_a_code_without_its_pkce_verifier(
         request = urllib.request.Request(
             f"{provider}/token",
             data=urllib.parse.urlencode(
-                {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK}
-                | extra
+                {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK} | extra
             ).encode(),
             headers={"Authorization": f"Basic {basic}"},
         )
