@@ -98,7 +98,7 @@ def test_a_token_signed_by_another_key_with_the_providers_key_id_is_refused() ->
 
 
 def test_a_token_with_its_payload_altered_after_signing_is_refused() -> None:
-    header, payload, signature = _token().split(".")
+    header, _payload, signature = _token().split(".")
     forged = jwt.encode({"alg": "RS256"}, _claims(groups=["consent-admins"]), ATTACKER_KEY)
     with pytest.raises(SignOnRefused):
         _check(".".join((header, forged.split(".")[1], signature)))

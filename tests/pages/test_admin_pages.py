@@ -162,4 +162,4 @@ def test_the_admin_pages_are_in_french(app: Flask, admin: FlaskClient) -> None:
     with admin.session_transaction() as session:
         session["lang"] = "fr"
     page = admin.get("/admin/keys").get_data(as_text=True)
-    assert "Clés d’API" in page and "Nouvelle clé d’API" in page
+    assert "Clés d\u2019API" in page and "Nouvelle clé d\u2019API" in page
