@@ -135,4 +135,5 @@ class ApiKey(db.Model):  # type: ignore[name-defined,misc]
 
     # For listings; the per-call look-up (consent.accounts.keys) reads the table directly.
     account: Mapped[Account | None] = relationship(Account)
+    integration: Mapped[Integration | None] = relationship(Integration)
     team: Mapped[Team] = relationship(Team)
