@@ -22,6 +22,7 @@ from flask import abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_user
 
+from consent import clock
 from consent.accounts.id_tokens import validate_id_token
 from consent.accounts.models import Account
 from consent.accounts.sign_on import parse_group_map, sign_on
@@ -124,7 +125,7 @@ def _finish(pending: Any) -> int:
         client_id=str(config.oidc_client_id),
         nonce=str(pending["nonce"]),
         groups_claim=config.oidc_groups_claim,
-        now=int(time.time()),
+        now=int(clock.now().timestamp()),
     )
     account = sign_on(db.session, identity, parse_group_map(str(config.oidc_group_map)))
     return account.id

@@ -14,7 +14,7 @@ from consent.accounts.keys import _recent_keys
 from consent.accounts.models import ApiKey, Integration
 from consent.accounts.teams import teams_of
 from consent.db import db
-from tests.factories import care_team, staff
+from tests.factories import care_team, key_for, staff
 
 
 def _signed_in(app: Flask, account_id: int) -> FlaskClient:
@@ -163,3 +163,27 @@ def test_the_admin_pages_are_in_french(app: Flask, admin: FlaskClient) -> None:
         session["lang"] = "fr"
     page = admin.get("/admin/keys").get_data(as_text=True)
     assert "Clés d\u2019API" in page and "Nouvelle clé d\u2019API" in page
+
+
+def test_a_disabled_accounts_keys_are_refused_once_the_cache_lifetime_passed(
+    app: Flask, admin: FlaskClient
+) -> None:
+    holder = staff(name="Dr Leaving")
+    db.session.commit()
+    secret = key_for(holder, ("verify",))
+    db.session.commit()
+    api = app.test_client()
+    assert _verify(api, secret) == 200
+    assert admin.post(f"/admin/accounts/{holder.id}/disable").status_code == 302
+    for key_hash, (caller, _until, expires_at) in list(_recent_keys.items()):
+        _recent_keys[key_hash] = (caller, 0.0, expires_at)
+    assert _verify(api, secret) == 401
+    admin.post(f"/admin/accounts/{holder.id}/enable")
+    assert _verify(api, secret) == 200
+
+
+def test_an_admin_cannot_disable_their_own_account(app: Flask, admin: FlaskClient) -> None:
+    with admin.session_transaction() as session:
+        own = int(session["_user_id"])
+    admin.post(f"/admin/accounts/{own}/disable")
+    assert admin.get("/admin/accounts").status_code == 200
