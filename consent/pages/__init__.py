@@ -23,7 +23,12 @@ def init_app(app: Flask) -> None:
         tablet_end,
         withdraw,
     )
-    from consent.pages.labels import PURPOSE_LABELS, RELATIONSHIP_LABELS, STATE_LABELS
+    from consent.pages.labels import (
+        PURPOSE_LABELS,
+        RELATIONSHIP_LABELS,
+        ROLE_LABELS,
+        STATE_LABELS,
+    )
     from consent.web.context import settings
     from consent.web.extensions import babel, csrf, login_manager
     from consent.web.i18n import select_locale
@@ -44,6 +49,7 @@ def init_app(app: Flask) -> None:
         purpose_labels=PURPOSE_LABELS,
         relationship_labels=RELATIONSHIP_LABELS,
         state_labels=STATE_LABELS,
+        role_labels=ROLE_LABELS,
     )
     app.jinja_env.filters["purpose_label"] = lambda purpose: PURPOSE_LABELS.get(purpose, purpose)
     # "29 November 2027" in the person's language, rather than 2027-11-29.

@@ -289,3 +289,15 @@ def test_a_disabled_account_cannot_sign_on(client: FlaskClient, provider: str) -
     answer = _callback(client, ProviderBrowser().sign_in(_start(client), "cardio.doc"))
     assert answer.status_code == 403 and "disabled" in answer.get_data(as_text=True)
     assert db.session.scalar(select(Team).where(Team.slug == "cardiology")) is not None
+
+
+def test_a_provider_that_cannot_be_reached_gives_a_clear_page(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.oidc.support import free_port
+
+    configure_sign_on(app, monkeypatch, f"http://127.0.0.1:{free_port()}")
+    answer = client.get("/clinician/login/oidc")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 502 and "cannot be reached" in page
+    assert "Back to the log-in page" in page
