@@ -6,14 +6,9 @@ silently does nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
 from consent.settings.coerce import (
     database_url,
     flag,
-    group_map,
     http_url,
     log_level,
     optional,
@@ -23,29 +18,10 @@ from consent.settings.coerce import (
     text,
     whole,
 )
+from consent.settings.setting import ENV_PREFIX, MiB, Setting, _s
+from consent.settings.sign_on import SIGN_ON_SETTINGS
 
-ENV_PREFIX = "CONSENT_"
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One setting: its name (the CONSENT_* variable), default, coercer and meaning."""
-
-    name: str
-    attribute: str
-    default: Any
-    coerce: Callable[[object], Any]
-    help: str
-    secret: bool = False
-    aliases: tuple[str, ...] = ()
-
-
-MiB = 1024 * 1024
-
-
-def _s(name: str, default: Any, coerce: Callable[[object], Any], help: str, **kw: Any) -> Setting:
-    return Setting(name, name.removeprefix(ENV_PREFIX).lower(), default, coerce, help, **kw)
-
+__all__ = ["ENV_PREFIX", "SETTINGS", "Setting"]
 
 SETTINGS: tuple[Setting, ...] = (
     _s(
@@ -159,59 +135,6 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     _s("CONSENT_JURISDICTION", "FR", text(10), "The jurisdiction named in receipts."),
     _s("CONSENT_LOG_LEVEL", "INFO", log_level, "Level of the JSON logs on stderr."),
-    _s(
-        "CONSENT_LOCAL_PASSWORDS",
-        True,
-        flag,
-        "Staff may log in with a password kept by the service; false leaves the hospital's "
-        "sign-on only (the password form is hidden and its POST refused).",
-    ),
-    _s(
-        "CONSENT_OIDC_ISSUER",
-        None,
-        optional(http_url),
-        "The hospital's OpenID Connect provider (its issuer; discovery is read from "
-        "ISSUER/.well-known/openid-configuration). Unset: no hospital sign-on.",
-    ),
-    _s(
-        "CONSENT_OIDC_CLIENT_ID",
-        None,
-        optional(text(200)),
-        "The client id the provider registered for this service.",
-    ),
-    _s(
-        "CONSENT_OIDC_CLIENT_SECRET",
-        None,
-        optional(text(500)),
-        "The client secret the provider gave (environment or instance/config.py only).",
-        secret=True,
-    ),
-    _s(
-        "CONSENT_OIDC_PROVIDER_NAME",
-        "the hospital account",
-        text(100),
-        'Shown on the log-in page: "Sign in with <name>".',
-    ),
-    _s(
-        "CONSENT_OIDC_SCOPES",
-        "openid email profile",
-        text(300),
-        "Scopes asked of the provider, space separated (openid is required; add the one that "
-        "releases the groups claim if the provider needs it).",
-    ),
-    _s(
-        "CONSENT_OIDC_GROUPS_CLAIM",
-        "groups",
-        text(100),
-        "The ID token claim that lists the person's groups.",
-    ),
-    _s(
-        "CONSENT_OIDC_GROUP_MAP",
-        None,
-        optional(group_map),
-        "Provider group to team and role, comma separated: "
-        '"cardio-clinicians=cardiology:clinician,consent-admins=*:admin" (* is no team).',
-    ),
     _s("CONSENT_SESSION_HOURS", 10, whole(1, 24 * 7), "Hours a clinician's log-in lasts."),
     _s(
         "CONSENT_SIGNING_LINK_MINUTES",
@@ -306,6 +229,7 @@ SETTINGS: tuple[Setting, ...] = (
         whole(1, 24 * 60),
         "Minutes a patient's withdrawal page stays open after the code was typed.",
     ),
+    *SIGN_ON_SETTINGS,
 )
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
 _BY_ALIAS = {alias: setting for setting in SETTINGS for alias in setting.aliases}
