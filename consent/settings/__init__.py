@@ -90,6 +90,8 @@ class Settings:
     signing_link_minutes: int
     pdf_cache_bytes: int
     webhooks_allow_http: bool
+    webhooks_allow_networks: tuple[str, ...]
+    webhook_ca_file: str | None
     webhook_timeout_seconds: float
     webhook_max_attempts: int
     webhook_backoff_seconds: float

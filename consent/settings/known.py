@@ -15,6 +15,7 @@ from consent.settings.coerce import (
     flag,
     http_url,
     log_level,
+    networks,
     optional,
     rate_limit,
     seconds,
@@ -176,6 +177,21 @@ SETTINGS: tuple[Setting, ...] = (
         False,
         flag,
         "Accept http:// webhook endpoints (development and tests only).",
+    ),
+    _s(
+        "CONSENT_WEBHOOKS_ALLOW_NETWORKS",
+        (),
+        networks,
+        "Networks (CIDR, comma-separated) of publishers inside the hospital that webhooks may "
+        "reach although they are private; loopback, private, link-local and reserved addresses "
+        "are refused otherwise.",
+    ),
+    _s(
+        "CONSENT_WEBHOOK_CA_FILE",
+        None,
+        optional(text(1000)),
+        "A PEM file of certificate authorities to trust for webhook endpoints (an internal CA), "
+        "besides the system's.",
     ),
     _s(
         "CONSENT_WEBHOOK_TIMEOUT_SECONDS",
