@@ -50,11 +50,6 @@ FLASK_KEYS = frozenset(
         "SQLALCHEMY_ECHO",
         "MAX_CONTENT_LENGTH",
         "RATELIMIT_KEY_PREFIX",
-        # TODO(issue 17): over https Flask-WTF wants a same-origin Referer on every form POST,
-        # and the service sends Referrer-Policy: no-referrer, so a deployment behind TLS sets
-        # WTF_CSRF_SSL_STRICT = False in instance/config.py (docs/operations.md) until issue 17
-        # settles the policy; then this name can go.
-        "WTF_CSRF_SSL_STRICT",
     }
 )
 
@@ -107,6 +102,7 @@ class Settings:
     ratelimit_file_check: str
     max_file_check_bytes: int
     withdrawal_session_minutes: int
+    tablet_done_minutes: int
     # Flask's own keys given by a test or instance/config.py, passed on as they are.
     flask: Mapping[str, Any] = field(default_factory=dict)
 

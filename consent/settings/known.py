@@ -236,7 +236,8 @@ SETTINGS: tuple[Setting, ...] = (
         "CONSENT_RATELIMIT_LOGIN",
         "10 per minute;50 per hour",
         rate_limit,
-        "Failed log-ins per address and per account.",
+        "Failed log-ins per address (per account and address pair: a growing delay, "
+        "consent.accounts.logins).",
     ),
     _s(
         "CONSENT_RATELIMIT_WITHDRAWAL_CODE",
@@ -267,6 +268,13 @@ SETTINGS: tuple[Setting, ...] = (
         15,
         whole(1, 24 * 60),
         "Minutes a patient's withdrawal page stays open after the code was typed.",
+    ),
+    _s(
+        "CONSENT_TABLET_DONE_MINUTES",
+        3,
+        whole(1, 60),
+        "Minutes the tablet's last page (withdrawal code, receipt) stays open once the consent "
+        "is confirmed; then the patient's session ends by itself (the page says when).",
     ),
 )
 _BY_NAME = {setting.name: setting for setting in SETTINGS}

@@ -1,0 +1,58 @@
+"""Sessions that end everywhere, and failed log-ins kept per account and address
+
+Revision ID: 0011_sessions
+Revises: 0010
+Create Date: 2026-12-07 12:00:00.000000
+
+accounts.session_version: every session cookie names the version it was opened under; logging
+out, a new password or disabling the account adds one, and every older session, on every worker,
+is over. accounts.disabled_at: a disabled account neither logs in nor keeps a session or a key.
+accounts.last_login_at: the failed attempts since then are shown at the next log-in.
+login_failures: one row per wrong password for an existing account, with the address it came
+from; the delay before the next try grows per (account, address) pair, never for the account as
+a whole (no one locks the owner out). Nothing recorded is changed.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+import consent.db.types
+
+# revision identifiers, used by Alembic.
+revision = "0011_sessions"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("accounts") as batch:
+        batch.add_column(
+            sa.Column("session_version", sa.Integer(), nullable=False, server_default="0")
+        )
+        batch.add_column(sa.Column("disabled_at", consent.db.types.UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("last_login_at", consent.db.types.UTCDateTime(), nullable=True))
+    op.create_table(
+        "login_failures",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "account_id",
+            sa.Integer(),
+            sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("address", sa.String(45), nullable=False),
+        sa.Column("attempted_at", consent.db.types.UTCDateTime(), nullable=False),
+    )
+    op.create_index(
+        "ix_login_failures_pair", "login_failures", ["account_id", "address", "attempted_at"]
+    )
+
+
+def downgrade():
+    op.drop_index("ix_login_failures_pair", table_name="login_failures")
+    op.drop_table("login_failures")
+    with op.batch_alter_table("accounts") as batch:
+        batch.drop_column("last_login_at")
+        batch.drop_column("disabled_at")
+        batch.drop_column("session_version")
