@@ -52,7 +52,7 @@ def upgrade():
 def downgrade():
     op.drop_index("ix_login_failures_pair", table_name="login_failures")
     op.drop_table("login_failures")
-    with op.batch_alter_table("accounts") as batch:
-        batch.drop_column("last_login_at")
-        batch.drop_column("disabled_at")
-        batch.drop_column("session_version")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+): a batch rebuild of accounts would drop
+    # a table that others reference, which SQLite refuses while foreign keys are enforced.
+    for column in ("last_login_at", "disabled_at", "session_version"):
+        op.drop_column("accounts", column)
