@@ -62,12 +62,26 @@ def record_failure(session: AnySession, account: Account, address: str) -> None:
     session.flush()
 
 
-def record_success(session: AnySession, account: Account, address: str) -> list[FailedAttempt]:
+@dataclass(frozen=True)
+class FailedSince:
+    """The wrong passwords since the owner's last log-in: how many, and the latest SHOWN."""
+
+    count: int
+    latest: list[FailedAttempt]
+
+
+def record_success(session: AnySession, account: Account, address: str) -> FailedSince:
     """The owner is in: their own address starts afresh, and they are told of the failed
-    attempts since their last log-in (newest first, at most SHOWN). Old failures are dropped."""
+    attempts since their last log-in (how many; the latest SHOWN, newest first). Failures older
+    than KEPT are dropped."""
     now = clock.now()
     since = account.last_login_at or now - KEPT
-    failures = [
+    count = session.scalar(
+        select(func.count()).where(
+            LoginFailure.account_id == account.id, LoginFailure.attempted_at > since
+        )
+    )
+    latest = [
         FailedAttempt(row.attempted_at, row.address)
         for row in session.scalars(
             select(LoginFailure)
@@ -84,7 +98,7 @@ def record_success(session: AnySession, account: Account, address: str) -> list[
     )
     account.last_login_at = now
     session.flush()
-    return failures
+    return FailedSince(int(count or 0), latest)
 
 
 def end_sessions(session: AnySession, account: Account) -> None:

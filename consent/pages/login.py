@@ -73,9 +73,14 @@ def login() -> Any:
             session.permanent = True
             login_user(account)
             session[VERSION] = account.session_version
-            session[FAILED] = [
-                {"at": failure.at.isoformat(), "address": failure.address} for failure in failures
-            ]
+            if failures.count:
+                session[FAILED] = {
+                    "count": failures.count,
+                    "latest": [
+                        {"at": failure.at.isoformat(), "address": failure.address}
+                        for failure in failures.latest
+                    ],
+                }
             db.session.commit()
             return redirect(url_for("clinician.dashboard"))
         if account is not None:
@@ -118,7 +123,7 @@ def failed_logins() -> dict[str, Any]:
     """The failed attempts on the account since its last log-in, shown once after this one."""
     if request.blueprint != "clinician" or not current_user.is_authenticated:
         return {}
-    return {"failed_logins": session.pop(FAILED, None) or []}
+    return {"failed_logins": session.pop(FAILED, None)}
 
 
 @blp.post("/language")
