@@ -63,10 +63,25 @@ def test_registering_an_internal_address_is_refused(
     assert client.get("/api/v1/webhooks", headers=auth(key)).json == []
 
 
-def test_registering_a_name_that_does_not_resolve_is_refused(client: FlaskClient, key: str) -> None:
-    response = post(client, key, "https://no-such-host.invalid/hooks")
-    assert response.status_code == 422
-    assert "does not resolve" in response.json["errors"]["url"][0]
+def test_name_that_does_not_resolve_is_checked_again_at_delivery(
+    flow: Flow, runner: FlaskCliRunner, key: str, test_host_names: dict[str, list[str]]
+) -> None:
+    """Accepted while it resolves to nothing (it reaches nothing); once it resolves, to an
+    internal address here, nothing is sent."""
+    test_host_names["later.example"] = []
+    register(flow.client, key, "https://later.example/hooks")
+    test_host_names["later.example"] = ["169.254.169.254"]
+    delivery = deliver_one(flow, runner, 20)
+    assert [attempt["error"] for attempt in delivery["attempts"]] == ["blocked"]
+
+
+def test_delivery_to_a_name_that_does_not_resolve_is_recorded_as_dns(
+    flow: Flow, runner: FlaskCliRunner, key: str, test_host_names: dict[str, list[str]]
+) -> None:
+    test_host_names["gone.example"] = []
+    register(flow.client, key, "https://gone.example/hooks")
+    delivery = deliver_one(flow, runner, 19)
+    assert [attempt["error"] for attempt in delivery["attempts"]] == ["dns"]
 
 
 def test_allow_listed_network_is_accepted(client: FlaskClient, key: str, hook_config: Any) -> None:
