@@ -5,6 +5,7 @@ delivery connects to the address checked (no rebinding); errors shown are catego
 from __future__ import annotations
 
 import socket
+import ssl
 from typing import Any
 
 import pytest
@@ -186,3 +187,54 @@ def test_redirect_to_an_internal_address_is_not_followed(
         delivery = deliver_one(flow, runner, 25)
         assert len(receiver.received) == 1
     assert [attempt["status_code"] for attempt in delivery["attempts"]] == [307]
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A throw-away CA and a certificate for localhost and 127.0.0.1 (openssl, as deploy/)."""
+    import shutil
+
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    from deploy.harness.pki import make_certificates
+
+    return make_certificates(tmp_path_factory.mktemp("pki"))
+
+
+def tls_server(certificates: Any) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificates.certificate, certificates.key)
+    return context
+
+
+def test_tls_to_the_pinned_address_still_checks_the_certificate_against_the_name(
+    flow: Flow,
+    runner: FlaskCliRunner,
+    key: str,
+    hook_config: Any,
+    certificates: Any,
+    test_host_names: dict[str, list[str]],
+) -> None:
+    """The connection goes to the checked address, and TLS names the host (SNI) and checks the
+    certificate against it: a certificate for localhost is accepted for localhost, and refused
+    for another name that resolves to the same address."""
+    hook_config["CONSENT_WEBHOOK_CA_FILE"] = str(certificates.ca)
+    test_host_names["localhost"] = ["127.0.0.1"]
+    test_host_names["impostor.example"] = ["127.0.0.1"]
+    with running_receiver(tls=tls_server(certificates)) as receiver:
+        port = receiver.url.rsplit(":", 1)[1].split("/")[0]
+        register(flow.client, key, f"https://localhost:{port}/hooks", ["consent.created"])
+        register(flow.client, key, f"https://impostor.example:{port}/hooks", ["consent.created"])
+        flow.consent(photo(26), CHOICES)
+        runner.invoke(args=["deliver"])
+        (received,) = receiver.wait_for(1)
+    assert received.headers["host"] == f"localhost:{port}"
+    outcomes = {}
+    for endpoint in flow.client.get("/api/v1/webhooks", headers=flow.headers).json:
+        (delivery,) = flow.client.get(
+            f"/api/v1/webhooks/{endpoint['id']}/deliveries", headers=flow.headers
+        ).json
+        outcomes[endpoint["url"].split("/")[2].split(":")[0]] = [
+            (attempt["status_code"], attempt["error"]) for attempt in delivery["attempts"]
+        ]
+    assert outcomes == {"localhost": [(200, None)], "impostor.example": [(None, "tls")]}
