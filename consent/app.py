@@ -115,7 +115,15 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": uri,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "MAX_CONTENT_LENGTH": settings.body_limit,
+        # Every cookie the service sets (the session, and Flask-Login's remember cookie, which
+        # it never sets today) is Secure when the service is reached over https, SameSite=Lax
+        # (no cross-site POST carries it) and out of scripts' reach.
+        "SESSION_COOKIE_SECURE": secure,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
         # Every session cookie expires: a clinician's log-in after a working day, a tablet's
         # flow long before (its signing link lasts CONSENT_SIGNING_LINK_MINUTES).
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=settings.session_hours),

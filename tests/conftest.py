@@ -158,3 +158,33 @@ class LiveSettings:
 def configure(app: Flask, monkeypatch: pytest.MonkeyPatch) -> LiveSettings:
     """Change a setting of the running app for one test: ``configure["CONSENT_X"] = value``."""
     return LiveSettings(app, monkeypatch)
+
+
+# Host names the tests register webhooks for, and the addresses they resolve to here: the
+# machine has no DNS, and a name's address is what the service judges (consent.webhooks.egress).
+# 93.184.215.14 stands for any public address.
+TEST_HOSTS = {
+    "publisher.example": ["93.184.215.14"],
+    "intranet.hospital.internal": ["10.1.2.3"],
+    "metadata.google.internal": ["169.254.169.254"],
+    "mixed.example": ["93.184.215.14", "127.0.0.1"],
+}
+
+
+@pytest.fixture(autouse=True)
+def test_host_names(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """Resolve the tests' webhook host names without DNS; every other name as the system does.
+    A test changes the mapping to make a name resolve elsewhere (rebinding)."""
+    from consent.webhooks import egress
+
+    names = {name: list(addresses) for name, addresses in TEST_HOSTS.items()}
+    real = egress.resolve
+
+    def resolve(host: str, port: int) -> list[str]:
+        for name, addresses in names.items():
+            if host == name or host.endswith("." + name):
+                return list(addresses)
+        return real(host, port)
+
+    monkeypatch.setattr(egress, "resolve", resolve)
+    return names

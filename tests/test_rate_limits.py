@@ -131,17 +131,17 @@ def test_failed_log_ins_are_limited_per_address(
     assert "Too many tries" in refused.get_data(as_text=True)
 
 
-def test_failed_log_ins_are_limited_per_account_across_addresses(
+def test_wrong_passwords_from_many_addresses_do_not_lock_the_owner_out(
     app: Flask, doctor: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Counted per address (and per account and address, consent.accounts.logins), never per
+    account alone: 30 addresses guessing do not stop the owner (issue 17)."""
     limited(app, monkeypatch, "login", "3 per minute")
-    for n in range(3):
+    for n in range(30):
         spread = from_address(app, f"198.51.100.{n}")
         assert login(spread, doctor.upper(), "wrong").status_code == 401
     fresh = from_address(app, "198.51.100.99")
-    retry_after(login(fresh, doctor, PASSWORD))
-    # Another account from that fresh address still logs in.
-    assert login(fresh, "dr.ok@hospital.test", PASSWORD).status_code == 302
+    assert login(fresh, doctor, PASSWORD).status_code == 302
 
 
 def test_successful_log_ins_are_not_counted(

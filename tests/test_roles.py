@@ -22,11 +22,13 @@ from sqlalchemy import func, select
 from werkzeug.routing import Rule
 from werkzeug.routing.converters import NumberConverter
 
+from consent.accounts.models import Account
 from consent.consents.models import Consent, ConsentRequest, ConsentUse, SigningLink
 from consent.db import db
 from consent.interop.iso27560 import FORMATS
 from consent.ledger.models import LogLeaf
 from consent.media.models import MediaRendition
+from consent.pages.login import VERSION as SESSION_VERSION
 from consent.patients.models import Patient
 from consent.webhooks.models import WebhookEndpoint
 from tests.factories import Flow, evidence, in_days, issue_key, member, photo, scan_pdf
@@ -109,6 +111,8 @@ def _client(app: Flask, who: Credentials) -> FlaskClient:
         with client.session_transaction() as session:
             session["_user_id"] = str(who.account_id)
             session["_fresh"] = True
+            # The account's current version (a log-out walked earlier moved it on).
+            session[SESSION_VERSION] = db.session.get_one(Account, who.account_id).session_version
     return client
 
 

@@ -16,7 +16,7 @@ def _assert_hardened(headers: dict[str, str]) -> None:
     assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["X-Frame-Options"] == "DENY"
-    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Referrer-Policy"] == "same-origin"
 
 
 def test_pages_api_fast_path_and_errors_all_carry_them(client: FlaskClient) -> None:

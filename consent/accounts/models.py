@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consent.db import db
@@ -89,8 +89,13 @@ class Account(db.Model):  # type: ignore[name-defined,misc]
     oidc_issuer: Mapped[str | None] = mapped_column(String(255))
     oidc_subject: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # Set by an administrator: no log-in, no sign-on, and the account's API keys stop working.
+    # Each session names the version it was opened under: logging out, a new password or
+    # disabling the account adds one, which ends every older session on every worker.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A disabled account neither logs in nor keeps a session or an API key.
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The failed log-ins since then are shown to the owner at the next log-in.
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # Flask-Login's user protocol (its UserMixin, without the import).
     is_authenticated = True
@@ -102,6 +107,19 @@ class Account(db.Model):  # type: ignore[name-defined,misc]
 
     def get_id(self) -> str:
         return str(self.id)
+
+
+class LoginFailure(db.Model):  # type: ignore[name-defined,misc]
+    """A wrong password for an existing account, and the address it came from: what slows the
+    next try from that address (consent.accounts.logins), and what its owner is shown."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_pair", "account_id", "address", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(45))
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ApiKey(db.Model):  # type: ignore[name-defined,misc]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from consent import clock
+from consent.accounts.logins import end_sessions
 from consent.accounts.models import ROLES, Account
 from consent.db import AnySession
 from consent.errors import InvalidInput, NotFound
@@ -41,7 +42,7 @@ def disable_account(session: AnySession, account: Account) -> None:
     worker). Its records and receipts stay as they are."""
     if account.disabled_at is None:
         account.disabled_at = clock.now()
-        session.flush()
+    end_sessions(session, account)
 
 
 def enable_account(session: AnySession, account: Account) -> None:

@@ -1,29 +1,47 @@
 """Webhook endpoints over JSON: register, list, look at deliveries, delete.
 
-Every call needs a key with the ``webhooks:manage`` scope; a key sees the endpoints
-registered by itself or by another key of its account, and a key of an admin account sees
-them all.
+Every call needs a key of an administrator's account with the ``webhooks:manage`` scope
+(docs/roles.md): an endpoint receives every event of the team, and the service connects to it
+from inside the hospital's network. A key sees its own team's endpoints.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
 
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from consent.db import db
+from consent.errors import Forbidden
 from consent.web.auth import current_caller, require_scope
 from consent.web.context import runtime
 from consent.web.guards import accepts_json
 from consent.webhooks import service
 from consent.webhooks.models import EVENTS, MAX_URL_LENGTH
+from consent.webhooks.sender import ERROR_CATEGORIES
 
 blp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks", description="Webhooks")
 
 SCOPE = "webhooks:manage"
 # Deliveries listed for one endpoint, newest first.
 RECENT_DELIVERIES = 50
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def admin_only(view: F) -> F:
+    """Refuse (403) a key whose account is not an administrator's, before reading the body."""
+
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if not current_caller().is_admin:
+            raise Forbidden("Only an administrator's key manages webhook endpoints.")
+        return view(*args, **kwargs)
+
+    return guarded  # type: ignore[return-value]
 
 
 class EndpointIn(Schema):
@@ -61,7 +79,14 @@ class AttemptOut(Schema):
     attempted_at = fields.AwareDateTime(required=True, format="iso")
     duration_ms = fields.Integer(allow_none=True)
     status_code = fields.Integer(allow_none=True)
-    error = fields.String(allow_none=True)
+    error = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Why the attempt failed, when no HTTP status came back: one of "
+            + ", ".join(ERROR_CATEGORIES)
+            + "."
+        },
+    )
 
 
 class DeliveryOut(Schema):
@@ -76,6 +101,20 @@ class DeliveryOut(Schema):
     finished_at = fields.AwareDateTime(allow_none=True, format="iso")
 
 
+def _attempt(attempt: Any) -> dict[str, Any]:
+    error = attempt.error
+    # Attempts recorded before errors were categories hold the raw message: never shown.
+    if error is not None and error not in ERROR_CATEGORIES:
+        error = "network"
+    return {
+        "number": attempt.number,
+        "attempted_at": attempt.attempted_at,
+        "duration_ms": attempt.duration_ms,
+        "status_code": attempt.status_code,
+        "error": error,
+    }
+
+
 def _endpoint(endpoint: Any) -> dict[str, Any]:
     return {
         "id": endpoint.id,
@@ -87,6 +126,7 @@ def _endpoint(endpoint: Any) -> dict[str, Any]:
 
 @blp.route("", methods=["POST"])
 @require_scope(SCOPE)
+@admin_only
 @accepts_json
 @blp.arguments(EndpointIn())
 @blp.response(201, RegisteredOut)
@@ -100,6 +140,7 @@ def register(payload: dict[str, Any]) -> dict[str, Any]:
         events=payload["events"],
         caller=current_caller(),
         allow_http=rt.settings.webhooks_allow_http,
+        allowed_networks=rt.settings.webhooks_allow_networks,
     )
     db.session.commit()
     return {**_endpoint(registered.record), "secret": registered.secret}
@@ -107,6 +148,7 @@ def register(payload: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("", methods=["GET"])
 @require_scope(SCOPE)
+@admin_only
 @blp.response(200, EndpointOut(many=True))
 def list_endpoints() -> list[dict[str, Any]]:
     """The endpoints of this key's owner (all of them for an admin's key); no secrets."""
@@ -117,6 +159,7 @@ def list_endpoints() -> list[dict[str, Any]]:
 
 @blp.route("/<endpoint_id>/deliveries", methods=["GET"])
 @require_scope(SCOPE)
+@admin_only
 @blp.response(200, DeliveryOut(many=True))
 def deliveries(endpoint_id: str) -> list[dict[str, Any]]:
     """The endpoint's latest deliveries, each with every attempt made."""
@@ -127,7 +170,7 @@ def deliveries(endpoint_id: str) -> list[dict[str, Any]]:
             "id": row.id,
             "event_type": row.event_type,
             "state": row.state,
-            "attempts": attempts,
+            "attempts": [_attempt(attempt) for attempt in attempts],
             "next_attempt_at": row.next_attempt_at if row.state == "pending" else None,
             "created_at": row.created_at,
             "finished_at": row.finished_at,
@@ -138,6 +181,7 @@ def deliveries(endpoint_id: str) -> list[dict[str, Any]]:
 
 @blp.route("/<endpoint_id>", methods=["DELETE"])
 @require_scope(SCOPE)
+@admin_only
 @blp.response(204)
 def delete(endpoint_id: str) -> None:
     """Delete an endpoint: nothing more is sent to it, and its secret is forgotten."""

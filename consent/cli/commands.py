@@ -18,6 +18,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(sync_forms_command)
     app.cli.add_command(audit_command)
     app.cli.add_command(create_account_command)
+    from consent.cli.accounts import disable_account_command, set_password_command
     from consent.cli.backup import export_command, import_command
     from consent.cli.expiry import due_reviews_command, expire_command
     from consent.cli.keys import (
@@ -36,6 +37,8 @@ def register_commands(app: Flask) -> None:
     from consent.cli.webhooks import deliver_command
 
     for command in (
+        set_password_command,
+        disable_account_command,
         create_api_key_command,
         list_api_keys_command,
         revoke_api_key_command,

@@ -29,6 +29,7 @@ from consent.accounts.sign_on import parse_group_map, sign_on
 from consent.db import db
 from consent.errors import SignOnRefused
 from consent.pages.clinician import blp
+from consent.pages.login import VERSION
 from consent.pages.sign_on_provider import discover, exchange_code, published_keys
 from consent.web.context import runtime, settings
 
@@ -88,6 +89,8 @@ def oidc_callback() -> Any:
     session.pop("link", None)
     session.permanent = True
     login_user(account)
+    # The session names the account's version: a log-out or a disabling ends it everywhere.
+    session[VERSION] = account.session_version
     return redirect(url_for("clinician.dashboard"))
 
 

@@ -4,6 +4,11 @@ the withdrawal code and the receipt. Routes of the tablet blueprint (consent.pag
 These pages show only the consent recorded from this browser's own submission (its signing
 link is in the receipt): a decision recorded for the request by any other path is never shown
 here, its code least of all.
+
+A tablet is shared: once the consent is confirmed, the done page and the receipt stay open for
+CONSENT_TABLET_DONE_MINUTES (the page says until when, and reloads itself then), and the
+patient's "Finish" button ends them at once. Either way the patient's session is over: the
+next person to pick the tablet up finds neither the withdrawal code nor the receipt.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 from flask import abort, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 
+from consent import clock
 from consent.accounts.names import account_name
 from consent.accounts.scope import EVERY_TEAM
 from consent.consents.decisions import consent_for_request, withdrawal_code
@@ -41,7 +47,46 @@ class _Outcome:
     elsewhere: bool = False
 
 
+# The session's keys of a patient's tablet flow (consent.pages.tablet) and of its end.
+PATIENT_KEYS = (
+    "browser",
+    "link",
+    "checked",
+    "choices",
+    "signer",
+    "submitted",
+    "submitted_link",
+    "done_until",
+    "done_extended",
+)
+# How many times the patient may ask for more time on the done page.
+MAX_EXTENSIONS = 3
+
+
+class SessionEnded(Exception):
+    """The patient's session on this tablet has ended (finished, or its time ran out)."""
+
+
+def end_patient_session() -> None:
+    """Forget everything of the patient's flow in this browser (a clinician signed in on the same
+    browser stays signed in)."""
+    for key in PATIENT_KEYS:
+        session.pop(key, None)
+
+
+def _remaining_seconds() -> int | None:
+    """Seconds the done page stays open; None before the consent is confirmed."""
+    until = session.get("done_until")
+    if not isinstance(until, int | float):
+        return None
+    return int(until - clock.now().timestamp())
+
+
 def _outcome() -> _Outcome:
+    remaining = _remaining_seconds()
+    if remaining is not None and remaining <= 0:
+        end_patient_session()
+        raise SessionEnded
     request_id, link_id = session.get("submitted"), session.get("submitted_link")
     if not request_id or not isinstance(link_id, int):
         abort(404)
@@ -82,6 +127,34 @@ def status() -> Any:
     return {"confirmed": outcome.consent is not None or outcome.elsewhere}
 
 
+@blp.errorhandler(SessionEnded)
+def _ended(_exc: SessionEnded) -> tuple[str, int]:
+    return render_template("tablet/finished.html", reason="timeout"), 410
+
+
+@blp.post("/finish")
+def finish() -> Any:
+    """The patient is done: their session on this tablet ends now."""
+    end_patient_session()
+    return render_template("tablet/finished.html", reason="finished")
+
+
+@blp.post("/more-time")
+def more_time() -> Any:
+    """Keep the done page open a while longer (WCAG 2.2.1: a time limit can be extended)."""
+    _outcome()
+    extended = int(session.get("done_extended", 0))
+    if extended < MAX_EXTENSIONS and _remaining_seconds() is not None:
+        session["done_extended"] = extended + 1
+        session["done_until"] = _deadline()
+    return redirect(url_for("tablet.done"))
+
+
+def _deadline() -> int:
+    minutes = runtime().settings.tablet_done_minutes
+    return int(clock.now().timestamp()) + minutes * 60
+
+
 @blp.get("/receipt.pdf")
 def receipt_pdf() -> Any:
     """The receipt as a PDF to keep, for the browser that signed it, once it is confirmed."""
@@ -101,6 +174,9 @@ def done() -> Any:
     consent = outcome.consent
     if consent is None:
         return redirect(url_for("tablet.wait"))
+    if "done_until" not in session:
+        session["done_until"] = _deadline()
+    remaining = _remaining_seconds() or 0
     receipt = json.loads(consent.receipt)
     request_row = get_request(db.session, outcome.request_id, scope=EVERY_TEAM)
     _form, definition = request_form(db.session, request_row)
@@ -124,4 +200,7 @@ def done() -> Any:
         code=code,
         withdraw_url=withdraw_url,
         step=9,
+        ends_in_seconds=remaining,
+        ends_in_minutes=max(1, round(remaining / 60)),
+        can_extend=int(session.get("done_extended", 0)) < MAX_EXTENSIONS,
     )

@@ -50,11 +50,6 @@ FLASK_KEYS = frozenset(
         "SQLALCHEMY_ECHO",
         "MAX_CONTENT_LENGTH",
         "RATELIMIT_KEY_PREFIX",
-        # TODO(issue 17): over https Flask-WTF wants a same-origin Referer on every form POST,
-        # and the service sends Referrer-Policy: no-referrer, so a deployment behind TLS sets
-        # WTF_CSRF_SSL_STRICT = False in instance/config.py (docs/operations.md) until issue 17
-        # settles the policy; then this name can go.
-        "WTF_CSRF_SSL_STRICT",
     }
 )
 
@@ -98,6 +93,8 @@ class Settings:
     signing_link_minutes: int
     pdf_cache_bytes: int
     webhooks_allow_http: bool
+    webhooks_allow_networks: tuple[str, ...]
+    webhook_ca_file: str | None
     webhook_timeout_seconds: float
     webhook_max_attempts: int
     webhook_backoff_seconds: float
@@ -113,6 +110,7 @@ class Settings:
     ratelimit_file_check: str
     max_file_check_bytes: int
     withdrawal_session_minutes: int
+    tablet_done_minutes: int
     # Flask's own keys given by a test or instance/config.py, passed on as they are.
     flask: Mapping[str, Any] = field(default_factory=dict)
 

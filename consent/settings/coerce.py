@@ -120,3 +120,22 @@ def group_map(value: object) -> str:
                 f"role: {', '.join(GROUP_MAP_ROLES)})"
             )
     return spec
+
+
+def networks(value: object) -> tuple[str, ...]:
+    """Comma-separated networks in CIDR notation ("10.20.0.0/16, fd00:1::/64"), or a list of them;
+    empty: none. Each is checked and written in its normal form."""
+    import ipaddress
+
+    if value is None or value == "":
+        return ()
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or len(items) > 100:
+        raise ValueError('networks such as "10.20.0.0/16,fd00:1::/64"')
+    found = []
+    for item in items:
+        try:
+            found.append(str(ipaddress.ip_network(str(item).strip(), strict=True)))
+        except ValueError as exc:
+            raise ValueError(f'networks such as "10.20.0.0/16" (not {str(item)[:50]!r})') from exc
+    return tuple(found)

@@ -11,6 +11,7 @@ from consent.settings.coerce import (
     flag,
     http_url,
     log_level,
+    networks,
     optional,
     rate_limit,
     seconds,
@@ -155,6 +156,21 @@ SETTINGS: tuple[Setting, ...] = (
         "Accept http:// webhook endpoints (development and tests only).",
     ),
     _s(
+        "CONSENT_WEBHOOKS_ALLOW_NETWORKS",
+        (),
+        networks,
+        "Networks (CIDR, comma-separated) of publishers inside the hospital that webhooks may "
+        "reach although they are private; loopback, private, link-local and reserved addresses "
+        "are refused otherwise.",
+    ),
+    _s(
+        "CONSENT_WEBHOOK_CA_FILE",
+        None,
+        optional(text(1000)),
+        "A PEM file of certificate authorities to trust for webhook endpoints (an internal CA), "
+        "besides the system's.",
+    ),
+    _s(
         "CONSENT_WEBHOOK_TIMEOUT_SECONDS",
         10,
         seconds(0.1, 120),
@@ -197,7 +213,8 @@ SETTINGS: tuple[Setting, ...] = (
         "CONSENT_RATELIMIT_LOGIN",
         "10 per minute;50 per hour",
         rate_limit,
-        "Failed log-ins per address and per account.",
+        "Failed log-ins per address (per account and address pair: a growing delay, "
+        "consent.accounts.logins).",
     ),
     _s(
         "CONSENT_RATELIMIT_WITHDRAWAL_CODE",
@@ -228,6 +245,13 @@ SETTINGS: tuple[Setting, ...] = (
         15,
         whole(1, 24 * 60),
         "Minutes a patient's withdrawal page stays open after the code was typed.",
+    ),
+    _s(
+        "CONSENT_TABLET_DONE_MINUTES",
+        3,
+        whole(1, 60),
+        "Minutes the tablet's last page (withdrawal code, receipt) stays open once the consent "
+        "is confirmed; then the patient's session ends by itself (the page says when).",
     ),
     *SIGN_ON_SETTINGS,
 )

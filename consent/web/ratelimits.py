@@ -90,12 +90,6 @@ def _extension(app: Flask) -> Any:
     return limiter
 
 
-def login_account_key() -> str:
-    """Failed log-ins are also counted per account e-mail, whatever address they come from."""
-    email = request.form.get("email", "").strip().lower()[:254]
-    return "account:" + email
-
-
 def refused(response: Response) -> bool:
     """Count only failures (4xx): people who get in are not slowed by their own success."""
     return 400 <= response.status_code < 500

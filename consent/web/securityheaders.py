@@ -6,7 +6,10 @@ fast path gets them too).
   the policy enforced); no framing (clickjacking a consent page); forms post only to the service.
 - HSTS when the service is reached over TLS (directly, or as configured in CONSENT_PUBLIC_URL
   behind a proxy).
-- No referrer (a signing link or a withdrawal page never leaks through a Referer header), no
+- Referrer-Policy same-origin: a signing link or a withdrawal page never leaks to another site
+  through a Referer header, and the service's own forms carry the same-origin Referer that
+  Flask-WTF's CSRF check demands over https (WTF_CSRF_SSL_STRICT, on: a forged POST from
+  another origin, or one with its Referer stripped, is refused besides the token check). No
   MIME sniffing, no camera, microphone or location.
 - API answers are health data: ``Cache-Control: no-store`` unless the view chose otherwise.
 """
@@ -34,7 +37,7 @@ _ALWAYS = (
     ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
-    ("Referrer-Policy", "no-referrer"),
+    ("Referrer-Policy", "same-origin"),
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
 )
 

@@ -21,7 +21,8 @@ from consent.accounts.keys import Caller
 from consent.crypto.vault import Vault
 from consent.db import AnySession
 from consent.db.types import new_id, rfc3339
-from consent.errors import Conflict, InvalidInput, NotFound
+from consent.errors import Conflict, Forbidden, InvalidInput, NotFound
+from consent.webhooks.egress import EgressRefused, checked_target
 from consent.webhooks.models import (
     EVENTS,
     MAX_URL_LENGTH,
@@ -81,13 +82,20 @@ def register_endpoint(
     events: list[str],
     caller: Caller,
     allow_http: bool,
+    allowed_networks: tuple[str, ...] = (),
 ) -> RegisteredEndpoint:
     """Register ``url`` for ``events``, with a new signing secret.
 
     Raises Conflict when the team already has this URL; InvalidInput for a URL that is not
     http(s) (https only, unless CONSENT_WEBHOOKS_ALLOW_HTTP), too long or with credentials,
-    for unknown or no events, and when the team already has MAX_ENDPOINTS_PER_OWNER.
+    for unknown or no events, and when the team already has MAX_ENDPOINTS_PER_OWNER; EgressRefused
+    (an InvalidInput) when the host resolves to an address webhooks may not reach
+    (consent.webhooks.egress); a name that does not resolve yet is accepted and checked at
+    each delivery. Forbidden for a caller that is not an administrator
+    (docs/roles.md).
     """
+    if not caller.is_admin:
+        raise Forbidden("Only an administrator's key registers webhook endpoints.")
     errors: dict[str, list[str]] = {}
     problems = url_errors(url, allow_http=allow_http)
     if problems:
@@ -98,6 +106,18 @@ def register_endpoint(
         errors["events"] = [f"Choose among {', '.join(EVENTS)}; got {got}."]
     if errors:
         raise InvalidInput("The webhook endpoint is not valid; see errors.", errors=errors)
+    parts = urlsplit(url)
+    default_port = 443 if parts.scheme == "https" else 80
+    try:
+        checked_target(
+            str(parts.hostname), parts.port or default_port, allowed_networks=allowed_networks
+        )
+    except EgressRefused as refused:
+        # A name that does not resolve (yet) reaches nothing: it is accepted, and checked again
+        # at every delivery (its attempts are recorded as "dns"). An address that does resolve
+        # must be one webhooks may reach.
+        if refused.category != "dns":
+            raise
     owned = session.scalars(
         select(WebhookEndpoint.url).where(_owned(caller), WebhookEndpoint.deleted_at.is_(None))
     ).all()

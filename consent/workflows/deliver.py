@@ -34,7 +34,8 @@ from consent.webhooks.sender import Delivery, Outcome, send
 
 # Seconds a claim outlives the request timeout before another deliverer may take it over.
 LEASE_MARGIN_SECONDS = 60
-LOST = "No result recorded: the deliverer stopped before the answer (its lease ran out)."
+# The deliverer stopped before the answer (its lease ran out): no result was recorded.
+LOST = "lost"
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,14 @@ def deliver_due(session: AnySession, rt: Runtime, *, limit: int | None = None) -
             break
         secret = rt.vault.open_service_secret(claim.secret_sealed).decode()
         allow_http = settings.webhooks_allow_http
-        result = send(claim, secret=secret, timeout=timeout, allow_http=allow_http)
+        result = send(
+            claim,
+            secret=secret,
+            timeout=timeout,
+            allow_http=allow_http,
+            allowed_networks=settings.webhooks_allow_networks,
+            ca_file=settings.webhook_ca_file,
+        )
         state = record(session, claim, result, max_attempts=max_attempts, base=base, cap=cap)
         {"delivered": report.delivered, "dead": report.dead}.get(state, report.retrying).append(
             claim.delivery_id

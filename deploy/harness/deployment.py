@@ -164,6 +164,9 @@ class Deployment:
             email,
             "--name",
             "Dr Selftest",
+            # An administrator: its key registers the webhook endpoint (docs/roles.md).
+            "--role",
+            "admin",
             "--team",
             "selftest",
             "--password",

@@ -19,22 +19,18 @@ SELFTEST_SETTINGS = {"CONSENT_RATELIMIT_VERIFY": "100000000 per minute"}
 
 
 def csrf_workaround() -> str:
-    """The CSRF line of the runbook's config.py, while the service still needs it.
+    """The CSRF line of the runbook's config.py: none any more.
 
-    TODO(issue 17): over https Flask-WTF also wants a Referer from the same origin on every form
-    POST (WTF_CSRF_SSL_STRICT), and the service tells browsers to send none (Referrer-Policy:
-    no-referrer): without ``WTF_CSRF_SSL_STRICT = False`` no clinician can log in and no patient
-    can sign or withdraw over https (the CSRF token and the SameSite cookie still hold). Issue
-    17 settles the policy; from then on this returns "" and the self-test checks the service as
-    it is, with a client that sends a Referer exactly when the page's policy lets a browser.
+    Over https Flask-WTF wants a Referer from the same origin on every form POST
+    (WTF_CSRF_SSL_STRICT); the service's Referrer-Policy is same-origin (issue 17), so browsers
+    send one, and the self-test checks the service as it is, with a client that sends a Referer
+    exactly when the page's policy lets a browser. Kept so that the checks of older checkouts
+    read the same; it returns "" while the policy lets a Referer through.
     """
-    from consent.settings import FLASK_KEYS
     from consent.web.securityheaders import _ALWAYS
 
     policy = dict(_ALWAYS).get("Referrer-Policy")
-    if policy == "no-referrer" and "WTF_CSRF_SSL_STRICT" in FLASK_KEYS:
-        return "WTF_CSRF_SSL_STRICT = False\n"
-    return ""
+    return "WTF_CSRF_SSL_STRICT = False\n" if policy == "no-referrer" else ""
 
 
 def webhook_settings(ca: Path) -> dict[str, str]:

@@ -11,9 +11,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from consent.accounts.keys import _recent_keys
-from consent.accounts.models import ApiKey, Integration
+from consent.accounts.models import Account, ApiKey, Integration
 from consent.accounts.teams import teams_of
 from consent.db import db
+from consent.pages.login import VERSION as SESSION_VERSION
 from tests.factories import care_team, key_for, staff
 
 
@@ -22,6 +23,7 @@ def _signed_in(app: Flask, account_id: int) -> FlaskClient:
     with client.session_transaction() as session:
         session["_user_id"] = str(account_id)
         session["_fresh"] = True
+        session[SESSION_VERSION] = db.session.get_one(Account, account_id).session_version
     return client
 
 
@@ -155,7 +157,10 @@ def test_integrations_accounts_and_memberships_are_managed_on_the_pages(
     assert moving.get("/clinician/").status_code == 302
     assert "disabled" in admin.get("/admin/accounts").get_data(as_text=True)
     assert admin.post(f"/admin/accounts/{person.id}/enable").status_code == 302
-    assert moving.get("/clinician/").status_code == 200
+    # Enabled again, they log in again: the session that was open when they were disabled
+    # stays over (issue 17: a disabling ends every session of the account).
+    assert moving.get("/clinician/").status_code == 302
+    assert _signed_in(app, person.id).get("/clinician/").status_code == 200
 
 
 def test_the_admin_pages_are_in_french(app: Flask, admin: FlaskClient) -> None:

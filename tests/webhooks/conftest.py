@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from consent import clock
 from tests.conftest import LiveSettings
-from tests.factories import Flow, api_key, auth
+from tests.factories import Flow, admin_key, auth
 from tests.webhooks.receiver import Receiver, running_receiver
 
 BACKOFF_SECONDS = 10
@@ -22,6 +22,8 @@ BACKOFF_SECONDS = 10
 def hook_config(configure: LiveSettings) -> LiveSettings:
     settings = {
         "CONSENT_WEBHOOKS_ALLOW_HTTP": True,
+        # The test receiver listens on loopback, which webhooks may reach only when allowed.
+        "CONSENT_WEBHOOKS_ALLOW_NETWORKS": "127.0.0.1/32",
         "CONSENT_WEBHOOK_BACKOFF_SECONDS": BACKOFF_SECONDS,
         "CONSENT_WEBHOOK_BACKOFF_CAP_SECONDS": 3600,
         "CONSENT_WEBHOOK_TIMEOUT_SECONDS": 5,
@@ -34,7 +36,8 @@ def hook_config(configure: LiveSettings) -> LiveSettings:
 
 @pytest.fixture
 def key(hook_config: dict[str, Any]) -> str:
-    return api_key(("verify", "consents:write", "webhooks:manage"))
+    """An administrator's key: only administrators manage webhooks (docs/roles.md)."""
+    return admin_key(("verify", "consents:write", "webhooks:manage"))
 
 
 @pytest.fixture

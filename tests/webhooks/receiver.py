@@ -4,6 +4,7 @@ what it received."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -68,10 +69,17 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def running_receiver(script: list[int] | None = None, **options: object) -> Iterator[Receiver]:
+def running_receiver(
+    script: list[int] | None = None, *, tls: ssl.SSLContext | None = None, **options: object
+) -> Iterator[Receiver]:
+    """A receiver on 127.0.0.1; with ``tls``, over https (its URL names 127.0.0.1: a test
+    changes the host to a name its certificate carries)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(Receiver(url="")))
     host, port = server.server_address[:2]
-    receiver = Receiver(url=f"http://{host}:{port}/hooks", script=list(script or []))
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
+    receiver = Receiver(url=f"{scheme}://{host}:{port}/hooks", script=list(script or []))
     for name, value in options.items():
         setattr(receiver, name, value)
     server.RequestHandlerClass = _handler(receiver)

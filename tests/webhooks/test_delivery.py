@@ -27,6 +27,7 @@ from tests.factories import Flow, auth, evidence, photo
 from tests.webhooks.conftest import BACKOFF_SECONDS, Clock, register
 from tests.webhooks.receiver import Receiver, running_receiver
 
+LOOPBACK = ("127.0.0.1/32",)
 CHOICES = {"teaching": True, "public_social_network": False}
 
 
@@ -283,7 +284,7 @@ def test_slow_receiver_times_out_and_is_retried(
     (row,) = deliveries()
     (attempt,) = attempts(row.id)
     assert row.state == "pending" and attempt.status_code is None
-    assert attempt.error is not None and "timed out" in attempt.error
+    assert attempt.error == "timeout"
     assert attempt.duration_ms is not None and attempt.duration_ms >= 300
 
 
@@ -297,8 +298,7 @@ def test_unreachable_endpoint_is_recorded_as_an_error(
     runner.invoke(args=["deliver"])
     (row,) = deliveries()
     (attempt,) = attempts(row.id)
-    assert attempt.status_code is None and attempt.error
-    assert "refused" in attempt.error.lower()
+    assert attempt.status_code is None and attempt.error == "refused"
 
 
 def test_two_deliverers_never_send_the_same_attempt(
@@ -352,9 +352,11 @@ def test_claimed_delivery_cannot_be_claimed_again(
 
     # The stalled deliverer's late result changes nothing; the new holder's counts.
     config = {"max_attempts": 8, "base": 10.0, "cap": 60.0}
-    late = send(first, secret=_secret(first), timeout=5, allow_http=True)
+    late = send(first, secret=_secret(first), timeout=5, allow_http=True, allowed_networks=LOOPBACK)
     assert record(db.session, first, late, **config) == "lost"
-    result = send(second, secret=_secret(second), timeout=5, allow_http=True)
+    result = send(
+        second, secret=_secret(second), timeout=5, allow_http=True, allowed_networks=LOOPBACK
+    )
     assert record(db.session, second, result, **config) == "delivered"
 
 
@@ -385,7 +387,7 @@ def test_http_endpoint_is_not_sent_once_http_is_no_longer_allowed(
     assert receiver.received == []
     (row,) = deliveries()
     (attempt,) = attempts(row.id)
-    assert attempt.error == "Not sent: Use https."
+    assert attempt.error == "invalid_url"
 
 
 def test_worker_thread_delivers_when_enabled(
@@ -402,6 +404,7 @@ def test_worker_thread_delivers_when_enabled(
         CONSENT_WEBHOOK_WORKER=True,
         CONSENT_WEBHOOK_POLL_SECONDS=0.05,
         CONSENT_WEBHOOKS_ALLOW_HTTP=True,
+        CONSENT_WEBHOOKS_ALLOW_NETWORKS="127.0.0.1/32",
     )
     try:
         assert "webhook_worker" not in serving.extensions  # not before the first request

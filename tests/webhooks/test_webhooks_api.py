@@ -13,7 +13,7 @@ from consent.db import db
 from consent.web.context import runtime
 from consent.webhooks.models import WebhookEndpoint
 from consent.webhooks.service import MAX_ENDPOINTS_PER_OWNER
-from tests.factories import WARD, api_key, auth, issue_key, member
+from tests.factories import WARD, admin_key, api_key, auth, issue_key, member
 from tests.test_instance import publishing_tool
 from tests.webhooks.conftest import register
 
@@ -23,7 +23,7 @@ HOOK = "https://publisher.example/hooks/consent"
 @pytest.fixture
 def https_key(app: Any) -> str:
     """A key on the default configuration: endpoints must be https."""
-    return api_key(("webhooks:manage",))
+    return admin_key(("webhooks:manage",))
 
 
 def error_fields(response: Any) -> dict[str, Any]:
@@ -149,8 +149,9 @@ def _key_for(account: Any, team: str = WARD) -> str:
 
 
 def test_endpoints_belong_to_the_team(client: FlaskClient) -> None:
-    """A team's endpoints hear of its consents only; every webhooks key of the team manages
-    them; another team's keys find nothing (404), and nothing of theirs changes."""
+    """A team's endpoints hear of its consents only; every admin's webhooks key of the team
+    manages them (a system's key does not: docs/roles.md); another team's keys find nothing
+    (404), and nothing of theirs changes."""
     alice = member(email="alice@hospital.test", display_name="Dr A", role="admin")
     bob = member(email="bob@hospital.test", display_name="Dr B", role="admin")
     carol = member(
@@ -160,15 +161,16 @@ def test_endpoints_belong_to_the_team(client: FlaskClient) -> None:
     system = issue_key(name="desk", scopes=["webhooks:manage"], days=30).secret
     db.session.commit()
     mine = register(client, alice_key, HOOK)
-    desk = register(client, system, HOOK + "/desk")
+    desk = register(client, bob_key, HOOK + "/desk")
+    refused = post(client, system, {"url": HOOK + "/system", "events": ["consent.created"]})
+    assert refused.status_code == 403
+    assert client.get("/api/v1/webhooks", headers=auth(system)).status_code == 403
     theirs = register(client, carol_key, HOOK + "/oncology")
 
     def listed(key: str) -> list[str]:
         return sorted(item["id"] for item in client.get("/api/v1/webhooks", headers=auth(key)).json)
 
-    assert (
-        listed(alice_key) == listed(bob_key) == listed(system) == sorted([mine["id"], desk["id"]])
-    )
+    assert listed(alice_key) == listed(bob_key) == sorted([mine["id"], desk["id"]])
     assert listed(carol_key) == [theirs["id"]]
 
     # Another team's endpoint does not exist for them: 404, and it stays.

@@ -1,6 +1,6 @@
 """Accounts an administrator disabled
 
-Revision ID: 0011_sign_on
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-07 12:00:00.000000
 
@@ -16,7 +16,7 @@ from alembic import op
 import consent.db.types
 
 # revision identifiers, used by Alembic.
-revision = "0011_sign_on"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
