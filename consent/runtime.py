@@ -20,9 +20,9 @@ from werkzeug.routing import Map
 
 from consent.crypto.document_signing import load_identity
 from consent.crypto.keyring import Keyring, load_key_file, read_private_file, seeds_from_environment
+from consent.crypto.timestamps import TsaConfig, load_roots
 from consent.crypto.vault import Vault
 from consent.db.files import MediaStore
-from consent.crypto.timestamps import TsaConfig, load_roots
 from consent.documents.cache import RenderCache
 from consent.documents.seal import Sealer
 from consent.errors import ConfigurationError

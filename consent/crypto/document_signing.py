@@ -163,3 +163,54 @@ def _private_pem(key: rsa.RSAPrivateKey) -> bytes:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+
+
+def install_identity(
+    keys_dir: Path, *, cert_name: str, key_name: str, cert_pem: bytes, key_pem: bytes
+) -> DocumentSigningIdentity:
+    """Put a new certificate and key in place (key 0600); the old pair is kept, renamed with
+    the time it was retired (PDFs it sealed carry their certificate and stay valid anyway).
+
+    Raises ConfigurationError, changing nothing, when the new pair does not load.
+    """
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    trial_cert, trial_key = keys_dir / f".new-{cert_name}", keys_dir / f".new-{key_name}"
+    write_private_file(trial_cert, cert_pem)
+    write_private_file(trial_key, key_pem)
+    try:
+        identity = load_identity(trial_cert, trial_key)
+    except ConfigurationError:
+        trial_cert.unlink()
+        trial_key.unlink()
+        raise
+    assert identity is not None
+    for name, trial in ((cert_name, trial_cert), (key_name, trial_key)):
+        current = keys_dir / name
+        if current.exists():
+            current.rename(keys_dir / f"{name}.retired-{stamp}")
+        trial.rename(current)
+    return identity
+
+
+def renew_throwaway_identity(
+    keys_dir: Path, *, organisation: str, cert_name: str, key_name: str
+) -> DocumentSigningIdentity:
+    """A new throw-away certificate from the throw-away CA, installed like any other."""
+    write_throwaway_identity(
+        keys_dir,
+        organisation=organisation,
+        cert_name=f".throwaway-{cert_name}",
+        key_name=f".throwaway-{key_name}",
+    )
+    cert_path, key_path = keys_dir / f".throwaway-{cert_name}", keys_dir / f".throwaway-{key_name}"
+    try:
+        return install_identity(
+            keys_dir,
+            cert_name=cert_name,
+            key_name=key_name,
+            cert_pem=cert_path.read_bytes(),
+            key_pem=read_private_file(key_path),
+        )
+    finally:
+        cert_path.unlink()
+        key_path.unlink()

@@ -9,7 +9,9 @@ online. Imports neither Flask nor a database.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import logging
 import urllib.error
 import urllib.request
@@ -58,6 +60,34 @@ class TsaConfig:
     @property
     def roots_pem(self) -> tuple[bytes, ...]:
         return tuple(root.public_bytes(serialization.Encoding.PEM) for root in self.roots)
+
+
+# The c2sp.org/tlog-proof "extra" data of a bundle whose checkpoint is timestamped: JSON naming
+# its kind, then each authority's address and its DER reply in base64.
+EXTRA_KIND = "rfc3161-timestamps"
+
+
+def encode_proof_extra(tokens: Sequence[tuple[str, bytes]]) -> bytes:
+    """The proof bundle's extra data carrying (authority URL, DER reply) pairs."""
+    listed = [{"tsa": url, "reply": base64.b64encode(reply).decode()} for url, reply in tokens]
+    return json.dumps({"kind": EXTRA_KIND, "timestamps": listed}, sort_keys=True).encode()
+
+
+def decode_proof_extra(extra: bytes) -> list[tuple[str, bytes]]:
+    """The (authority URL, DER reply) pairs of a proof bundle's extra data.
+
+    Raises VerificationError when the extra data is not ours or is malformed.
+    """
+    try:
+        document = json.loads(extra)
+        if document.get("kind") != EXTRA_KIND:
+            raise VerificationError("the proof's extra data is not a list of timestamps")
+        return [
+            (str(item["tsa"]), base64.b64decode(item["reply"], validate=True))
+            for item in document["timestamps"]
+        ]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise VerificationError("the proof's timestamps cannot be read") from exc
 
 
 def load_roots(path: Path) -> list[x509.Certificate]:

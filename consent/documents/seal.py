@@ -84,7 +84,7 @@ def _pyhanko_signer(identity: DocumentSigningIdentity) -> Any:
     return signers.SimpleSigner(
         signing_cert=cert,
         signing_key=key,
-        cert_registry=SimpleCertificateStore.from_certs([cert, *chain]),
+        cert_registry=SimpleCertificateStore.from_certs([cert, *chain]),  # type: ignore[no-untyped-call]
     )
 
 
@@ -97,7 +97,7 @@ def _timestamper(urls: tuple[str, ...], timeout: float) -> Any:
     from asn1crypto import tsp
     from pyhanko.sign.timestamps.api import TimeStamper
 
-    class FailoverTimeStamper(TimeStamper):  # type: ignore[misc]
+    class FailoverTimeStamper(TimeStamper):
         async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
             error: OSError | None = None
             for url in urls:
@@ -107,7 +107,7 @@ def _timestamper(urls: tuple[str, ...], timeout: float) -> Any:
                     error = exc
             raise OSError(f"no timestamp authority answered: {error}")
 
-    return FailoverTimeStamper()
+    return FailoverTimeStamper()  # type: ignore[no-untyped-call]
 
 
 def seal_pdf(pdf: bytes, *, sealer: Sealer, words: SealWords) -> SealedPdf:
