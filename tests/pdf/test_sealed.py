@@ -16,14 +16,7 @@ from consent.web.context import runtime
 from tests.factories import Flow
 from tests.pdf.readback import attachments, pdf_text, pdfa_claim
 from tests.pdf.signatures import pdfsig, pyhanko_statuses
-from tests.pdf.test_documents import (  # noqa: F401 (fixtures)
-    decided,
-    doctor,
-    flow,
-    open_request,
-    receipt_pdf,
-    withdrawn_partly,
-)
+from tests.pdf.test_documents import decided, open_request, receipt_pdf, withdrawn_partly
 
 PROOF_FILES = {"receipt.json", "receipt.tlog-proof", "consent-keys.json", "consent-keys.vkey"}
 
