@@ -183,6 +183,9 @@ def post_query(url: str, query: bytes, *, timeout: float) -> bytes:
         with urllib.request.urlopen(http, timeout=timeout) as answer:  # noqa: S310
             body: bytes = answer.read(MAX_REPLY_BYTES + 1)
             kind = answer.headers.get_content_type()
+    except urllib.error.HTTPError as exc:
+        exc.close()  # an error answer holds its connection open until closed
+        raise OSError(f"{url} answered {exc.code}") from None
     except urllib.error.URLError as exc:
         raise OSError(str(exc)) from exc
     if len(body) > MAX_REPLY_BYTES or kind != REPLY_TYPE:
