@@ -4,11 +4,12 @@ that it has not changed since.
 The seal is an incremental update appended to the PDF/A-3b file WeasyPrint wrote: the pages,
 the XMP metadata, the output intent and the attachments stay byte for byte as they were, and
 ISO 19005-3 allows such an update. With a timestamping authority the signature carries its
-signature timestamp (PAdES baseline B-T), and the certificates of the seal and of the
-timestamp are embedded in a document security store (B-LT as far as validation data exists
-offline: the revocation data a CA publishes online is added when pyHanko finds it in the
-validation context; a throw-away demo CA publishes none). Without an authority, or while it is
-down, the seal is B-B and the caller is told, so it is not kept in a cache.
+signature timestamp (PAdES baseline B-T), the certificates of the seal and of the timestamp
+are embedded in a document security store appended after the seal (B-LT, as far as validation
+data exists offline: revocation data is added when the CA publishes it; a throw-away demo CA
+publishes none). Not B-LTA: Poppler cannot validate its document timestamp. Without an
+authority, or while it is down, the seal is B-B and the caller is told, so it is not kept in
+a cache.
 
 Handed its inputs (PDF bytes, certificate, words in the patient's language); queries nothing.
 """
@@ -161,6 +162,8 @@ def _sign(pdf: bytes, sealer: Sealer, words: SealWords, *, timestamped: bool) ->
         md_algorithm="sha256",
         embed_validation_info=embed,
         validation_context=context if embed else None,
+        # Not B-LTA: Poppler's pdfsig cannot validate a document timestamp (it reports
+        # "Unable to validate this type of signature"), and readers must see a valid seal.
         use_pades_lta=False,
     )
     timestamper = _timestamper(sealer.tsa_urls, sealer.tsa_timeout) if timestamped else None

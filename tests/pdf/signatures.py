@@ -31,12 +31,13 @@ def pdfsig(pdf: bytes) -> Pdfsig:
 
 
 def pyhanko_statuses(pdf: bytes, *, trust_pems: list[bytes]) -> list[Any]:
-    """pyHanko's status of every signature, trusting only ``trust_pems``, fetching nothing."""
+    """pyHanko's status of every signature (a document timestamp's too, should one appear),
+    trusting only ``trust_pems``, fetching nothing."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="DSA is deprecated")
         from pyhanko.keys import load_certs_from_pemder_data
         from pyhanko.pdf_utils.reader import PdfFileReader
-        from pyhanko.sign.validation import validate_pdf_signature
+        from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
         from pyhanko_certvalidator import ValidationContext
 
     roots = [cert for pem in trust_pems for cert in load_certs_from_pemder_data(pem)]
@@ -44,6 +45,9 @@ def pyhanko_statuses(pdf: bytes, *, trust_pems: list[bytes]) -> list[Any]:
     statuses = []
     for signature in reader.embedded_signatures:
         context = ValidationContext(trust_roots=roots, allow_fetching=False)
+        if signature.sig_object_type == "/DocTimeStamp":
+            statuses.append(validate_pdf_timestamp(signature, validation_context=context))
+            continue
         statuses.append(
             validate_pdf_signature(
                 signature, signer_validation_context=context, ts_validation_context=context
