@@ -54,7 +54,7 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
 class OpensslTsa:
     """Its own CA (``ca_pem``), a time-stamping certificate, and ``url`` to POST queries to."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self._scratch = tempfile.TemporaryDirectory(prefix="test-tsa-")
         self.dir = Path(self._scratch.name)
         now = datetime.now(UTC) - timedelta(minutes=5)
@@ -98,7 +98,7 @@ class OpensslTsa:
         self.down = False
         self.queries = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/tsa"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
