@@ -115,6 +115,11 @@ def verify_offline(
         "checkpoints showing it (consistency proofs).",
     ]
     lines += _timestamp_lines(bundle, tsa_roots=tsa_roots, required=require_timestamp)
+    lines.append(
+        "  PDF seal (not checked here): the receipt PDF's PAdES seal says the document came "
+        "from the hospital's service unchanged; check it with a PDF reader or `pdfsig` "
+        "(docs/evidence.md)."
+    )
     return "\n".join(lines)
 
 
