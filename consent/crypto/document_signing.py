@@ -76,6 +76,12 @@ def load_identity(cert_path: Path, key_path: Path) -> DocumentSigningIdentity | 
     except (ValueError, TypeError) as exc:
         raise ConfigurationError(f"cannot read the document-signing certificate: {exc}") from exc
     leaf = certs[0]
+    if not isinstance(key, rsa.RSAPrivateKey):
+        # pyHanko marks a PDF sealed by an ECDSA or EdDSA key as PDF 2.0 (ISO/TS 32002), which
+        # PDF/A-3 (PDF 1.7) does not allow: the receipts would stop being PDF/A-3b.
+        raise ConfigurationError(
+            f"{key_path}: the document-signing key must be RSA to keep receipts PDF/A-3b"
+        )
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     pem = serialization.Encoding.PEM
     if key.public_key().public_bytes(pem, spki) != leaf.public_key().public_bytes(pem, spki):

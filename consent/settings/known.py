@@ -149,7 +149,7 @@ SETTINGS: tuple[Setting, ...] = (
         "CONSENT_DOCUMENT_SIGNING_KEY",
         "document-signing-key.pem",
         text(4000),
-        "The certificate's private key (PEM, unencrypted, mode 0600), under the keys folder "
+        "The certificate's private key (PEM, unencrypted, RSA, mode 0600), under the keys folder "
         "unless absolute.",
     ),
     _s(

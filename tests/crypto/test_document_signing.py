@@ -98,3 +98,38 @@ def test_rotate_document_certificate_seals_with_a_new_one_and_keeps_the_old(
         assert wrong.exit_code != 0
     finally:
         app.extensions[EXTENSION] = rt
+
+
+def test_a_non_rsa_key_is_refused_since_it_would_break_pdf_a_3(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "EC seal")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file = tmp_path / "k.pem"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    os.chmod(key_file, 0o600)
+    with pytest.raises(ConfigurationError, match="must be RSA"):
+        load_identity(tmp_path / "c.pem", key_file)
