@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,14 +18,18 @@ from urllib.parse import quote
 
 from werkzeug.routing import Map
 
+from consent.crypto.document_signing import load_identity
 from consent.crypto.keyring import Keyring, load_key_file, read_private_file, seeds_from_environment
+from consent.crypto.timestamps import TsaConfig, load_roots
 from consent.crypto.vault import Vault
 from consent.db.files import MediaStore
 from consent.documents.cache import RenderCache
+from consent.documents.seal import Sealer
 from consent.errors import ConfigurationError
 from consent.settings import Settings
 
 MASTER_KEY_FILE = "master.key"
+log = logging.getLogger(__name__)
 
 
 class PublicLinks:
@@ -90,6 +95,10 @@ class Runtime:
     links: PublicLinks
     # Rendered PDFs this worker keeps, newest used first (CONSENT_PDF_CACHE_BYTES).
     pdf_cache: RenderCache
+    # Seals receipt PDFs (PAdES); None when no document-signing certificate is configured.
+    sealer: Sealer | None = None
+    # The RFC 3161 authorities that timestamp checkpoints; None when none is configured.
+    timestamping: TsaConfig | None = None
 
     def with_settings(self, settings: Settings) -> Runtime:
         return dataclasses.replace(self, settings=settings)
@@ -147,6 +156,7 @@ def load_vault(settings: Settings) -> Vault:
 
 def load_runtime(settings: Settings, url_map: Map) -> Runtime:
     """Keys, vault and file store of an instance. Raises ConfigurationError if keys are absent."""
+    tsa = load_timestamping(settings)
     return Runtime(
         settings=settings,
         keyring=load_keyring(settings),
@@ -154,4 +164,40 @@ def load_runtime(settings: Settings, url_map: Map) -> Runtime:
         files=MediaStore(settings.resolve(settings.media_dir)),
         links=PublicLinks(settings.public_url, url_map),
         pdf_cache=RenderCache(settings.pdf_cache_bytes),
+        sealer=load_sealer(settings, tsa),
+        timestamping=tsa,
     )
+
+
+def load_timestamping(settings: Settings) -> TsaConfig | None:
+    """The timestamping authorities and the roots their tokens must chain to, or None.
+
+    Raises ConfigurationError when authorities are given without their root certificates.
+    """
+    urls = settings.tsa_url_list
+    if not urls:
+        return None
+    if not settings.tsa_ca_certs:
+        raise ConfigurationError(
+            "CONSENT_TSA_URLS needs CONSENT_TSA_CA_CERTS: the roots its tokens are checked against"
+        )
+    roots = load_roots(settings.resolve(settings.tsa_ca_certs))
+    return TsaConfig(tuple(urls), tuple(roots), settings.tsa_timeout_seconds)
+
+
+def load_sealer(settings: Settings, tsa: TsaConfig | None) -> Sealer | None:
+    """The PDF sealer, or None when neither the certificate nor its key file exists.
+
+    Raises ConfigurationError when only one exists, the key is readable by others, or they do
+    not belong together.
+    """
+    folder = keys_dir(settings)
+    identity = load_identity(
+        folder / settings.document_signing_cert, folder / settings.document_signing_key
+    )
+    if identity is None:
+        log.warning("no document-signing certificate: receipt PDFs are not sealed")
+        return None
+    if tsa is None:
+        return Sealer(identity)
+    return Sealer(identity, tsa.urls, tsa.roots_pem, tsa.timeout)

@@ -188,3 +188,38 @@ def test_host_names(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
 
     monkeypatch.setattr(egress, "resolve", resolve)
     return names
+
+
+@pytest.fixture(scope="session")
+def timestamp_authority() -> Iterator[Any]:
+    """A real RFC 3161 authority: `openssl ts -reply` with its own CA, over local HTTP."""
+    from tests.tsa.authority import OpensslTsa
+
+    authority = OpensslTsa()
+    yield authority
+    authority.close()
+
+
+@pytest.fixture
+def timestamping(app: Flask, timestamp_authority: Any) -> Iterator[Any]:
+    """The app, for one test, with CONSENT_TSA_URLS and CONSENT_TSA_CA_CERTS set to the test
+    authority (its checkpoints get timestamps, its PDF seals signature timestamps)."""
+    import dataclasses
+
+    from consent.runtime import load_sealer, load_timestamping
+
+    before = app.extensions[RUNTIME]
+    changed = before.settings.replace(
+        CONSENT_TSA_URLS=timestamp_authority.url,
+        CONSENT_TSA_CA_CERTS=str(timestamp_authority.ca_path),
+    )
+    tsa = load_timestamping(changed)
+    app.extensions[RUNTIME] = dataclasses.replace(
+        before.with_settings(changed), timestamping=tsa, sealer=load_sealer(changed, tsa)
+    )
+    timestamp_authority.down = False
+    try:
+        yield timestamp_authority
+    finally:
+        timestamp_authority.down = False
+        app.extensions[RUNTIME] = before

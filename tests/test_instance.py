@@ -25,9 +25,16 @@ OPENAPI_FILE = Path(__file__).resolve().parents[1] / "schemas" / "openapi.json"
 
 def test_secrets_are_private_and_never_overwritten(tmp_path: Path) -> None:
     created = write_instance_secrets(tmp_path)
-    assert len(created) == 3
+    assert len(created) == 4  # config, signing keys, master key, throw-away document certificate
     contents = {}
-    for name in ("config.py", "keys/signing-keys.json", "keys/master.key"):
+    for name in (
+        "config.py",
+        "keys/signing-keys.json",
+        "keys/master.key",
+        "keys/document-signing-key.pem",
+        "keys/document-signing-cert.pem",
+        "keys/document-signing-throwaway-ca-key.pem",
+    ):
         path = tmp_path / name
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, name
         contents[name] = path.read_bytes()

@@ -16,8 +16,10 @@ from marshmallow import Schema, fields, validate
 
 from consent.consents.decisions import get_consent
 from consent.db import db
+from consent.errors import NotFound
 from consent.ledger import store
 from consent.records import proofs
+from consent.records.timestamps import timestamp_of
 from consent.web.auth import ANY_VALID_KEY, RECORD_READERS, current_caller, require_scope
 from consent.web.context import runtime
 from consent.workflows.log_entries import readable_entry
@@ -72,6 +74,38 @@ def checkpoint() -> Response:
     rt = runtime()
     note = proofs.current_checkpoint(db.session, rt.keyring, origin=rt.log_origin)
     return Response(note, mimetype="text/plain")
+
+
+class CheckpointTimestampOut(Schema):
+    tree_size = fields.Integer(required=True)
+    note = fields.String(
+        required=True, metadata={"description": "the signed note (checkpoint) timestamped"}
+    )
+    note_sha256 = fields.String(required=True, metadata={"description": "hex; the hashed bytes"})
+    tsa = fields.String(required=True, metadata={"description": "the authority's address"})
+    gen_time = fields.DateTime(required=True, metadata={"description": "the authority's time"})
+    reply = fields.String(
+        required=True, metadata={"description": "RFC 3161 TimeStampResp, DER, base64"}
+    )
+
+
+@blp.route("/checkpoints/<int(min=1, max=9007199254740991):size>/timestamp", methods=["GET"])
+@require_scope(ANY_VALID_KEY)
+@blp.response(200, CheckpointTimestampOut)
+def checkpoint_timestamp(size: int) -> dict[str, Any]:
+    """The RFC 3161 token of the checkpoint of ``size`` entries, with the note it vouches for
+    (404 until an authority has timestamped it)."""
+    stamped = timestamp_of(db.session, size)
+    if stamped is None:
+        raise NotFound(f"The checkpoint of {size} entries has no timestamp (yet).")
+    return {
+        "tree_size": stamped.tree_size,
+        "note": stamped.note,
+        "note_sha256": stamped.note_sha256.hex(),
+        "tsa": stamped.tsa_url,
+        "gen_time": stamped.gen_time,
+        "reply": base64.b64encode(stamped.response).decode(),
+    }
 
 
 @blp.route("/proof/inclusion", methods=["GET"])

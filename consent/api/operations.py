@@ -10,6 +10,7 @@ it on (deploy/nginx/consent.conf): Prometheus scrapes each node at its own addre
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from flask import Blueprint, Response, jsonify
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -19,6 +20,7 @@ from consent.crypto.keyring import Keyring
 from consent.db import AnySession, db
 from consent.errors import Forbidden, ServiceUnavailable
 from consent.ledger import store
+from consent.records.timestamps import timestamp_status
 from consent.web import metrics
 from consent.web.auth import ANY_VALID_KEY, current_caller, require_scope
 from consent.web.context import runtime
@@ -50,7 +52,11 @@ def scrape() -> Response:
     caller = current_caller()
     if "audit" not in caller.scopes and not caller.is_admin:
         raise Forbidden("Metrics need an auditor's key (scope audit) or an administrator's.")
-    body = metrics.exposition(database_families(db.session, runtime().keyring))
+    body = metrics.exposition(
+        database_families(
+            db.session, runtime().keyring, timestamping=runtime().timestamping is not None
+        )
+    )
     return Response(body, mimetype=None, content_type=metrics.CONTENT_TYPE)
 
 
@@ -58,8 +64,11 @@ def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, documentation, value=value)
 
 
-def database_families(session: AnySession, keyring: Keyring) -> list[Metric]:
-    """What the shared database and this node's keys say now."""
+def database_families(
+    session: AnySession, keyring: Keyring, *, timestamping: bool = False
+) -> list[Metric]:
+    """What the shared database and this node's keys say now (and, with timestamping
+    authorities configured, how many checkpoints wait for a token and for how long)."""
     outbox = backlog(session)
     size = store.head(session).size
     keys = GaugeMetricFamily(
@@ -69,7 +78,7 @@ def database_families(session: AnySession, keyring: Keyring) -> list[Metric]:
     )
     for key in keyring.public_keys():
         keys.add_metric((key.key_id, key.status), 1)
-    return [
+    families: list[Metric] = [
         _gauge("consent_log_entries", "Entries in the log (its tree size).", size),
         _gauge(
             "consent_webhook_outbox_waiting",
@@ -93,3 +102,18 @@ def database_families(session: AnySession, keyring: Keyring) -> list[Metric]:
         ),
         keys,
     ]
+    if timestamping:
+        stamps = timestamp_status(session)
+        families += [
+            _gauge(
+                "consent_checkpoints_untimestamped",
+                "Checkpoints waiting for an RFC 3161 timestamp (CONSENT_TSA_URLS).",
+                stamps.pending,
+            ),
+            _gauge(
+                "consent_checkpoint_timestamp_delay_seconds",
+                "How long the oldest checkpoint without a timestamp has waited (0: none waits).",
+                stamps.delay_seconds(datetime.now(UTC)),
+            ),
+        ]
+    return families

@@ -9,6 +9,7 @@ from flask import Flask, current_app
 
 from consent.db import db
 from consent.errors import ConsentError
+from consent.runtime import Runtime
 from consent.web.context import EXTENSION as RUNTIME
 from consent.web.context import runtime
 
@@ -20,6 +21,10 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_account_command)
     from consent.cli.accounts import disable_account_command, set_password_command
     from consent.cli.backup import export_command, import_command
+    from consent.cli.evidence import (
+        rotate_document_certificate_command,
+        timestamp_checkpoints_command,
+    )
     from consent.cli.expiry import due_reviews_command, expire_command
     from consent.cli.keys import (
         create_api_key_command,
@@ -54,6 +59,8 @@ def register_commands(app: Flask) -> None:
         erase_patient_command,
         export_command,
         import_command,
+        timestamp_checkpoints_command,
+        rotate_document_certificate_command,
     ):
         app.cli.add_command(command)
 
@@ -128,6 +135,8 @@ def rotate_key_command(upcoming: bool, promote: bool) -> None:
         raise click.UsageError(exc.message) from exc
     keyring = load_keyring(rt.settings)
     current_app.extensions[RUNTIME] = dataclasses.replace(rt, keyring=keyring)
+    if not upcoming:
+        _rotate_throwaway_document_certificate(rt)
     if upcoming:
         key = next(k for k in keyring.public_keys() if k.status == "next")
         click.echo(
@@ -138,6 +147,27 @@ def rotate_key_command(upcoming: bool, promote: bool) -> None:
         key = keyring.active
         click.echo(f"new active key {key.key_id}; reload the service to sign with it")
     click.echo(key.vkey)
+
+
+def _rotate_throwaway_document_certificate(rt: Runtime) -> None:
+    """A demo's throw-away document-signing certificate is renewed with the signing key; a
+    hospital's certificate follows its own PKI (rotate-document-certificate --cert --key)."""
+    from consent.crypto.document_signing import renew_throwaway_identity
+    from consent.runtime import keys_dir
+
+    if rt.sealer is None or not rt.sealer.identity.is_throwaway:
+        click.echo(
+            "the document-signing certificate is not renewed here: install the hospital's "
+            "next one with rotate-document-certificate --cert PEM --key PEM"
+        )
+        return
+    identity = renew_throwaway_identity(
+        keys_dir(rt.settings),
+        organisation=rt.settings.controller,
+        cert_name=rt.settings.document_signing_cert,
+        key_name=rt.settings.document_signing_key,
+    )
+    click.echo(f"new THROW-AWAY document-signing certificate, SHA-256 {identity.fingerprint}")
 
 
 @click.command("sync-forms")

@@ -28,6 +28,7 @@ from consent.documents.cache import RenderCache
 from consent.documents.fonts import font_face_css
 from consent.documents.paths import FONTS_DIR, TEMPLATES_DIR
 from consent.documents.qr import qr_svg
+from consent.documents.seal import B_B, Sealer, SealWords, seal_pdf
 from consent.documents.thumbnails import PLACEHOLDER_URI, MediaRef, data_uri, thumbnail_jpeg
 from consent.errors import IntegrityFailure
 
@@ -77,6 +78,8 @@ class PdfJob:
     attachments: tuple[PdfAttachment, ...] = ()
     variant: str | None = None
     filename: str = field(default="document.pdf", compare=False)
+    # What the PAdES seal says; None for a document that attests nothing (the blank form).
+    seal: SealWords | None = None
 
     def cache_key(self) -> str:
         """SHA-256 over everything the document is made of, canonically serialised."""
@@ -85,6 +88,7 @@ class PdfJob:
             "template": self.template,
             "locale": self.locale,
             "variant": self.variant,
+            "seal": [self.seal.reason, self.seal.location] if self.seal else None,
             "content": self.content,
             "media": [[ref.sha256, ref.media_type, ref.erased] for ref in self.media],
             "attachments": [
@@ -107,12 +111,32 @@ def renderer_version() -> str:
     return digest.hexdigest()
 
 
-def render(job: PdfJob, *, cache_: RenderCache, max_pixels: int) -> bytes:
-    """The job's PDF, from ``cache_`` when the same content was rendered before. Thumbnails of
-    images larger than ``max_pixels`` are placeholders.
+def render(
+    job: PdfJob, *, cache_: RenderCache, max_pixels: int, sealer: Sealer | None = None
+) -> bytes:
+    """The job's PDF, from ``cache_`` when the same content was rendered before, sealed by
+    ``sealer`` when the job says what its seal attests. Thumbnails of images larger than
+    ``max_pixels`` are placeholders.
 
-    Raises IntegrityFailure when a media item's bytes do not match their hash.
+    A seal that lacks its timestamp because the authority was down is served but not kept: the
+    next request seals again. Raises IntegrityFailure when a media item's bytes do not match their
+    hash.
     """
+    if job.seal is None or sealer is None:
+        return _rendered(job, cache_=cache_, max_pixels=max_pixels)
+    key = f"{job.cache_key()}:sealed:{sealer.cache_tag}"
+    cached = cache_.get(key)
+    if cached is not None:
+        return cached
+    sealed = seal_pdf(
+        _rendered(job, cache_=cache_, max_pixels=max_pixels), sealer=sealer, words=job.seal
+    )
+    if sealed.level != B_B or not sealer.tsa_urls:  # not when a timestamp failed: retry
+        cache_.put(key, sealed.pdf)
+    return sealed.pdf
+
+
+def _rendered(job: PdfJob, *, cache_: RenderCache, max_pixels: int) -> bytes:
     key = job.cache_key()
     cached = cache_.get(key)
     if cached is not None:

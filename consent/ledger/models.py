@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Integer, LargeBinary, SmallInteger, String
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consent.db import db
@@ -59,3 +67,26 @@ class LogHead(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     size: Mapped[int] = mapped_column(BigInteger)
     root: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class CheckpointTimestamp(db.Model):  # type: ignore[name-defined,misc]
+    """An RFC 3161 token over the signed note of the checkpoint of ``tree_size`` entries.
+
+    The note is kept as it was timestamped (a later key rotation signs the same head
+    differently), with the authority's reply as received (DER TimeStampResp).
+    """
+
+    __tablename__ = "checkpoint_timestamps"
+    __table_args__ = (
+        CheckConstraint("tree_size >= 1", name="tree_size_positive"),
+        CheckConstraint("length(note_sha256) = 32", name="note_sha256_length"),
+    )
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    note: Mapped[str] = mapped_column(Text)
+    note_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))
+    tsa_url: Mapped[str] = mapped_column(String(2000))
+    response: Mapped[bytes] = mapped_column(LargeBinary)
+    # The authority's time (genTime), and when the service stored the token.
+    gen_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    stamped_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

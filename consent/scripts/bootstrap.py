@@ -1,4 +1,5 @@
-"""Set up an instance folder: config with a random secret, signing and master keys, the
+"""Set up an instance folder: config with a random secret, signing and master keys, a throw-away
+document-signing certificate (and CA) for the demo's PDF seals, the
 database through migrations, the form catalogue, and demo data whose API key is printed once.
 
 Run as ``python -m consent.scripts.bootstrap [--demo]``; running it again reuses what exists and
@@ -16,6 +17,11 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.security import generate_password_hash
 
+from consent.crypto.document_signing import (
+    DOCUMENT_SIGNING_CERT,
+    DOCUMENT_SIGNING_KEY,
+    write_throwaway_identity,
+)
 from consent.crypto.keyring import SIGNING_KEYS_FILE, add_signing_key, write_private_file
 from consent.runtime import MASTER_KEY_FILE, default_key_name
 from consent.settings import http_url
@@ -51,6 +57,17 @@ def write_instance_secrets(
     if not master.exists():
         write_private_file(master, base64.b64encode(os.urandom(32)))
         created.append(str(master))
+    cert, key = keys_dir / DOCUMENT_SIGNING_CERT, keys_dir / DOCUMENT_SIGNING_KEY
+    if not cert.exists() and not key.exists():
+        # A demo's receipts are sealed too, by a certificate nobody trusts: its subject says
+        # THROW-AWAY DEMO. A hospital puts its own certificate and key in their place.
+        write_throwaway_identity(
+            keys_dir,
+            organisation=os.environ.get("CONSENT_CONTROLLER") or "Demo Hospital",
+            cert_name=DOCUMENT_SIGNING_CERT,
+            key_name=DOCUMENT_SIGNING_KEY,
+        )
+        created.append(f"{cert} (THROW-AWAY demo certificate, and its CA)")
     return created
 
 

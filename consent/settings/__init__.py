@@ -75,6 +75,11 @@ class Settings:
     key_name: str | None
     log_origin: str | None
     master_key: str | None = field(repr=False)
+    document_signing_cert: str
+    document_signing_key: str
+    tsa_urls: str | None
+    tsa_ca_certs: str | None
+    tsa_timeout_seconds: float
     api_key_days: int
     api_key_cache_seconds: float
     controller: str
@@ -137,6 +142,11 @@ class Settings:
         if path.is_absolute() or self.instance_path is None:
             return path
         return Path(self.instance_path) / path
+
+    @property
+    def tsa_url_list(self) -> list[str]:
+        """The timestamping authorities, in the order they are tried."""
+        return [url.strip() for url in (self.tsa_urls or "").split(",") if url.strip()]
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed, by CONSENT_* name or attribute (tests)."""

@@ -64,6 +64,14 @@ def http_url(value: object) -> str:
     return url.rstrip("/")
 
 
+def http_urls(value: object) -> str:
+    """Comma-separated http(s) addresses, each checked like ``http_url``."""
+    listed = [part.strip() for part in text(4000)(value).split(",") if part.strip()]
+    if not listed:
+        raise ValueError("one or more http:// or https:// addresses, comma separated")
+    return ",".join(http_url(part) for part in listed)
+
+
 def database_url(value: object) -> str:
     url = text(2000)(value)
     # psycopg 3 is the PostgreSQL driver; accept the plain postgresql:// forms too.

@@ -10,6 +10,7 @@ from consent.settings.coerce import (
     database_url,
     flag,
     http_url,
+    http_urls,
     log_level,
     networks,
     optional,
@@ -114,6 +115,39 @@ SETTINGS: tuple[Setting, ...] = (
         optional(text(200)),
         "The vault's master key, base64.",
         secret=True,
+    ),
+    _s(
+        "CONSENT_DOCUMENT_SIGNING_CERT",
+        "document-signing-cert.pem",
+        text(4000),
+        "X.509 certificate (PEM, then its chain) that seals receipt PDFs (PAdES), under the "
+        "keys folder unless absolute; with its key absent too, PDFs are not sealed.",
+    ),
+    _s(
+        "CONSENT_DOCUMENT_SIGNING_KEY",
+        "document-signing-key.pem",
+        text(4000),
+        "The certificate's private key (PEM, unencrypted, RSA, mode 0600), under the keys folder "
+        "unless absolute.",
+    ),
+    _s(
+        "CONSENT_TSA_URLS",
+        None,
+        optional(http_urls),
+        "RFC 3161 timestamping authorities, comma separated, tried in order: they timestamp "
+        "each checkpoint and each PDF seal.",
+    ),
+    _s(
+        "CONSENT_TSA_CA_CERTS",
+        None,
+        optional(text(4000)),
+        "PEM file of the root certificates the timestamping authorities' tokens must chain to.",
+    ),
+    _s(
+        "CONSENT_TSA_TIMEOUT_SECONDS",
+        10,
+        seconds(0.1, 120),
+        "Seconds to wait for a timestamping authority's answer.",
     ),
     _s("CONSENT_API_KEY_DAYS", 365, whole(1, 3650), "Days an API key lives by default."),
     _s(

@@ -11,7 +11,9 @@ from consent.web.context import runtime
 def pdf_response(job: PdfJob, *, download: bool = False) -> Response:
     """The job's PDF, never stored by a browser or proxy cache (it shows a patient's images)."""
     rt = runtime()
-    pdf = render(job, cache_=rt.pdf_cache, max_pixels=rt.settings.max_image_pixels)
+    pdf = render(
+        job, cache_=rt.pdf_cache, max_pixels=rt.settings.max_image_pixels, sealer=rt.sealer
+    )
     response = Response(pdf, mimetype="application/pdf")
     disposition = "attachment" if download else "inline"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{job.filename}"'

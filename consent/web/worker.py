@@ -11,6 +11,7 @@ from flask import Flask
 from consent.db import db
 from consent.web.context import runtime
 from consent.workflows.deliver import deliver_due
+from consent.workflows.timestamps import timestamp_due
 
 log = logging.getLogger("consent.webhooks.delivery")
 
@@ -29,6 +30,9 @@ class DeliveryWorker(threading.Thread):
             with self.app.app_context():
                 try:
                     deliver_due(db.session, runtime(self.app))
+                    # Checkpoints wait for their timestamps here too, after the consents'
+                    # commits, never in them (consent.workflows.timestamps).
+                    timestamp_due(db.session, runtime(self.app))
                 except Exception as exc:  # keep going: the next round may work
                     # The type only: a database error's message quotes the row it failed on.
                     log.error("webhook delivery round failed: %s", type(exc).__name__)

@@ -27,6 +27,7 @@ from consent.records.envelope import receipt_envelope
 from consent.records.proofs import bundle_as_appended
 from consent.runtime import Runtime
 from consent.verify.public import published_keys
+from consent.workflows.sealing import seal_words
 
 RECEIPT_FILE = "receipt.json"
 PROOF_FILE = "receipt.tlog-proof"
@@ -213,4 +214,10 @@ def receipt_job(session: AnySession, rt: Runtime, consent_id: str, *, scope: Sco
         attachments=attachments,
         variant=PDF_A_3B,
         filename=f"consent-receipt-{consent.id}.pdf",
+        seal=seal_words(
+            form.language,
+            document="consent",
+            controller=body["controller"],
+            public_url=rt.settings.public_url,
+        ),
     )

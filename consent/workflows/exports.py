@@ -78,7 +78,9 @@ def _receipt_document(
 ) -> fhir.ReceiptDocument:
     """The receipt PDF as GET .../receipt.pdf serves it (the same render, through the cache)."""
     job = receipt_job(session, rt, consent.id, scope=scope)
-    pdf = render(job, cache_=rt.pdf_cache, max_pixels=rt.settings.max_image_pixels)
+    pdf = render(
+        job, cache_=rt.pdf_cache, max_pixels=rt.settings.max_image_pixels, sealer=rt.sealer
+    )
     return fhir.ReceiptDocument(
         url=rt.links.receipt_pdf(consent.id),
         sha1_base64=base64.b64encode(hashlib.sha1(pdf, usedforsecurity=False).digest()).decode(),

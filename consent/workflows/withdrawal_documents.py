@@ -16,6 +16,7 @@ from consent.documents.render import PDF_A_3B, PdfJob
 from consent.records.envelope import receipt_envelope, verified_receipt
 from consent.runtime import Runtime
 from consent.workflows.documents import KEYS_FILE, VKEY_FILE, evidence_attachments, form_meta
+from consent.workflows.sealing import seal_words
 
 RECEIPT_FILE = "withdrawal-receipt.json"
 PROOF_FILE = "withdrawal-receipt.tlog-proof"
@@ -88,4 +89,10 @@ def withdrawal_receipt_job(
         attachments=attachments,
         variant=PDF_A_3B,
         filename=f"withdrawal-receipt-{withdrawal.id}.pdf",
+        seal=seal_words(
+            form.language,
+            document="withdrawal",
+            controller=consent_body["controller"],
+            public_url=rt.settings.public_url,
+        ),
     )

@@ -15,7 +15,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
-from werkzeug.security import generate_password_hash
 
 from consent.accounts.scope import EVERY_TEAM
 from consent.cli.verify_tool import main as consent_verify
@@ -23,7 +22,7 @@ from consent.db import db
 from consent.documents import render as render_module
 from consent.forms.models import FormVersion
 from consent.web.context import runtime
-from tests.factories import Flow, api_key, auth, issue_key, jpeg, member, photo
+from tests.factories import Flow, api_key, auth, jpeg, photo
 from tests.pdf.readback import (
     attachments,
     embedded_images,
@@ -42,20 +41,6 @@ USES = [
     {"purpose": "public_social_network", "channels": ["linkedin"]},
     {"purpose": "journal_publication"},
 ]
-
-
-@pytest.fixture
-def doctor(app: Flask) -> dict[str, Any]:
-    account = member(email="dr.pdf@hospital.test", display_name="Dr Fiona", role="clinician")
-    account.password_hash = generate_password_hash(PASSWORD)
-    key = issue_key(name="ehr", scopes=["verify", "consents:write"], days=30, account=account)
-    db.session.commit()
-    return {"email": account.email, "key": key.secret}
-
-
-@pytest.fixture
-def flow(app: Flask, doctor: dict[str, Any]) -> Flow:
-    return Flow(app.test_client(), doctor["key"])
 
 
 def logged_in(app: Flask, doctor: dict[str, Any]) -> FlaskClient:
