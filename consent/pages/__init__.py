@@ -11,7 +11,17 @@ def init_app(app: Flask) -> None:
     from flask_babel import get_locale
 
     from consent.documents.render import long_date
-    from consent.pages import clinician, login, paper, public, tablet, tablet_end, withdraw
+    from consent.pages import (
+        clinician,
+        login,
+        paper,
+        public,
+        request_page,
+        tablet,
+        tablet_end,
+        withdraw,
+        worklist,
+    )
     from consent.pages.labels import PURPOSE_LABELS, RELATIONSHIP_LABELS, STATE_LABELS
     from consent.web.extensions import babel, csrf, login_manager
     from consent.web.i18n import select_locale
@@ -23,6 +33,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     # The login and tablet_end modules add their routes to the clinician and tablet blueprints.
     assert login.blp is clinician.blp and tablet_end.blp is tablet.blp
+    assert worklist.blp is clinician.blp and request_page.blp is clinician.blp
     for module in (tablet, clinician, paper, public, withdraw):
         app.register_blueprint(module.blp)
     app.jinja_env.globals.update(

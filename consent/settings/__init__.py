@@ -81,6 +81,7 @@ class Settings:
     log_origin: str | None
     master_key: str | None = field(repr=False)
     api_key_days: int
+    consent_days: int
     api_key_cache_seconds: float
     controller: str
     dpo_contact: str

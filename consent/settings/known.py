@@ -139,6 +139,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     _s("CONSENT_API_KEY_DAYS", 365, whole(1, 3650), "Days an API key lives by default."),
     _s(
+        "CONSENT_CONSENT_DAYS",
+        730,
+        whole(1, 3650),
+        "Days a new request's consent lasts unless the clinician picks another end date.",
+    ),
+    _s(
         "CONSENT_API_KEY_CACHE_SECONDS",
         5,
         seconds(0, 3600),
