@@ -76,7 +76,7 @@ def day(value: datetime | date | None) -> str:
     """ "7 December 2026" / "7 décembre 2026", in the interface language."""
     if value is None:
         return ""
-    return str(format_date(value, format="long"))
+    return str(format_date(value, format="d MMMM y"))
 
 
 def _date(text: str) -> date | None:
