@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     from consent.pages import (
         clinician,
         login,
+        new_request,
         paper,
         public,
         request_page,
@@ -34,6 +35,7 @@ def init_app(app: Flask) -> None:
     # The login and tablet_end modules add their routes to the clinician and tablet blueprints.
     assert login.blp is clinician.blp and tablet_end.blp is tablet.blp
     assert worklist.blp is clinician.blp and request_page.blp is clinician.blp
+    assert new_request.blp is clinician.blp
     for module in (tablet, clinician, paper, public, withdraw):
         app.register_blueprint(module.blp)
     app.jinja_env.globals.update(
