@@ -19,6 +19,11 @@
         var focused = root.contains(document.activeElement) ? document.activeElement.id : "";
         root.innerHTML = part.innerHTML;
         root.setAttribute("data-live-version", part.getAttribute("data-live-version") || "");
+        // Other parts that follow the same state (a request's history), swapped alike.
+        Array.prototype.forEach.call(document.querySelectorAll("[data-live-also]"), function (old) {
+          var next = fresh.getElementById(old.id);
+          if (next) { old.innerHTML = next.innerHTML; }
+        });
         document.title = fresh.title;
         if (focused && document.getElementById(focused)) { document.getElementById(focused).focus(); }
         if (announce && message) { announce.textContent = message; }
