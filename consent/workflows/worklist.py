@@ -8,6 +8,7 @@ the status column alone, which says "decided" long after a patient withdrew.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -26,10 +27,10 @@ from consent.consents.models import (
     RequestUse,
     Withdrawal,
 )
-from consent.crypto.vault import Vault
+from consent.crypto.vault import Vault, open_sealed
 from consent.db import AnySession
 from consent.forms.models import FormVersion
-from consent.patients.models import Patient
+from consent.patients.models import Patient, PatientKey
 from consent.patients.service import identity
 
 # In the order the worklist shows them: what needs the clinician first.
@@ -161,7 +162,7 @@ def _matching_patients(
     found = [
         patient_id
         for patient_id in candidates[:NAME_SEARCH_LIMIT]
-        if wanted in identity(session, vault, patient_id, scope=scope)["name"].casefold()
+        if wanted in identity(session, vault, patient_id, scope=scope).get("name", "").casefold()
     ]
     return found, truncated
 
@@ -205,14 +206,23 @@ def worklist(
         query = query.where(ConsentRequest.created_at < end)
     if filters.state:
         query = query.where(state == filters.state)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    # Ids first (the state is computed for every row only when filtered by it), then the
+    # page's rows with their state: the rows skipped by the offset cost no state.
+    ids = query.with_only_columns(ConsentRequest.id, ConsentRequest.created_at)
+    total = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
     pages = max(1, -(-total // page_size))
     number = min(filters.page, pages)
-    found = session.execute(
-        query.order_by(ConsentRequest.created_at.desc(), ConsentRequest.id)
-        .offset((number - 1) * page_size)
-        .limit(page_size)
-    ).all()
+    order = (ConsentRequest.created_at.desc(), ConsentRequest.id)
+    page_ids = list(
+        session.scalars(
+            ids.with_only_columns(ConsentRequest.id)
+            .order_by(*order)
+            .offset((number - 1) * page_size)
+            .limit(page_size)
+        )
+    )
+    base, _state = _base(scope, now)
+    found = session.execute(base.where(ConsentRequest.id.in_(page_ids)).order_by(*order)).all()
     rows = _rows(session, vault, scope, found)
     return Page(rows, total, number, pages, all_counts, truncated)
 
@@ -243,6 +253,18 @@ def _rows(session: AnySession, vault: Vault, scope: Scope, found: Sequence[Any])
             .group_by(Withdrawal.consent_id)
         ).all()
     )
+    # The page's identities in one query: each patient's sealed identity and wrapped key.
+    sealed = {
+        patient_id: (identity_sealed, wrapped)
+        for patient_id, identity_sealed, wrapped in session.execute(
+            select(Patient.id, Patient.identity_sealed, PatientKey.wrapped_key)
+            .join(PatientKey, PatientKey.patient_id == Patient.id)
+            .where(
+                Patient.id.in_({request.patient_id for request, _s, _c in found}),
+                Patient.erased_at.is_(None),
+            )
+        )
+    }
     rows = []
     for request, state, consent in found:
         row = Row(
@@ -253,9 +275,11 @@ def _rows(session: AnySession, vault: Vault, scope: Scope, found: Sequence[Any])
             consent=consent,
             last_withdrawal=last_withdrawal.get(consent.id) if consent else None,
         )
-        if state != "erased":
-            sealed = identity(session, vault, request.patient_id, scope=scope)
-            row.name, row.record_number = sealed["name"], sealed["record_number"]
+        if request.patient_id in sealed and scope.allows(request.team_id):
+            box, wrapped = sealed[request.patient_id]
+            if box is not None:
+                who = json.loads(open_sealed(vault.unwrap(wrapped), box))
+                row.name, row.record_number = who.get("name"), who.get("record_number")
         rows.append(row)
     return rows
 
