@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
 
     from consent.documents.render import long_date
     from consent.pages import (
+        admin_operations,
         clinician,
         login,
         new_request,
@@ -36,7 +37,7 @@ def init_app(app: Flask) -> None:
     assert login.blp is clinician.blp and tablet_end.blp is tablet.blp
     assert worklist.blp is clinician.blp and request_page.blp is clinician.blp
     assert new_request.blp is clinician.blp
-    for module in (tablet, clinician, paper, public, withdraw):
+    for module in (tablet, clinician, paper, public, withdraw, admin_operations):
         app.register_blueprint(module.blp)
     app.jinja_env.globals.update(
         get_locale=get_locale,
