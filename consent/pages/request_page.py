@@ -91,6 +91,7 @@ def render_request(request_id: str, *, link_url: str | None) -> str:
         definition=definition,
         media=media,
         link_url=link_url,
+        link_minutes=runtime().settings.signing_link_minutes,
         qr=qr_svg(link_url, label=_("QR code of the tablet link")) if link_url else None,
         pending=ordered_choices(session, request_id, json.loads(pending.choices))
         if pending

@@ -70,11 +70,20 @@ def test_the_worklist_and_request_page_follow_the_patient_without_a_reload(
     waiting = (
         "En attente de votre confirmation" if language == "fr" else "Waiting for your confirmation"
     )
+    # The request page with a fresh tablet link, in a second tab: it follows the patient too.
+    desk = page.context.new_page()
+    desk.goto(live_server + f"/clinician/requests/{request_id}")
+    with desk.expect_navigation():
+        press(desk, "main form[action$='/link'] button")
+    desk.wait_for_selector("svg.qr")
     _patient_signs(request_id)
     page.wait_for_selector(f"td >> text={waiting}", timeout=SOON)  # no reload
     assert page.title().startswith("(1) ")
     assert "confirmation" in page.locator("#live-announce").inner_text()
     check_page(page, f"clinician-worklist-waiting-{language}")
+    desk.wait_for_selector("main form[action$='/confirm'] button", timeout=SOON)
+    assert desk.locator("svg.qr").count() == 0  # the spent link went with the old state
+    desk.close()
 
     page.locator("tbody a[href*='/clinician/requests/']").first.focus()
     with page.expect_navigation():

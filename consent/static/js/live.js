@@ -8,7 +8,9 @@
   var announce = document.getElementById("live-announce");
   var version = root.getAttribute("data-live-version");
   function swap(message) {
-    return fetch(window.location.href, { credentials: "same-origin" })
+    // The page to fetch again: this one, unless it answered a form (a new tablet link).
+    var source = root.getAttribute("data-live-page") || window.location.href;
+    return fetch(source, { credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
         if (!html) { return; }
