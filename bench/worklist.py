@@ -33,7 +33,7 @@ from bench.common import (
 from bench.dataset import populate
 from consent.db import db
 
-PASSWORD = "bench password, long enough"
+PASSWORD = "bench password, long enough"  # noqa: S105 (a throw-away bench account)
 
 
 def measure(instance: Instance, patients: int, calls: int) -> dict[str, float]:

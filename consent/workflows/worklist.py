@@ -52,42 +52,20 @@ MAX_PAGE = 10_000
 NAME_SEARCH_LIMIT = 2000
 
 
-def _use_totals() -> Any:
-    """Per consent: how many uses are granted and still active, how many were withdrawn
-    (one grouped pass over consent_uses, joined by hash rather than probed per row)."""
-    return (
-        select(
-            ConsentUse.consent_id.label("consent_id"),
-            func.sum(
-                case((and_(ConsentUse.granted, ConsentUse.withdrawal_id.is_(None)), 1), else_=0)
-            ).label("active"),
-            func.sum(case((ConsentUse.withdrawal_id.is_not(None), 1), else_=0)).label("withdrawn"),
-        )
-        .group_by(ConsentUse.consent_id)
-        .subquery("use_totals")
+def state_of(now: datetime) -> ColumnElement[str]:
+    """The state of ConsentRequest (joined with Patient, outer-joined with Consent)."""
+    active = exists().where(
+        ConsentUse.consent_id == Consent.id,
+        ConsentUse.granted.is_(True),
+        ConsentUse.withdrawal_id.is_(None),
     )
-
-
-def _joined(query: Any, totals: Any) -> Any:
-    """The rows a request's state is read from, beside the request."""
-    return (
-        query.join(Patient, Patient.id == ConsentRequest.patient_id)
-        .outerjoin(Consent, Consent.request_id == ConsentRequest.id)
-        .outerjoin(totals, totals.c.consent_id == Consent.id)
-        .outerjoin(PendingDecision, PendingDecision.request_id == ConsentRequest.id)
+    withdrawn = exists().where(
+        ConsentUse.consent_id == Consent.id, ConsentUse.withdrawal_id.is_not(None)
     )
-
-
-def state_of(now: datetime, totals: Any) -> ColumnElement[str]:
-    """The state of ConsentRequest, from the rows ``_joined`` adds."""
-    withdrawn = func.coalesce(totals.c.withdrawn, 0) > 0
-    active = func.coalesce(totals.c.active, 0) > 0
+    pending = exists().where(PendingDecision.request_id == ConsentRequest.id)
     return case(
         (Patient.erased_at.is_not(None), literal("erased")),
-        (
-            and_(Consent.id.is_(None), PendingDecision.request_id.is_not(None)),
-            literal("waiting_confirmation"),
-        ),
+        (and_(Consent.id.is_(None), pending), literal("waiting_confirmation")),
         (Consent.id.is_(None), literal("waiting_patient")),
         (and_(withdrawn, ~active), literal("withdrawn")),
         (Consent.expires_at <= now, literal("expired")),
@@ -134,9 +112,12 @@ class Page:
 
 
 def _base(scope: Scope, now: datetime) -> Any:
-    totals = _use_totals()
-    state = state_of(now, totals).label("state")
-    query = _joined(select(ConsentRequest, state, Consent), totals)
+    state = state_of(now).label("state")
+    query = (
+        select(ConsentRequest, state, Consent)
+        .join(Patient, Patient.id == ConsentRequest.patient_id)
+        .outerjoin(Consent, Consent.request_id == ConsentRequest.id)
+    )
     if scope.teams is not None:
         query = query.where(ConsentRequest.team_id.in_(sorted(scope.teams)))
     return query, state
@@ -145,9 +126,13 @@ def _base(scope: Scope, now: datetime) -> Any:
 def counts(session: AnySession, scope: Scope, *, now: datetime | None = None) -> dict[str, int]:
     """How many requests of the caller's teams are in each state."""
     now = now or clock.now()
-    totals = _use_totals()
-    state = state_of(now, totals).label("state")
-    query = _joined(select(state).select_from(ConsentRequest), totals)
+    state = state_of(now).label("state")
+    query = (
+        select(state)
+        .select_from(ConsentRequest)
+        .join(Patient, Patient.id == ConsentRequest.patient_id)
+        .outerjoin(Consent, Consent.request_id == ConsentRequest.id)
+    )
     if scope.teams is not None:
         query = query.where(ConsentRequest.team_id.in_(sorted(scope.teams)))
     inner = query.subquery()
