@@ -19,6 +19,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(audit_command)
     app.cli.add_command(create_account_command)
     from consent.cli.backup import export_command, import_command
+    from consent.cli.email import send_emails_command
     from consent.cli.expiry import due_reviews_command, expire_command
     from consent.cli.keys import (
         create_api_key_command,
@@ -46,6 +47,7 @@ def register_commands(app: Flask) -> None:
         remove_member_command,
         create_integration_command,
         deliver_command,
+        send_emails_command,
         expire_command,
         due_reviews_command,
         erase_patient_command,

@@ -93,6 +93,12 @@ class Settings:
     webhooks_allow_http: bool
     webhook_timeout_seconds: float
     webhook_max_attempts: int
+    smtp_host: str | None
+    smtp_port: int
+    smtp_from: str
+    smtp_starttls: bool
+    smtp_username: str | None
+    smtp_password: str | None = field(repr=False)
     webhook_backoff_seconds: float
     webhook_backoff_cap_seconds: float
     webhook_worker: bool

@@ -189,6 +189,28 @@ SETTINGS: tuple[Setting, ...] = (
         seconds(0.1, 120),
         "Seconds to wait for an endpoint's answer.",
     ),
+    _s(
+        "CONSENT_SMTP_HOST",
+        None,
+        optional(text(255)),
+        "SMTP server for e-mail to staff (withdrawals); none: messages wait in the outbox.",
+    ),
+    _s("CONSENT_SMTP_PORT", 25, whole(1, 65535), "SMTP server port."),
+    _s(
+        "CONSENT_SMTP_FROM",
+        "consent@localhost",
+        text(254),
+        "The From address of e-mail to staff.",
+    ),
+    _s("CONSENT_SMTP_STARTTLS", False, flag, "Upgrade the SMTP connection with STARTTLS."),
+    _s("CONSENT_SMTP_USERNAME", None, optional(text(254)), "SMTP log-in name, if any."),
+    _s(
+        "CONSENT_SMTP_PASSWORD",
+        None,
+        optional(text(500)),
+        "SMTP password, if any.",
+        secret=True,
+    ),
     _s("CONSENT_WEBHOOK_MAX_ATTEMPTS", 8, whole(1, 50), "Attempts before a delivery is given up."),
     _s(
         "CONSENT_WEBHOOK_BACKOFF_SECONDS",
