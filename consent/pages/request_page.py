@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import abort, flash, jsonify, redirect, render_template, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from sqlalchemy import select
 from consent.consents import signing
 from consent.consents.decisions import consent_for_request, get_consent
 from consent.consents.models import ConsentRequest, Withdrawal
+from consent.consents.paper import paper_scan
 from consent.consents.requests import get_request, request_media, requested_uses
 from consent.consents.requests import request_form as form_of
 from consent.db import db
@@ -139,6 +140,23 @@ def receipt_pdf(consent_id: str) -> ResponseReturnValue:
     """The patient's receipt, the same document as the API's."""
     get_consent(db.session, consent_id, scope=staff_scope())
     return pdf_response(receipt_job(db.session, runtime(), consent_id, scope=staff_scope()))
+
+
+@blp.get("/consents/<consent_id>/paper-scan")
+@staff_required
+def paper_scan_file(consent_id: str) -> ResponseReturnValue:
+    """The scan of a paper consent, checked against its receipt, the same bytes as the API's."""
+    rt = runtime()
+    data, media_type = paper_scan(
+        db.session, rt.keyring, rt.vault, rt.files, consent_id, scope=staff_scope()
+    )
+    extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}[media_type]
+    response = Response(data, mimetype=media_type)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{consent_id}-paper-form.{extension}"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blp.get("/withdrawals/<withdrawal_id>/receipt.pdf")
