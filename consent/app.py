@@ -20,7 +20,16 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 MIGRATIONS_DIR = str(PACKAGE_DIR / "db" / "migrations")
 TEMPLATES_DIR = str(PACKAGE_DIR.parent / "templates")
 #: The packages that hold tables, each in its ``models`` module (lower layers first).
-MODEL_PACKAGES = ("accounts", "forms", "patients", "media", "ledger", "consents", "webhooks")
+MODEL_PACKAGES = (
+    "accounts",
+    "forms",
+    "patients",
+    "media",
+    "ledger",
+    "consents",
+    "webhooks",
+    "notifications",
+)
 # flask-smorest's OpenAPI document: constants of the service, not settings of a deployment.
 OPENAPI = {
     "API_TITLE": "Consent service",

@@ -177,6 +177,9 @@ def _verdict(rule: str, role: str, mark: str, status: int, location: str) -> str
         role == "auditor" or (role == "clinician" and rule.startswith("/admin/"))
     ):
         return None
+    # A signed-in clinician on an administrator's page: refused outright, likewise.
+    if rule.startswith("/admin/") and role == "clinician" and status == 403:
+        return None
     return None if to_login else f"{status} instead of a redirect to the login page"
 
 

@@ -25,6 +25,7 @@ def register_commands(app: Flask) -> None:
         rotate_document_certificate_command,
         timestamp_checkpoints_command,
     )
+    from consent.cli.email import send_emails_command
     from consent.cli.expiry import due_reviews_command, expire_command
     from consent.cli.keys import (
         create_api_key_command,
@@ -54,6 +55,7 @@ def register_commands(app: Flask) -> None:
         remove_member_command,
         create_integration_command,
         deliver_command,
+        send_emails_command,
         expire_command,
         due_reviews_command,
         erase_patient_command,

@@ -14,14 +14,18 @@ def init_app(app: Flask) -> None:
     from consent.documents.render import long_date
     from consent.pages import (
         admin,
+        admin_operations,
         clinician,
         login,
+        new_request,
         paper,
         public,
+        request_page,
         sign_on,
         tablet,
         tablet_end,
         withdraw,
+        worklist,
     )
     from consent.pages.labels import (
         PURPOSE_LABELS,
@@ -40,7 +44,9 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     # The login and tablet_end modules add their routes to the clinician and tablet blueprints.
     assert login.blp is clinician.blp is sign_on.blp and tablet_end.blp is tablet.blp
-    for module in (tablet, clinician, paper, public, withdraw):
+    assert worklist.blp is clinician.blp and request_page.blp is clinician.blp
+    assert new_request.blp is clinician.blp
+    for module in (tablet, clinician, paper, public, withdraw, admin_operations):
         app.register_blueprint(module.blp)
     app.register_blueprint(admin.init_app())
     app.jinja_env.globals.update(

@@ -81,6 +81,7 @@ class Settings:
     tsa_ca_certs: str | None
     tsa_timeout_seconds: float
     api_key_days: int
+    consent_days: int
     api_key_cache_seconds: float
     controller: str
     dpo_contact: str
@@ -102,6 +103,12 @@ class Settings:
     webhook_ca_file: str | None
     webhook_timeout_seconds: float
     webhook_max_attempts: int
+    smtp_host: str | None
+    smtp_port: int
+    smtp_from: str
+    smtp_starttls: bool
+    smtp_username: str | None
+    smtp_password: str | None = field(repr=False)
     webhook_backoff_seconds: float
     webhook_backoff_cap_seconds: float
     webhook_worker: bool

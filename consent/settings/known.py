@@ -151,6 +151,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     _s("CONSENT_API_KEY_DAYS", 365, whole(1, 3650), "Days an API key lives by default."),
     _s(
+        "CONSENT_CONSENT_DAYS",
+        730,
+        whole(1, 3650),
+        "Days a new request's consent lasts unless the clinician picks another end date.",
+    ),
+    _s(
         "CONSENT_API_KEY_CACHE_SECONDS",
         5,
         seconds(0, 3600),
@@ -209,6 +215,28 @@ SETTINGS: tuple[Setting, ...] = (
         10,
         seconds(0.1, 120),
         "Seconds to wait for an endpoint's answer.",
+    ),
+    _s(
+        "CONSENT_SMTP_HOST",
+        None,
+        optional(text(255)),
+        "SMTP server for e-mail to staff (withdrawals); none: messages wait in the outbox.",
+    ),
+    _s("CONSENT_SMTP_PORT", 25, whole(1, 65535), "SMTP server port."),
+    _s(
+        "CONSENT_SMTP_FROM",
+        "consent@localhost",
+        text(254),
+        "The From address of e-mail to staff.",
+    ),
+    _s("CONSENT_SMTP_STARTTLS", False, flag, "Upgrade the SMTP connection with STARTTLS."),
+    _s("CONSENT_SMTP_USERNAME", None, optional(text(254)), "SMTP log-in name, if any."),
+    _s(
+        "CONSENT_SMTP_PASSWORD",
+        None,
+        optional(text(500)),
+        "SMTP password, if any.",
+        secret=True,
     ),
     _s("CONSENT_WEBHOOK_MAX_ATTEMPTS", 8, whole(1, 50), "Attempts before a delivery is given up."),
     _s(

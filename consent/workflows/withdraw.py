@@ -14,6 +14,7 @@ from consent.consents.withdrawals import withdraw_uses
 from consent.crypto.keyring import Keyring
 from consent.db import AnySession
 from consent.errors import Conflict
+from consent.notifications.service import notify_withdrawal
 from consent.records.receipts import Recorder
 from consent.webhooks import events
 
@@ -44,6 +45,8 @@ def withdraw_and_notify(
             purposes=json.loads(withdrawal.receipt)["purposes"],
             media=events.media_sha256(consent.receipt),
         )
+        # The informing clinician is told too, by e-mail, from the same transaction.
+        notify_withdrawal(session, consent)
     return withdrawal
 
 

@@ -121,7 +121,7 @@ def test_clinician_records_a_signed_paper_form(app: Flask, opened: dict[str, Any
     assert "<svg" in done and "/v/cs_" in done
 
     status = doctor.get(f"/clinician/requests/{opened['id']}").get_data(as_text=True)
-    assert "Recorded from a signed paper form" in status
+    assert "Signed on paper; recorded on" in status
     api = opened["api"]
     sha = opened["media"]["sha256"]
     assert api.verify(sha, "teaching")["answer"]["decision"] == "allowed"

@@ -1,0 +1,45 @@
+"""Queueing e-mail to staff in the caller's transaction, and finding what is due."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from consent import clock
+from consent.consents.models import Consent, ConsentRequest
+from consent.db import AnySession
+from consent.db.types import new_id
+from consent.notifications.models import EmailMessage
+
+
+def notify_withdrawal(session: AnySession, consent: Consent) -> EmailMessage | None:
+    """Queue "a patient withdrew" for the clinician who informed the patient; None when the
+    request names no account (requests from before teams)."""
+    request = session.get_one(ConsentRequest, consent.request_id)
+    if request.account_id is None:
+        return None
+    message = EmailMessage(
+        id=new_id("em"),
+        team_id=consent.team_id,
+        account_id=request.account_id,
+        request_id=request.id,
+        kind="consent.withdrawn",
+        next_attempt_at=clock.now(),
+    )
+    session.add(message)
+    return message
+
+
+def due(session: AnySession, *, now: datetime, limit: int) -> list[EmailMessage]:
+    """Pending messages whose time has come, oldest first; rows locked (and those locked by
+    another sender skipped) on PostgreSQL."""
+    query = (
+        select(EmailMessage)
+        .where(EmailMessage.state == "pending", EmailMessage.next_attempt_at <= now)
+        .order_by(EmailMessage.next_attempt_at, EmailMessage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))

@@ -1,0 +1,79 @@
+"""Administration of the service's operations, for admins: the log's state (size and the
+current signed checkpoint), the signing keys (active, next, retired), and the webhook endpoints
+of the admin's teams with their recent deliveries. Read-only: changes stay with the CLI and the
+API, which record them (accounts, teams and API keys: the `admin` blueprint)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from consent.db import db
+from consent.records import proofs
+from consent.web.context import runtime
+from consent.web.staff import staff, staff_required, staff_scope, staff_teams
+from consent.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+blp = Blueprint("admin_operations", __name__, url_prefix="/admin/operations")
+RECENT_DELIVERIES = 50
+
+
+def _admin() -> None:
+    if staff().role != "admin":
+        abort(403)
+
+
+@blp.get("/")
+@staff_required
+def overview() -> ResponseReturnValue:
+    """The log and the signing keys."""
+    _admin()
+    rt = runtime()
+    checkpoint = proofs.current_checkpoint(db.session, rt.keyring, origin=rt.log_origin)
+    # The checkpoint's second line is the tree size (c2sp.org/tlog-checkpoint).
+    size = int(checkpoint.splitlines()[1])
+    return render_template(
+        "admin_operations/overview.html",
+        size=size,
+        checkpoint=checkpoint,
+        keys=rt.keyring.public_keys(),
+        origin=rt.log_origin,
+    )
+
+
+@blp.get("/webhooks")
+@staff_required
+def webhooks() -> ResponseReturnValue:
+    """The endpoints of the admin's teams, with their latest deliveries and attempts."""
+    _admin()
+    scope = staff_scope()
+    teams = {team.id: team.name for team in staff_teams()}
+    query = select(WebhookEndpoint).where(WebhookEndpoint.deleted_at.is_(None))
+    if scope.teams is not None:
+        query = query.where(WebhookEndpoint.team_id.in_(sorted(scope.teams)))
+    endpoints = list(db.session.scalars(query.order_by(WebhookEndpoint.created_at)))
+    deliveries = list(
+        db.session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id.in_([e.id for e in endpoints]))
+            .order_by(WebhookDelivery.created_at.desc())
+            .limit(RECENT_DELIVERIES)
+        )
+    )
+    last_attempt = {
+        attempt.delivery_id: attempt
+        for attempt in db.session.scalars(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_([d.id for d in deliveries]))
+            .order_by(WebhookAttempt.number)
+        )
+    }
+    return render_template(
+        "admin_operations/webhooks.html",
+        endpoints=endpoints,
+        deliveries=deliveries,
+        last_attempt=last_attempt,
+        teams=teams,
+        urls={e.id: e.url for e in endpoints},
+    )

@@ -1,0 +1,169 @@
+"""The clinician's new request: media, uses (platforms only where a use has them), end date
+(a configured default), the form in the interface's language preselected; "create and make a
+tablet link" in one step. A route of the clinician blueprint (registered with it)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask import redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from consent import clock
+from consent.consents import signing
+from consent.consents.requests import UseRequest, open_request
+from consent.consents.uses import CHANNEL, PURPOSES
+from consent.db import db
+from consent.errors import ConsentError
+from consent.forms.models import FormVersion
+from consent.media.service import add_media
+from consent.pages.clinician import MAX_FILES, blp, patient_or_404
+from consent.pages.request_page import render_request
+from consent.patients.service import identity
+from consent.web.context import runtime
+from consent.web.guards import plain_file_name
+from consent.web.staff import staff, staff_required, staff_scope
+
+__all__ = ["blp"]
+# The uses published somewhere that can be limited to some platforms (channels); the others
+# (medical record, teaching, survey) are not asked where.
+CHANNEL_USES = ("professional_network", "public_social_network", "journal_publication")
+
+
+def _forms() -> list[dict[str, Any]]:
+    from consent.forms.readability import form_score
+
+    rows = db.session.scalars(
+        select(FormVersion).order_by(FormVersion.form_id, FormVersion.language)
+    ).all()
+    latest: dict[tuple[str, str], FormVersion] = {}
+    for row in rows:
+        key = (row.form_id, row.language)
+        if key not in latest or row.version > latest[key].version:
+            latest[key] = row
+    return [
+        {
+            "form": row,
+            "score": round(form_score(json.loads(row.definition), row.language), 1),
+        }
+        for row in latest.values()
+    ]
+
+
+def _default_form(forms: list[dict[str, Any]]) -> str:
+    """The first form in the interface's language (else the first form at all)."""
+    language = str(get_locale() or "en")
+    chosen = next((f for f in forms if f["form"].language == language), forms[0] if forms else None)
+    return f"{chosen['form'].form_id}:{chosen['form'].language}" if chosen else ""
+
+
+@blp.route("/patients/<patient_id>/requests/new", methods=["GET", "POST"])
+@staff_required
+def new_request(patient_id: str) -> Any:
+    patient = patient_or_404(patient_id)
+    forms = _forms()
+    rt = runtime()
+    errors: dict[str, str] = {}
+    default_end = clock.now().date() + timedelta(days=rt.settings.consent_days)
+    values: dict[str, Any] = {
+        "purposes": [],
+        "channels": {},
+        "expires": default_end.isoformat(),
+        "form": _default_form(forms),
+    }
+    if request.method == "POST":
+        values = {
+            "form": request.form.get("form", ""),
+            "purposes": [p for p in request.form.getlist("purposes") if p in PURPOSES],
+            "channels": {p: request.form.get(f"channels-{p}", "")[:300] for p in CHANNEL_USES},
+            "expires": request.form.get("expires", "")[:20],
+        }
+        form_id, _sep, language = values["form"].partition(":")
+        files = [f for f in request.files.getlist("media") if f and f.filename][:MAX_FILES]
+        if not files:
+            errors["media"] = _("Add at least one photo or video.")
+        elif not all(plain_file_name(file.filename or "") for file in files):
+            errors["media"] = _("A file name holds folders or strange characters. Rename the file.")
+        if not values["purposes"]:
+            errors["purposes"] = _("Choose at least one use to ask about.")
+        uses = []
+        for purpose in [p for p in PURPOSES if p in values["purposes"]]:
+            channels = [
+                c.strip().lower()
+                for c in values["channels"].get(purpose, "").split(",")
+                if c.strip()
+            ]
+            if any(not CHANNEL.fullmatch(c) for c in channels):
+                errors[f"channels-{purpose}"] = _("Platforms are short lower-case names.")
+            uses.append(UseRequest(purpose, channels))
+        try:
+            expires = datetime.combine(date.fromisoformat(values["expires"]), time(23, 59), UTC)
+        except ValueError:
+            # The browser's date field shows the date in the person's own format: name none.
+            errors["expires"] = _("Choose the day the consent ends.")
+        if not errors:
+            try:
+                media_ids = [
+                    add_media(
+                        db.session,
+                        rt.vault,
+                        rt.files,
+                        patient_id=patient.id,
+                        scope=staff_scope(),
+                        description="",
+                        stream=f.stream,
+                        limit=rt.settings.max_media_bytes,
+                        max_pixels=rt.settings.max_image_pixels,
+                    ).id
+                    for f in files
+                ]
+                consent_request = open_request(
+                    db.session,
+                    patient_id=patient.id,
+                    media_ids=media_ids,
+                    form_id=form_id,
+                    language=language,
+                    uses=uses,
+                    expires_at=expires,
+                    clinician=staff(),
+                    scope=staff_scope(),
+                )
+                issued = (
+                    signing.issue_link(
+                        db.session,
+                        request_id=consent_request.id,
+                        minutes=rt.settings.signing_link_minutes,
+                        scope=staff_scope(),
+                    )
+                    if request.form.get("then") == "tablet"
+                    else None
+                )
+            except ConsentError as exc:
+                db.session.rollback()
+                if "expires_at" in exc.errors:
+                    errors["expires"] = _("Choose a day in the future, at most 10 years ahead.")
+                else:
+                    errors["form"] = exc.message
+            else:
+                db.session.commit()
+                if issued is not None:
+                    return render_request(
+                        consent_request.id, link_url=rt.links.signing(issued.token)
+                    )
+                return redirect(url_for("clinician.request_page", request_id=consent_request.id))
+    return render_template(
+        "clinician/new_request.html",
+        patient=patient,
+        identity=identity(db.session, rt.vault, patient.id, scope=staff_scope()),
+        forms=forms,
+        purposes=PURPOSES,
+        channel_uses=CHANNEL_USES,
+        channels_open=any(values["channels"].values())
+        or any(key.startswith("channels-") for key in errors),
+        values=values,
+        errors=errors,
+    ), (422 if errors else 200)

@@ -1,0 +1,60 @@
+"""The operations pages: an admin reads the log's state, the signing keys and the webhook
+endpoints of their own teams with their deliveries; a clinician is refused."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
+
+from consent.db import db
+from tests.factories import Flow, csrf, issue_key, member, photo
+
+PASSWORD = "correct horse battery staple"
+
+
+def _signed_in(app: Flask, email: str, role: str, team: str) -> tuple[FlaskClient, str]:
+    account = member(email=email, display_name="Someone", role=role, team_slug=team)
+    account.password_hash = generate_password_hash(PASSWORD)
+    scopes = ["webhooks:manage", "consents:write"] if role == "admin" else ["consents:write"]
+    key = issue_key(name="k", scopes=scopes, days=30, account=account, team_slug=team)
+    db.session.commit()
+    client = app.test_client()
+    login = client.get("/clinician/login").get_data(as_text=True)
+    client.post(
+        "/clinician/login", data={"csrf_token": csrf(login), "email": email, "password": PASSWORD}
+    )
+    return client, key.secret
+
+
+def test_an_admin_reads_the_log_keys_and_their_teams_webhooks_only(app: Flask) -> None:
+    admin, key = _signed_in(app, "admin@hospital.test", "admin", "ward-a")
+    flow = Flow(app.test_client(), key)
+    created = flow.client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://ours.example/hooks", "events": ["consent.created"]},
+        headers=flow.headers,
+    )
+    assert created.status_code == 201, created.json
+    flow.consent(photo(81), {"teaching": True})
+    _other, other_key = _signed_in(app, "other@hospital.test", "admin", "ward-z")
+    theirs = Flow(app.test_client(), other_key).client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://theirs.example/hooks", "events": ["consent.created"]},
+        headers={"Authorization": f"Bearer {other_key}"},
+    )
+    assert theirs.status_code == 201, theirs.json
+
+    overview = admin.get("/admin/operations/")
+    text = overview.get_data(as_text=True)
+    assert overview.status_code == 200
+    assert "1 entry in the register." in text and "signs now" in text
+    hooks = admin.get("/admin/operations/webhooks").get_data(as_text=True)
+    assert "https://ours.example/hooks" in hooks and "consent.created" in hooks
+    assert "theirs.example" not in hooks
+
+
+def test_a_clinician_is_refused_the_operations_pages(app: Flask) -> None:
+    clinician, _key = _signed_in(app, "dr@hospital.test", "clinician", "ward-a")
+    assert clinician.get("/admin/operations/").status_code == 403
+    assert clinician.get("/admin/operations/webhooks").status_code == 403
