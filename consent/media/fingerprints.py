@@ -22,6 +22,7 @@ import imagehash
 from PIL import Image, UnidentifiedImageError
 
 from consent.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from consent.media.decoding import decode_slot
 
 READ_CHUNK = 1024 * 1024
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
@@ -70,27 +71,54 @@ def sniff_type(stream: IO[bytes]) -> str:
     return media_type
 
 
-def perceptual_hash(stream: IO[bytes], *, max_pixels: int) -> str:
+def perceptual_hash(
+    stream: IO[bytes], *, max_pixels: int, max_decoded_pixels: int | None = None
+) -> str:
     """64-bit pHash of an image as 16 hex digits.
 
     Raises InvalidInput for a truncated or undecodable image, or one with more than
-    ``max_pixels`` pixels (a decompression bomb is refused before it is decoded).
+    ``max_pixels`` pixels (a decompression bomb is refused before it is decoded);
+    PayloadTooLarge when, reduced as far as its format allows, it would still decode more than
+    ``max_decoded_pixels``; ServiceBusy when this process decodes as many images as it may.
     """
-    with decoded_image(stream, max_pixels=max_pixels, reduce_to=(256, 256)) as image:
+    with decoded_image(
+        stream,
+        max_pixels=max_pixels,
+        reduce_to=(256, 256),
+        max_decoded_pixels=max_decoded_pixels,
+    ) as image:
         return str(imagehash.phash(image))
 
 
 @contextmanager
 def decoded_image(
-    stream: IO[bytes], *, max_pixels: int, reduce_to: tuple[int, int] | None = None
+    stream: IO[bytes],
+    *,
+    max_pixels: int,
+    reduce_to: tuple[int, int] | None = None,
+    max_decoded_pixels: int | None = None,
 ) -> Iterator[Image.Image]:
     """The image in ``stream``, decoded whole (so truncation shows), rewound afterwards.
 
     Raises InvalidInput for a truncated or undecodable image, one in a format we do not
     fingerprint, or one with more than ``max_pixels`` pixels (a decompression bomb is refused
-    before it is decoded). ``reduce_to`` lets JPEG decode at a reduced scale.
+    before it is decoded). ``reduce_to`` lets JPEG decode at a reduced scale; beyond that
+    scale, more than ``max_decoded_pixels`` is refused with PayloadTooLarge before the decode.
+    The decode holds one of this process's decode slots (consent.media.decoding): ServiceBusy
+    when none frees up in time.
     """
     stream.seek(0)
+    with decode_slot().held(), _decoded(stream, max_pixels, reduce_to, max_decoded_pixels) as image:
+        yield image
+
+
+@contextmanager
+def _decoded(
+    stream: IO[bytes],
+    max_pixels: int,
+    reduce_to: tuple[int, int] | None,
+    max_decoded_pixels: int | None,
+) -> Iterator[Image.Image]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -105,6 +133,13 @@ def decoded_image(
                 if reduce_to is not None:
                     # draft() lets JPEG decode at a reduced scale: pHash only needs 32x32.
                     image.draft("L", reduce_to)
+                decoded = image.size[0] * image.size[1]
+                if max_decoded_pixels is not None and decoded > max_decoded_pixels:
+                    raise PayloadTooLarge(
+                        f"The image is {width}x{height} pixels; a check decodes at most "
+                        f"{max_decoded_pixels} pixels of a {image.format} image. Send a "
+                        "smaller copy, or the file's SHA-256 (GET /api/v1/verify)."
+                    )
                 image.load()
                 yield image
     except (
@@ -126,11 +161,23 @@ def image_format(stream: IO[bytes], *, max_pixels: int) -> str:
         return _PIL_FORMATS[str(image.format)]
 
 
-def fingerprint(stream: IO[bytes], *, limit: int, max_pixels: int) -> Fingerprint:
-    """Everything the service binds a media item by. Raises as the functions above."""
+def fingerprint(
+    stream: IO[bytes], *, limit: int, max_pixels: int, max_decoded_pixels: int | None = None
+) -> Fingerprint:
+    """Everything the service binds a media item by. Raises as the functions above.
+
+    ``max_decoded_pixels``: the routes that only compare (verify, the public file check) decode
+    reduced and refuse what would still decode larger (see ``decoded_image``).
+    """
     media_type = sniff_type(stream)
     if media_type in _PIL_FORMATS.values() and isinstance(stream, io.BytesIO):
-        return _image_in_memory(stream, media_type, limit=limit, max_pixels=max_pixels)
+        return _image_in_memory(
+            stream,
+            media_type,
+            limit=limit,
+            max_pixels=max_pixels,
+            max_decoded_pixels=max_decoded_pixels,
+        )
     sha256, size = sha256_stream(stream, limit=limit)
     if size == 0:
         raise InvalidInput("The file is empty.")
@@ -139,13 +186,20 @@ def fingerprint(stream: IO[bytes], *, limit: int, max_pixels: int) -> Fingerprin
     refuse_polyglot(stream, media_type)
     phash = None
     if media_type in _PIL_FORMATS.values():
-        phash = perceptual_hash(stream, max_pixels=max_pixels)
+        phash = perceptual_hash(
+            stream, max_pixels=max_pixels, max_decoded_pixels=max_decoded_pixels
+        )
     stream.seek(0)
     return Fingerprint(sha256, size, media_type, phash)
 
 
 def _image_in_memory(
-    stream: io.BytesIO, media_type: str, *, limit: int, max_pixels: int
+    stream: io.BytesIO,
+    media_type: str,
+    *,
+    limit: int,
+    max_pixels: int,
+    max_decoded_pixels: int | None,
 ) -> Fingerprint:
     """``fingerprint`` of an image held in memory (an upload, see consent.web.uploads).
 
@@ -160,8 +214,10 @@ def _image_in_memory(
             raise PayloadTooLarge(f"The file is larger than {limit} bytes.")
         checked = helper.submit(_digest_and_polyglot, data, media_type)
         try:
-            phash = perceptual_hash(stream, max_pixels=max_pixels)
-        except InvalidInput:
+            phash = perceptual_hash(
+                stream, max_pixels=max_pixels, max_decoded_pixels=max_decoded_pixels
+            )
+        except (InvalidInput, PayloadTooLarge):
             checked.result()  # a polyglot's error comes first, as it does in sequence
             raise
         sha256 = checked.result()

@@ -75,16 +75,31 @@ def refuse_unreadable_text() -> None:
         for name, upload in request.files.items(multi=True):
             if _NOT_IN_A_NAME.search(name) or _NOT_IN_A_NAME.search(upload.filename or ""):
                 found[f"files.{_printable(name)}"] = [PROBLEM]
-    elif request.is_json and 0 < (request.content_length or 0) <= _largest_json():
-        # silent: a body that is not JSON is the view's to refuse, in its own words.
-        document = request.get_json(silent=True)
-        if document is not None:
-            text_problems(document, "", found)
-            found = {f"json.{place}": problems for place, problems in found.items()} or found
+    elif request.is_json and 0 < (request.content_length or 0) <= settings().max_json_bytes:
+        found.update(_json_problems())
     if found:
-        raise InvalidInput(
-            "The request holds text that is not acceptable; see errors.", errors=found
-        )
+        raise InvalidInput(_REFUSED, errors=found)
+
+
+def refuse_unreadable_json() -> None:
+    """The JSON part of ``refuse_unreadable_text``, for the views that take a larger body
+    (consent.web.guards calls it once it has set the body's limit). Raises InvalidInput."""
+    found = _json_problems()
+    if found:
+        raise InvalidInput(_REFUSED, errors=found)
+
+
+_REFUSED = "The request holds text that is not acceptable; see errors."
+
+
+def _json_problems() -> dict[str, list[str]]:
+    # silent: a body that is not JSON is the view's to refuse, in its own words. A body over
+    # the request's limit raises 413 here as it would in the view.
+    document = request.get_json(silent=True)
+    found: dict[str, list[str]] = {}
+    if document is not None:
+        text_problems(document, "", found)
+    return {f"json.{place}": problems for place, problems in found.items()}
 
 
 def local_address(target: str, *, prefix: str) -> str | None:
@@ -93,13 +108,6 @@ def local_address(target: str, *, prefix: str) -> str | None:
     if not target.startswith(prefix) or "//" in target or "\\" in target:
         return None
     return None if _NOT_IN_A_NAME.search(target) else target
-
-
-def _largest_json() -> int:
-    """The largest JSON body a view takes (consent.web.guards); a larger one gets its 413 there
-    without being parsed here first."""
-    current = settings()
-    return current.max_json_bytes + current.max_scan_bytes * 4 // 3
 
 
 def init_app(app: Flask) -> None:
