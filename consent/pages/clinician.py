@@ -21,6 +21,7 @@ from consent.documents.qr import qr_svg
 from consent.errors import ConsentError
 from consent.forms.models import FormVersion
 from consent.media.service import add_media
+from consent.patients.listing import patients_page
 from consent.patients.models import Patient
 from consent.patients.service import get_patient, identity, register_patient
 from consent.web.context import runtime
@@ -37,29 +38,34 @@ MAX_FILES = 10
 @blp.get("/")
 @staff_required
 def dashboard() -> str:
-    scope = staff_scope()
     teams = {team.id: team for team in staff_teams()}
-    patients = db.session.scalars(
-        select(Patient)
-        .where(Patient.erased_at.is_(None), Patient.team_id.in_(list(teams)))
-        .order_by(Patient.created_at.desc())
-    ).all()
-    rows = []
-    for patient in patients:
-        requests = db.session.scalars(
-            select(ConsentRequest)
-            .where(ConsentRequest.patient_id == patient.id)
-            .order_by(ConsentRequest.created_at.desc())
-        ).all()
-        rows.append(
-            {
-                "patient": patient,
-                "identity": identity(db.session, runtime().vault, patient.id, scope=scope),
-                "requests": requests,
-                "team": teams[patient.team_id],
-            }
-        )
-    return render_template("clinician/dashboard.html", rows=rows, several_teams=len(teams) > 1)
+    page = patients_page(
+        db.session,
+        runtime().vault,
+        team_ids=list(teams),
+        number=request.args.get("page", 1, type=int) or 1,
+        per_page=runtime().settings.dashboard_page_size,
+    )
+    # The page's requests in one query, not one per patient.
+    requests: dict[str, list[ConsentRequest]] = {row.patient.id: [] for row in page.patients}
+    for found in db.session.scalars(
+        select(ConsentRequest)
+        .where(ConsentRequest.patient_id.in_(list(requests)))
+        .order_by(ConsentRequest.created_at.desc())
+    ):
+        requests[found.patient_id].append(found)
+    rows = [
+        {
+            "patient": row.patient,
+            "identity": row.identity,
+            "requests": requests[row.patient.id],
+            "team": teams[row.patient.team_id],
+        }
+        for row in page.patients
+    ]
+    return render_template(
+        "clinician/dashboard.html", rows=rows, page=page, several_teams=len(teams) > 1
+    )
 
 
 @blp.route("/patients/new", methods=["GET", "POST"])

@@ -73,6 +73,7 @@ class Settings:
     max_json_bytes: int
     max_image_pixels: int
     max_check_pixels: int
+    dashboard_page_size: int
     image_decodes: int
     image_decode_wait_seconds: float
     phash_max_distance: int

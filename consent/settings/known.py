@@ -104,6 +104,12 @@ SETTINGS: tuple[Setting, ...] = (
         "than this gets 413.",
     ),
     _s(
+        "CONSENT_DASHBOARD_PAGE_SIZE",
+        50,
+        whole(1, 500),
+        "Patients per page of the clinician's dashboard (one decryption each).",
+    ),
+    _s(
         "CONSENT_IMAGE_DECODES",
         2,
         whole(1, 64),
