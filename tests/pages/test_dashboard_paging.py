@@ -89,6 +89,8 @@ def test_a_dashboard_visit_decrypts_one_page_of_patients_at_most(
     assert len(decryptions) == 10
     assert shown(first) == [f"Patient {n:03d}" for n in range(24, 14, -1)]
     assert "Page 1 of 3 (25 patients)" in first and 'rel="next"' in first
+    french = client.get("/clinician/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Page 1 sur 3 (25 patients)" in french and "Patients plus anciens" in french
     decryptions.clear()
     last = client.get("/clinician/?page=3").get_data(as_text=True)
     assert len(decryptions) == 5
