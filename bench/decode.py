@@ -2,7 +2,7 @@
 
 Each image is fingerprinted as POST /api/v1/verify does (consent.media.fingerprints.fingerprint
 with the default limits), in a fresh process each, whose peak resident memory is read from the
-kernel (ru_maxrss) and compared with the same process before the call. The worst accepted images:
+kernel (VmHWM) and compared with the same process before the call. The worst accepted images:
 a PNG of exactly CONSENT_MAX_CHECK_PIXELS (PNG decodes whole), and the largest JPEG the image
 limit lets through (CONSENT_MAX_IMAGE_PIXELS; JPEG decodes reduced). And the attack of the issue,
 the 9400 x 9400 PNG, refused before its decode.
@@ -152,7 +152,7 @@ Machine: {machine()}.  Date: {stamp()}
 Each image fingerprinted as `POST /api/v1/verify` does (default limits:
 CONSENT_MAX_CHECK_PIXELS {settings.max_check_pixels:,}, CONSENT_MAX_IMAGE_PIXELS
 {settings.max_image_pixels:,}), in a fresh process per run; time is the median of
-{args.rounds} runs, peak memory the largest (ru_maxrss of the whole process, Python and the
+{args.rounds} runs, peak memory the largest (VmHWM of the whole process, Python and the
 service's modules included), "added" what the call added to the process's peak. One decode at a
 time per slot: a worker holds at most CONSENT_IMAGE_DECODES (2) of these at once.
 
