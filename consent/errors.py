@@ -90,3 +90,9 @@ class ServiceBusy(ServiceUnavailable):
 
 class ConfigurationError(ConsentError):
     """The instance is missing a key or setting it cannot run without."""
+
+
+class SignOnRefused(Forbidden):
+    """The hospital's sign-on did not prove who this is, or gave them no team or role here:
+    a bad or replayed ID token, a state or nonce that does not match, a group mapped to
+    nothing, a disabled account."""

@@ -243,14 +243,16 @@ _RECENT_KEYS_MAX = 10_000
 # Every API call runs this look-up: built once, executed on the Core connection.
 _keys, _accounts = ApiKey.__table__, Account.__table__
 _integrations, _memberships = Integration.__table__, Membership.__table__
-# A person's key works while they are a member of its team; a system's while it is enabled.
-_HOLDER_ACTIVE = (
+# A person's key works while their account is enabled and a member of its team; a system's
+# while it is enabled.
+_HOLDER_ACTIVE = and_(
+    _accounts.c.disabled_at.is_(None),
     exists()
     .where(
         _memberships.c.account_id == _keys.c.account_id,
         _memberships.c.team_id == _keys.c.team_id,
     )
-    .correlate(_keys)
+    .correlate(_keys),
 ) | and_(_integrations.c.id.is_not(None), _integrations.c.disabled_at.is_(None))
 _KEY_BY_HASH = (
     select(

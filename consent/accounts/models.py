@@ -89,11 +89,16 @@ class Account(db.Model):  # type: ignore[name-defined,misc]
     oidc_issuer: Mapped[str | None] = mapped_column(String(255))
     oidc_subject: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set by an administrator: no log-in, no sign-on, and the account's API keys stop working.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # Flask-Login's user protocol (its UserMixin, without the import).
     is_authenticated = True
-    is_active = True
     is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.disabled_at is None
 
     def get_id(self) -> str:
         return str(self.id)
@@ -130,4 +135,5 @@ class ApiKey(db.Model):  # type: ignore[name-defined,misc]
 
     # For listings; the per-call look-up (consent.accounts.keys) reads the table directly.
     account: Mapped[Account | None] = relationship(Account)
+    integration: Mapped[Integration | None] = relationship(Integration)
     team: Mapped[Team] = relationship(Team)

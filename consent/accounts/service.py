@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from consent import clock
 from consent.accounts.models import ROLES, Account
 from consent.db import AnySession
 from consent.errors import InvalidInput, NotFound
@@ -27,3 +28,22 @@ def account_by_email(session: AnySession, email: str) -> Account:
     if account is None:
         raise NotFound(f"No account {email}.")
     return account
+
+
+def accounts(session: AnySession) -> list[Account]:
+    """Every account, by name."""
+    return list(session.scalars(select(Account).order_by(Account.display_name, Account.id)))
+
+
+def disable_account(session: AnySession, account: Account) -> None:
+    """The account can no longer log in or sign on, its open sessions end at their next
+    request, and its API keys are refused (within CONSENT_API_KEY_CACHE_SECONDS on every
+    worker). Its records and receipts stay as they are."""
+    if account.disabled_at is None:
+        account.disabled_at = clock.now()
+        session.flush()
+
+
+def enable_account(session: AnySession, account: Account) -> None:
+    account.disabled_at = None
+    session.flush()

@@ -138,3 +138,15 @@ def member_for(
             errors={field: ["The e-mail of an account that is a member of the patient's team."]},
         )
     return account
+
+
+def all_teams(session: AnySession) -> list[Team]:
+    """Every team, by name."""
+    return list(session.scalars(select(Team).order_by(Team.name, Team.slug)))
+
+
+def integrations(session: AnySession) -> list[Integration]:
+    """Every registered system, newest first."""
+    return list(
+        session.scalars(select(Integration).order_by(Integration.created_at.desc(), Integration.id))
+    )

@@ -1,5 +1,6 @@
-"""The HTML pages: the tablet, the clinician's, the paper path's, the public consent page and
-the patient's withdrawal pages. Server-rendered, in French or English."""
+"""The HTML pages: the tablet, the clinician's (with the hospital sign-on), the admin's, the
+paper path's, the public consent page and the patient's withdrawal pages. Server-rendered, in
+French or English."""
 
 from __future__ import annotations
 
@@ -11,8 +12,24 @@ def init_app(app: Flask) -> None:
     from flask_babel import get_locale
 
     from consent.documents.render import long_date
-    from consent.pages import clinician, login, paper, public, tablet, tablet_end, withdraw
-    from consent.pages.labels import PURPOSE_LABELS, RELATIONSHIP_LABELS, STATE_LABELS
+    from consent.pages import (
+        admin,
+        clinician,
+        login,
+        paper,
+        public,
+        sign_on,
+        tablet,
+        tablet_end,
+        withdraw,
+    )
+    from consent.pages.labels import (
+        PURPOSE_LABELS,
+        RELATIONSHIP_LABELS,
+        ROLE_LABELS,
+        STATE_LABELS,
+    )
+    from consent.web.context import settings
     from consent.web.extensions import babel, csrf, login_manager
     from consent.web.i18n import select_locale
 
@@ -22,14 +39,17 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(login.load_account)
     babel.init_app(app, locale_selector=select_locale)
     # The login and tablet_end modules add their routes to the clinician and tablet blueprints.
-    assert login.blp is clinician.blp and tablet_end.blp is tablet.blp
+    assert login.blp is clinician.blp is sign_on.blp and tablet_end.blp is tablet.blp
     for module in (tablet, clinician, paper, public, withdraw):
         app.register_blueprint(module.blp)
+    app.register_blueprint(admin.init_app())
     app.jinja_env.globals.update(
         get_locale=get_locale,
+        consent_settings=settings,
         purpose_labels=PURPOSE_LABELS,
         relationship_labels=RELATIONSHIP_LABELS,
         state_labels=STATE_LABELS,
+        role_labels=ROLE_LABELS,
     )
     app.jinja_env.filters["purpose_label"] = lambda purpose: PURPOSE_LABELS.get(purpose, purpose)
     # "29 November 2027" in the person's language, rather than 2027-11-29.

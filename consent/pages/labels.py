@@ -23,3 +23,9 @@ STATE_LABELS = {
     "withdrawn": _l("Withdrawn"),
     "expired": _l("Expired"),
 }
+# Staff roles, as the admin pages show them.
+ROLE_LABELS = {
+    "clinician": _l("clinician"),
+    "admin": _l("administrator"),
+    "auditor": _l("auditor"),
+}

@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash
 from consent.accounts.models import Account
 from consent.db import db
 from consent.pages.clinician import blp
+from consent.web.context import settings
 from consent.web.extensions import limiter
 from consent.web.i18n import LANGUAGES
 from consent.web.ratelimits import limit_value, login_account_key, refused
@@ -22,7 +23,9 @@ __all__ = ["blp", "load_account"]
 
 
 def load_account(account_id: str) -> Account | None:
-    return db.session.get(Account, int(account_id)) if account_id.isdigit() else None
+    account = db.session.get(Account, int(account_id)) if account_id.isdigit() else None
+    # A disabled account's open sessions end at their next request.
+    return account if account is not None and account.is_active else None
 
 
 @blp.route("/login", methods=["GET", "POST"])
@@ -35,6 +38,14 @@ def load_account(account_id: str) -> Account | None:
 def login() -> Any:
     error = None
     email = ""
+    config = settings()
+    if request.method == "POST" and not config.local_passwords:
+        # Passwords are switched off (CONSENT_LOCAL_PASSWORDS=false): the hospital's sign-on only.
+        error = _(
+            "Log-in with a password is switched off here: sign in with %(provider)s.",
+            provider=config.oidc_provider_name,
+        )
+        return render_template("clinician/login.html", error=error, email=email), 403
     if request.method == "POST":
         email = request.form.get("email", "").strip().lower()[:254]
         password = request.form.get("password", "")[:200]
@@ -44,6 +55,7 @@ def login() -> Any:
             account
             and account.password_hash
             and check_password_hash(account.password_hash, password)
+            and account.is_active
         ):
             session.pop("link", None)
             # The log-in lasts a working day (CONSENT_SESSION_HOURS), then asks again.

@@ -90,6 +90,14 @@ class Settings:
     dpo_contact: str
     jurisdiction: str
     log_level: str
+    local_passwords: bool
+    oidc_issuer: str | None
+    oidc_client_id: str | None
+    oidc_client_secret: str | None = field(repr=False)
+    oidc_provider_name: str
+    oidc_scopes: str
+    oidc_groups_claim: str
+    oidc_group_map: str | None
     session_hours: int
     signing_link_minutes: int
     pdf_cache_bytes: int
@@ -115,6 +123,11 @@ class Settings:
     @property
     def public_url_is_https(self) -> bool:
         return self.public_url.startswith("https://")
+
+    @property
+    def sign_on(self) -> bool:
+        """The hospital's OpenID Connect sign-on is configured."""
+        return self.oidc_issuer is not None
 
     @property
     def body_limit(self) -> int:
@@ -178,7 +191,29 @@ def load(
     if instance:
         values["CONSENT_INSTANCE_PATH"] = str(instance)
     converted = {setting.attribute: _coerce(setting, values[setting.name]) for setting in SETTINGS}
+    _check_sign_on(converted)
     return Settings(**converted, flask=flask_keys)
+
+
+def _check_sign_on(values: Mapping[str, Any]) -> None:
+    """The sign-on settings go together; staff must have some way in."""
+    if values["oidc_issuer"]:
+        missing = [
+            name
+            for name in ("CONSENT_OIDC_CLIENT_ID", "CONSENT_OIDC_GROUP_MAP")
+            if not values[name.removeprefix(ENV_PREFIX).lower()]
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"CONSENT_OIDC_ISSUER is set: {' and '.join(missing)} must be set too."
+            )
+        if "openid" not in values["oidc_scopes"].split():
+            raise ConfigurationError("CONSENT_OIDC_SCOPES must include openid.")
+    elif not values["local_passwords"]:
+        raise ConfigurationError(
+            "CONSENT_LOCAL_PASSWORDS is false and CONSENT_OIDC_ISSUER is unset: "
+            "nobody could log in."
+        )
 
 
 def _coerce(setting: Setting | None, value: Any) -> Any:

@@ -5,6 +5,7 @@ converted: "1" is not a number of proxies."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -100,3 +101,22 @@ def storage_uri(value: object) -> str:
     if not uri.startswith(RATELIMIT_STORAGES):
         raise ValueError(f"an address starting with one of {', '.join(RATELIMIT_STORAGES)}")
     return uri
+
+
+# A provider's group name; a team slug (consent.accounts.models.TEAM_SLUG) or * for no team.
+_GROUP_RULE = re.compile(r"^([^=,\s]{1,200})=(\*|[a-z0-9][a-z0-9-]{0,58}[a-z0-9]):([a-z]+)$")
+GROUP_MAP_ROLES = ("clinician", "admin", "auditor")
+
+
+def group_map(value: object) -> str:
+    """ "group=team:role,..." (the sign-on's mapping): checked here, parsed by
+    consent.accounts.sign_on.parse_group_map."""
+    spec = text(4000)(value)
+    for rule in spec.split(","):
+        match = _GROUP_RULE.match(rule.strip())
+        if match is None or match.group(3) not in GROUP_MAP_ROLES:
+            raise ValueError(
+                'rules "group=team:role" separated by commas (team: a team\'s short name or *; '
+                f"role: {', '.join(GROUP_MAP_ROLES)})"
+            )
+    return spec

@@ -6,10 +6,6 @@ silently does nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
 from consent.settings.coerce import (
     database_url,
     flag,
@@ -22,29 +18,10 @@ from consent.settings.coerce import (
     text,
     whole,
 )
+from consent.settings.setting import ENV_PREFIX, MiB, Setting, _s
+from consent.settings.sign_on import SIGN_ON_SETTINGS
 
-ENV_PREFIX = "CONSENT_"
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One setting: its name (the CONSENT_* variable), default, coercer and meaning."""
-
-    name: str
-    attribute: str
-    default: Any
-    coerce: Callable[[object], Any]
-    help: str
-    secret: bool = False
-    aliases: tuple[str, ...] = ()
-
-
-MiB = 1024 * 1024
-
-
-def _s(name: str, default: Any, coerce: Callable[[object], Any], help: str, **kw: Any) -> Setting:
-    return Setting(name, name.removeprefix(ENV_PREFIX).lower(), default, coerce, help, **kw)
-
+__all__ = ["ENV_PREFIX", "SETTINGS", "Setting"]
 
 SETTINGS: tuple[Setting, ...] = (
     _s(
@@ -278,6 +255,7 @@ SETTINGS: tuple[Setting, ...] = (
         whole(1, 24 * 60),
         "Minutes a patient's withdrawal page stays open after the code was typed.",
     ),
+    *SIGN_ON_SETTINGS,
 )
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
 _BY_ALIAS = {alias: setting for setting in SETTINGS for alias in setting.aliases}

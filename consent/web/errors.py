@@ -39,7 +39,7 @@ STATUS: dict[type[errors.ConsentError], int] = {
 
 # Pages people read get an HTML page; everything else (the API, the well-known keys, the
 # tablet's status poll) keeps the one JSON shape.
-PAGE_PREFIXES = ("/tablet/", "/clinician/", "/v/", "/withdraw")
+PAGE_PREFIXES = ("/tablet/", "/clinician/", "/admin/", "/v/", "/withdraw")
 
 
 def status_of(exc: errors.ConsentError) -> int:

@@ -23,13 +23,12 @@ from consent.errors import VerificationError
 from consent.ledger.checkpoint import Checkpoint
 from consent.ledger.merkle import EMPTY_ROOT, leaf_hash, node_hash
 from consent.ledger.models import LogHead, LogLeaf, LogNode
+from consent.workflows.audit_erasures import check_erasures, check_renditions
 from consent.workflows.audit_records import (
     BATCH,
     AuditReport,
     Finding,
     check_consents,
-    check_erasures,
-    check_renditions,
     check_withdrawals,
     stream,
 )

@@ -28,10 +28,7 @@ from consent.db import AnySession
 from consent.db.types import rfc3339
 from consent.errors import VerificationError
 from consent.ledger.merkle import EMPTY_ROOT
-from consent.media.models import MediaItem, MediaRendition
-from consent.patients.models import Patient, PatientErasure, PatientKey
 from consent.records.mixin import SignedRecord
-from consent.records.receipts import rendition_made_by
 
 BATCH = 5000
 
@@ -65,7 +62,7 @@ def stream(session: AnySession, statement: Any) -> Iterator[Any]:
     yield from session.execute(statement.execution_options(yield_per=BATCH)).scalars()
 
 
-def _pop_leaf(
+def pop_leaf(
     report: AuditReport,
     leaves: dict[str, tuple[int, str, bytes]],
     record_id: str,
@@ -84,7 +81,7 @@ def _pop_leaf(
         report.findings.append(Finding(record_id, f"stored receipt differs from log entry {index}"))
 
 
-def _logged_receipt(
+def logged_receipt(
     report: AuditReport,
     keyring: Keyring,
     leaves: dict[str, tuple[int, str, bytes]],
@@ -108,7 +105,7 @@ def _logged_receipt(
         key_id=record.key_id,
         body_key="receipt",
     )
-    _pop_leaf(report, leaves, record.id, kind, record.log_index, envelope)
+    pop_leaf(report, leaves, record.id, kind, record.log_index, envelope)
     return body
 
 
@@ -128,7 +125,7 @@ def check_consents(
     documents = {row.consent_id: row for row in session.scalars(select(ExternalEvidence))}
     for consent in stream(session, select(Consent).order_by(Consent.log_index)):
         report.consents += 1
-        signed = _logged_receipt(report, keyring, leaves, consent, "consent")
+        signed = logged_receipt(report, keyring, leaves, consent, "consent")
         if signed is None:
             continue
         body = signed
@@ -228,7 +225,7 @@ def check_withdrawals(
     }
     for withdrawal in session.scalars(select(Withdrawal).order_by(Withdrawal.log_index)):
         report.withdrawals += 1
-        body = _logged_receipt(report, keyring, leaves, withdrawal, "withdrawal")
+        body = logged_receipt(report, keyring, leaves, withdrawal, "withdrawal")
         if body is None:
             continue
         for purpose in body.get("purposes", []):
@@ -243,69 +240,3 @@ def check_withdrawals(
                 Finding(withdrawal.id, "not bound to the consent receipt it names")
             )
     return withdrawn
-
-
-def check_erasures(
-    session: AnySession,
-    report: AuditReport,
-    keyring: Keyring,
-    leaves: dict[str, tuple[int, str, bytes]],
-    withdrawn: dict[tuple[str, str], str],
-) -> None:
-    """Each erasure: its receipt and leaf; the patient marked erased with no key left; every
-    consent it names withdrawn in full; and no patient marked erased without an erasure."""
-    erased_by_record = {}
-    for erasure in session.scalars(select(PatientErasure).order_by(PatientErasure.log_index)):
-        body = _logged_receipt(report, keyring, leaves, erasure, "erasure")
-        erased_by_record[erasure.patient_id] = erasure.id
-        if body is None:
-            continue
-        if body.get("subject") != erasure.patient_id:
-            report.findings.append(Finding(erasure.id, "names another patient than its row"))
-        patient = session.get(Patient, erasure.patient_id)
-        if patient is None or patient.erased_at is None:
-            report.findings.append(Finding(erasure.id, "the patient is not marked erased"))
-        if session.get(PatientKey, erasure.patient_id) is not None:
-            report.findings.append(Finding(erasure.id, "the patient's data key still exists"))
-        granted = session.execute(
-            select(ConsentUse.consent_id, ConsentUse.purpose).where(
-                ConsentUse.consent_id.in_(body.get("consents", [])), ConsentUse.granted.is_(True)
-            )
-        ).all()
-        if any((consent_id, purpose) not in withdrawn for consent_id, purpose in granted):
-            report.findings.append(Finding(erasure.id, "a consent it ended is not withdrawn"))
-    for (patient_id,) in session.execute(select(Patient.id).where(Patient.erased_at.is_not(None))):
-        if patient_id not in erased_by_record:
-            report.findings.append(Finding(patient_id, "marked erased without an erasure receipt"))
-
-
-def check_renditions(
-    session: AnySession,
-    report: AuditReport,
-    keyring: Keyring,
-    leaves: dict[str, tuple[int, str, bytes]],
-) -> None:
-    """Each rendition: its receipt and leaf, and its columns as signed, bound to the hash of
-    the media item it was made from (verify answers for the copy on that binding alone)."""
-    originals = {
-        media_id: sha for media_id, sha in session.execute(select(MediaItem.id, MediaItem.sha256))
-    }
-    for rendition in stream(session, select(MediaRendition).order_by(MediaRendition.log_index)):
-        report.renditions += 1
-        body = _logged_receipt(report, keyring, leaves, rendition, "rendition")
-        if body is None:
-            continue
-        if (
-            body.get("receipt_id") != rendition.id
-            or body.get("sha256") != rendition.sha256
-            or body.get("kind") != rendition.kind
-            or body.get("phash") != rendition.phash
-            or body.get("size") != rendition.size_bytes
-            or rendition_made_by(body) != rendition.made_by
-            or body.get("log_index") != rendition.log_index
-        ):
-            report.findings.append(Finding(rendition.id, "columns differ from the signed receipt"))
-        if body.get("media_sha256") != originals.get(rendition.media_id):
-            report.findings.append(
-                Finding(rendition.id, f"not bound to media item {rendition.media_id}'s hash")
-            )
