@@ -9,6 +9,11 @@ export CONSENT_PUBLIC_URL
 # Reinstall only when the dependencies change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
+# gunicorn as deployed (deploy/gunicorn.conf.py: its JSON logs, limits, timeouts), without nginx
+# in front: threaded workers that read each request whole before a thread takes it
+# (consent.web.serving), so that slow clients cannot pin them. tests/serving reads this line.
+RUN_SERVER_OPTIONS := -c deploy/gunicorn.conf.py --workers 2 --threads 8 --worker-class consent.web.serving.BufferingThreadWorker
+
 .PHONY: run test lint bench deploy-test clean-venv
 
 $(STAMP): pyproject.toml
@@ -22,8 +27,8 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m consent.scripts.bootstrap --demo --instance instance
 	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl-C to stop)"
-	CONSENT_INSTANCE_PATH=$(CURDIR)/instance $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) \
-		--workers 2 'consent:create_app()'
+	CONSENT_INSTANCE_PATH=$(CURDIR)/instance GUNICORN_BIND=127.0.0.1:$(PORT) \
+		$(BIN)/gunicorn $(RUN_SERVER_OPTIONS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

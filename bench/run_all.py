@@ -58,6 +58,12 @@ RUNS: dict[str, tuple[str, list[str], list[str]]] = {
         ["--writers", "2", "--seconds", "60", "--kills", "4", "--db", "sqlite"],
         ["--writers", "1", "--seconds", "6", "--kills", "1", "--db", "sqlite"],
     ),
+    "decode": ("decode.py", ["--rounds", "3"], ["--rounds", "1"]),
+    "slow_clients": (
+        "slow_clients.py",
+        ["--slow", "50", "--seconds", "30"],
+        ["--slow", "5", "--seconds", "3"],
+    ),
     "load_sqlite": (
         "load.py",
         ["--seconds", "300", "--db", "sqlite"],

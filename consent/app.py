@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask
 
+from consent.crypto.private import check_private_instance, create_private_database, sqlite_path
 from consent.errors import ConfigurationError
 from consent.settings import Settings
 from consent.settings import load as load_settings
@@ -87,6 +88,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "or set CONSENT_SECRET_KEY."
         )
     app.config.from_mapping(flask_config(settings))
+    database = sqlite_path(app.config["SQLALCHEMY_DATABASE_URI"])
+    if database is not None:
+        create_private_database(database)
+    check_private_instance(Path(app.instance_path), database)
     import_models()
 
     from consent import api, pages

@@ -80,6 +80,14 @@ class ServiceUnavailable(ConsentError):
     """Something the service needs to answer (its database) cannot be reached just now."""
 
 
+class ServiceBusy(ServiceUnavailable):
+    """The service is at a limit of work done at once; ``retry_after`` seconds to wait."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ConfigurationError(ConsentError):
     """The instance is missing a key or setting it cannot run without."""
 

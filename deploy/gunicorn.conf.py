@@ -107,10 +107,6 @@ control_socket_disable = True
 # per request itself (consent.web.requestlog), so gunicorn's access log stays off. gunicorn's own
 # messages (worker boots, timeouts, exits) use the service's JSON formatter too, so that one
 # parser reads every line.
-# TODO(issue 17): gunicorn's default format prints %(process)d, which consent.web.requestlog
-# turns off (logging.logProcesses = False, a speed-up): in a worker, every gunicorn message then
-# fails with "--- Logging error ---". This formatter avoids it; once issue 17 has fixed
-# requestlog, the JSON lines stay for the reason above, and this note goes.
 accesslog = None
 errorlog = "-"
 loglevel = "info"

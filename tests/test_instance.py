@@ -210,3 +210,50 @@ def test_key_ids_survive_a_change_of_public_url(tmp_path: Path) -> None:
         assert keyring.name == "hospital.example/consent-log"
         ids.append(keyring.active_key_id)
     assert ids[0] == ids[1]
+
+
+def test_the_sqlite_database_and_instance_folder_are_private_from_the_start(
+    tmp_path: Path,
+) -> None:
+    instance = tmp_path / "new" / "instance"
+    write_instance_secrets(instance)
+    dispose_app(create_app({"INSTANCE_PATH": str(instance)}))
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+    database = instance / "consent.sqlite3"
+    assert database.exists()
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    for path in instance.rglob("*"):
+        wanted = 0o700 if path.is_dir() else 0o600
+        assert stat.S_IMODE(path.stat().st_mode) == wanted, path
+
+
+@pytest.mark.parametrize(
+    ("what", "mode"),
+    [("", 0o755), ("consent.sqlite3", 0o644), ("media", 0o755), ("config.py", 0o640)],
+    ids=["folder others can list", "database others can read", "media folder", "config"],
+)
+def test_app_refuses_an_instance_others_can_read_and_says_how_to_fix_it(
+    tmp_path: Path, what: str, mode: int
+) -> None:
+    instance = tmp_path / "instance"
+    write_instance_secrets(instance)
+    dispose_app(create_app({"INSTANCE_PATH": str(instance)}))
+    target = instance / what if what else instance
+    target.mkdir(exist_ok=True) if what == "media" else None
+    os.chmod(target, mode)
+    with pytest.raises(ConfigurationError, match="run: chmod") as refused:
+        create_app({"INSTANCE_PATH": str(instance)})
+    assert str(target) in str(refused.value)
+
+
+def test_bootstrap_closes_an_instance_folder_left_open(tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+    instance.mkdir(mode=0o755)
+    os.chmod(instance, 0o755)  # noqa: S103 (the mode under test)
+    write_instance_secrets(instance)
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+
+
+def dispose_app(app: Flask) -> None:
+    with app.app_context():
+        db.engine.dispose()

@@ -43,6 +43,9 @@ def fixture_app(fixture: Path, directory: Path, database: str) -> Flask:
     write_instance_secrets(instance)
     shutil.copytree(fixture / "media", instance / "media")
     shutil.copy(fixture / database, directory / database)
+    # Copies of files from the repository keep its modes; the service wants its own (0700/0600).
+    for path in (instance / "media", *(instance / "media").rglob("*"), directory / database):
+        path.chmod(0o700 if path.is_dir() else 0o600)
     return make_app(
         instance,
         "sqlite:///" + str(directory / database),

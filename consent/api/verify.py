@@ -98,6 +98,7 @@ def verify_upload(form: dict[str, Any], files: dict[str, Any]) -> Response:
         files["file"].stream,
         limit=settings.max_media_bytes,
         max_pixels=settings.max_image_pixels,
+        max_decoded_pixels=settings.max_check_pixels,
     )
     signed = decide(
         sha256=print_.sha256,

@@ -21,11 +21,11 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_account_command)
     from consent.cli.accounts import disable_account_command, set_password_command
     from consent.cli.backup import export_command, import_command
+    from consent.cli.email import send_emails_command
     from consent.cli.evidence import (
         rotate_document_certificate_command,
         timestamp_checkpoints_command,
     )
-    from consent.cli.email import send_emails_command
     from consent.cli.expiry import due_reviews_command, expire_command
     from consent.cli.keys import (
         create_api_key_command,

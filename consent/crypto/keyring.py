@@ -24,6 +24,7 @@ from typing import Any
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
+from consent.crypto.private import private_directory
 from consent.errors import ConfigurationError, VerificationError
 
 # c2sp.org/signed-note: the signature type byte for Ed25519.
@@ -149,7 +150,7 @@ def _check_private_file(path: Path) -> None:
 
 def write_private_file(path: Path, data: bytes) -> None:
     """Write a secret atomically, created with mode 0600 (never briefly world-readable)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_directory(path.parent)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from consent.crypto.private import private_directory
 from consent.crypto.vault import decrypt_stream, encrypt_stream
 from consent.db import AnySession
 from consent.db.transactions import after_commit, after_rollback
@@ -48,11 +49,14 @@ class MediaStore:
     def put(self, *, media_id: str, data_key: bytes, source: IO[bytes]) -> None:
         """Encrypt ``source`` into the store; the file appears whole or not at all."""
         path = self._path(media_id)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_directory(path.parent)
         tmp = path.with_name(path.name + ".partial")
         source.seek(0)
         try:
-            with open(tmp, "wb") as sink:
+            # 0600 from the start: the folders keep others out, and so does each file.
+            with os.fdopen(
+                os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb"
+            ) as sink:
                 encrypt_stream(data_key, source, sink)
                 sink.flush()
                 os.fsync(sink.fileno())

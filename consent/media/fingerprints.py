@@ -22,6 +22,7 @@ import imagehash
 from PIL import Image, UnidentifiedImageError
 
 from consent.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from consent.media.decoding import decode_slot
 
 READ_CHUNK = 1024 * 1024
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
@@ -70,27 +71,54 @@ def sniff_type(stream: IO[bytes]) -> str:
     return media_type
 
 
-def perceptual_hash(stream: IO[bytes], *, max_pixels: int) -> str:
+def perceptual_hash(
+    stream: IO[bytes], *, max_pixels: int, max_decoded_pixels: int | None = None
+) -> str:
     """64-bit pHash of an image as 16 hex digits.
 
     Raises InvalidInput for a truncated or undecodable image, or one with more than
-    ``max_pixels`` pixels (a decompression bomb is refused before it is decoded).
+    ``max_pixels`` pixels (a decompression bomb is refused before it is decoded);
+    PayloadTooLarge when, reduced as far as its format allows, it would still decode more than
+    ``max_decoded_pixels``; ServiceBusy when this process decodes as many images as it may.
     """
-    with decoded_image(stream, max_pixels=max_pixels, reduce_to=(256, 256)) as image:
+    with decoded_image(
+        stream,
+        max_pixels=max_pixels,
+        reduce_to=(256, 256),
+        max_decoded_pixels=max_decoded_pixels,
+    ) as image:
         return str(imagehash.phash(image))
 
 
 @contextmanager
 def decoded_image(
-    stream: IO[bytes], *, max_pixels: int, reduce_to: tuple[int, int] | None = None
+    stream: IO[bytes],
+    *,
+    max_pixels: int,
+    reduce_to: tuple[int, int] | None = None,
+    max_decoded_pixels: int | None = None,
 ) -> Iterator[Image.Image]:
     """The image in ``stream``, decoded whole (so truncation shows), rewound afterwards.
 
     Raises InvalidInput for a truncated or undecodable image, one in a format we do not
     fingerprint, or one with more than ``max_pixels`` pixels (a decompression bomb is refused
-    before it is decoded). ``reduce_to`` lets JPEG decode at a reduced scale.
+    before it is decoded). ``reduce_to`` lets JPEG decode at a reduced scale; beyond that
+    scale, more than ``max_decoded_pixels`` is refused with PayloadTooLarge before the decode.
+    The decode holds one of this process's decode slots (consent.media.decoding): ServiceBusy
+    when none frees up in time.
     """
     stream.seek(0)
+    with decode_slot().held(), _decoded(stream, max_pixels, reduce_to, max_decoded_pixels) as image:
+        yield image
+
+
+@contextmanager
+def _decoded(
+    stream: IO[bytes],
+    max_pixels: int,
+    reduce_to: tuple[int, int] | None,
+    max_decoded_pixels: int | None,
+) -> Iterator[Image.Image]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -105,6 +133,13 @@ def decoded_image(
                 if reduce_to is not None:
                     # draft() lets JPEG decode at a reduced scale: pHash only needs 32x32.
                     image.draft("L", reduce_to)
+                decoded = image.size[0] * image.size[1]
+                if max_decoded_pixels is not None and decoded > max_decoded_pixels:
+                    raise PayloadTooLarge(
+                        f"The image is {width}x{height} pixels; a check decodes at most "
+                        f"{max_decoded_pixels} pixels of a {image.format} image. Send a "
+                        "smaller copy, or the file's SHA-256 (GET /api/v1/verify)."
+                    )
                 image.load()
                 yield image
     except (
@@ -126,24 +161,45 @@ def image_format(stream: IO[bytes], *, max_pixels: int) -> str:
         return _PIL_FORMATS[str(image.format)]
 
 
-def fingerprint(stream: IO[bytes], *, limit: int, max_pixels: int) -> Fingerprint:
-    """Everything the service binds a media item by. Raises as the functions above."""
+def fingerprint(
+    stream: IO[bytes], *, limit: int, max_pixels: int, max_decoded_pixels: int | None = None
+) -> Fingerprint:
+    """Everything the service binds a media item by. Raises as the functions above.
+
+    ``max_decoded_pixels``: the routes that only compare (verify, the public file check) decode
+    reduced and refuse what would still decode larger (see ``decoded_image``).
+    """
     media_type = sniff_type(stream)
     if media_type in _PIL_FORMATS.values() and isinstance(stream, io.BytesIO):
-        return _image_in_memory(stream, media_type, limit=limit, max_pixels=max_pixels)
+        return _image_in_memory(
+            stream,
+            media_type,
+            limit=limit,
+            max_pixels=max_pixels,
+            max_decoded_pixels=max_decoded_pixels,
+        )
     sha256, size = sha256_stream(stream, limit=limit)
     if size == 0:
         raise InvalidInput("The file is empty.")
+    # Every accepted type, videos too: a browser that sniffs a video's bytes would run a page
+    # hidden after its header just as one hidden in a photo.
+    refuse_polyglot(stream, media_type)
     phash = None
     if media_type in _PIL_FORMATS.values():
-        refuse_polyglot(stream, media_type)
-        phash = perceptual_hash(stream, max_pixels=max_pixels)
+        phash = perceptual_hash(
+            stream, max_pixels=max_pixels, max_decoded_pixels=max_decoded_pixels
+        )
     stream.seek(0)
     return Fingerprint(sha256, size, media_type, phash)
 
 
 def _image_in_memory(
-    stream: io.BytesIO, media_type: str, *, limit: int, max_pixels: int
+    stream: io.BytesIO,
+    media_type: str,
+    *,
+    limit: int,
+    max_pixels: int,
+    max_decoded_pixels: int | None,
 ) -> Fingerprint:
     """``fingerprint`` of an image held in memory (an upload, see consent.web.uploads).
 
@@ -158,8 +214,10 @@ def _image_in_memory(
             raise PayloadTooLarge(f"The file is larger than {limit} bytes.")
         checked = helper.submit(_digest_and_polyglot, data, media_type)
         try:
-            phash = perceptual_hash(stream, max_pixels=max_pixels)
-        except InvalidInput:
+            phash = perceptual_hash(
+                stream, max_pixels=max_pixels, max_decoded_pixels=max_decoded_pixels
+            )
+        except (InvalidInput, PayloadTooLarge):
             checked.result()  # a polyglot's error comes first, as it does in sequence
             raise
         sha256 = checked.result()
@@ -201,19 +259,17 @@ def _any_case(tag: bytes) -> bytes:
 # byte at memchr speed (1 ms per 3.4 MB each). A single alternation of all of them starts with
 # a class of three bytes and is tested at every position (16 ms); `bytes in` per signature
 # took 1.8 ms each.
-_FOREIGN_PATTERNS = (
-    re.compile(b"<(?:" + b"|".join(_any_case(tag[1:]) for tag in _FOREIGN_TAGS) + b")"),
-    re.compile(re.escape(_FOREIGN_SIGNATURES[0])),
-    re.compile(b"PK\x03\x04[\x14\x0a]\x00"),
-)
+_MARKUP = re.compile(b"<(?:" + b"|".join(_any_case(tag[1:]) for tag in _FOREIGN_TAGS) + b")")
+_ZIP_ENTRY = re.compile(b"PK\x03\x04[\x14\x0a]\x00")
+_FOREIGN_PATTERNS = (_MARKUP, re.compile(re.escape(_FOREIGN_SIGNATURES[0])), _ZIP_ENTRY)
 _FOREIGN_OVERLAP = max(len(marker) for marker in (*_FOREIGN_SIGNATURES, *_FOREIGN_TAGS)) - 1
 # The bytes kept from the end of the file, for the check of how it ends.
 _END_WINDOW = 64
 # What ends each image format: nothing may follow it.
 _PNG_END = b"IEND\xaeB`\x82"
 _POLYGLOT = (
-    "The image also holds another kind of file (a document, an archive or a page); "
-    "send the photo alone."
+    "The file also holds another kind of file (a document, an archive or a page); "
+    "send the photo or video alone."
 )
 
 
@@ -245,9 +301,10 @@ def _polyglot_problem(chunks: Iterable[bytes | memoryview], media_type: str) -> 
 
 
 def refuse_polyglot(stream: IO[bytes], media_type: str) -> None:
-    """Refuse an image that carries another file: bytes after its end, or a foreign header.
+    """Refuse a file that carries another file: a foreign header or markup anywhere, and for
+    images bytes after their end.
 
-    Raises InvalidInput. Images only; the stream is rewound.
+    Raises InvalidInput. Every accepted type (images, videos, scans); the stream is rewound.
     """
     stream.seek(0)
     try:
@@ -256,6 +313,26 @@ def refuse_polyglot(stream: IO[bytes], media_type: str) -> None:
         stream.seek(0)
     if problem:
         raise InvalidInput(problem)
+
+
+def refuse_markup(stream: IO[bytes]) -> None:
+    """Refuse a document (a PDF scan) that carries a page, a script or an archive entry.
+
+    A PDF starts with its own header, so only markup and ZIP entries are looked for. Raises
+    InvalidInput; the stream is rewound.
+    """
+    stream.seek(0)
+    tail = b""
+    try:
+        for chunk in iter(partial(stream.read, READ_CHUNK), b""):
+            seam = tail + chunk[:_FOREIGN_OVERLAP]
+            if any(
+                pattern.search(part) for pattern in (_MARKUP, _ZIP_ENTRY) for part in (chunk, seam)
+            ):
+                raise InvalidInput(_POLYGLOT)
+            tail = chunk[-_FOREIGN_OVERLAP:]
+    finally:
+        stream.seek(0)
 
 
 def _riff_length(head: bytes) -> int:

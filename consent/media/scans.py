@@ -15,7 +15,7 @@ import filetype
 from pypdf import PdfReader
 
 from consent.errors import InvalidInput, UnsupportedMediaType
-from consent.media.fingerprints import image_format, sha256_stream
+from consent.media.fingerprints import image_format, refuse_markup, refuse_polyglot, sha256_stream
 
 PDF = "application/pdf"
 SCAN_TYPES = (PDF, "image/jpeg", "image/png")
@@ -99,11 +99,15 @@ def fingerprint_scan(stream: IO[bytes], *, limit: int, max_pixels: int) -> ScanF
         raise InvalidInput("The scan is empty.", errors={"scan": ["empty"]})
     if media_type == PDF:
         check_pdf(stream, size=size)
+        refuse_markup(stream)
     elif image_format(stream, max_pixels=max_pixels) != media_type:
         raise InvalidInput(
             "The scan's content does not match its own type.",
             errors={"scan": ["Scan the signed form again and upload the new file."]},
         )
+    else:
+        # Decoded first, so that a damaged scan is told so rather than "data after its end".
+        refuse_polyglot(stream, media_type)
     stream.seek(0)
     return ScanFingerprint(sha256, size, media_type)
 

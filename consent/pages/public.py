@@ -45,6 +45,7 @@ def check_a_file(consent_id: str) -> Any:
             upload.stream,
             limit=rt.settings.max_file_check_bytes,
             max_pixels=rt.settings.max_image_pixels,
+            max_decoded_pixels=rt.settings.max_check_pixels,
             max_distance=rt.settings.phash_max_distance,
         )
     except NotFound:

@@ -32,6 +32,7 @@ from consent.web.extensions import limiter
 from consent.web.i18n import LANGUAGES
 from consent.web.media import media_response
 from consent.web.ratelimits import limit_value, refused
+from consent.web.textinput import local_address
 
 blp = Blueprint("tablet", __name__, url_prefix="/tablet")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -118,8 +119,8 @@ def choose_language() -> Any:
     language = request.form.get("lang")
     if language in LANGUAGES:
         session["lang"] = language
-    target = request.form.get("next", "")
-    return redirect(target if target.startswith("/tablet/") else url_for("tablet.start"))
+    target = local_address(request.form.get("next", ""), prefix="/tablet/")
+    return redirect(target or url_for("tablet.start"))
 
 
 @blp.get("/start")

@@ -29,6 +29,7 @@ from consent.web.i18n import LANGUAGES
 from consent.web.media import media_response
 from consent.web.pdf import pdf_response
 from consent.web.ratelimits import limit_value, refused
+from consent.web.textinput import local_address
 from consent.workflows.withdraw import withdraw_with_code
 from consent.workflows.withdrawal_documents import withdrawal_receipt_job
 
@@ -61,10 +62,8 @@ def _render_code_page(*, not_found: bool = False) -> tuple[str, int]:
 def choose_language() -> Any:
     if request.form.get("lang") in LANGUAGES:
         session["lang"] = request.form["lang"]
-    target = request.form.get("next", "")
-    if target.startswith("/withdraw") and "//" not in target:
-        return redirect(target)
-    return redirect(url_for("withdraw.enter_code"))
+    target = local_address(request.form.get("next", ""), prefix="/withdraw")
+    return redirect(target or url_for("withdraw.enter_code"))
 
 
 @blp.get("")

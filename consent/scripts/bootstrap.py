@@ -12,6 +12,7 @@ import argparse
 import base64
 import os
 import secrets
+import stat
 from pathlib import Path
 
 from flask import Flask
@@ -23,6 +24,7 @@ from consent.crypto.document_signing import (
     write_throwaway_identity,
 )
 from consent.crypto.keyring import SIGNING_KEYS_FILE, add_signing_key, write_private_file
+from consent.crypto.private import private_directory
 from consent.runtime import MASTER_KEY_FILE, default_key_name
 from consent.settings import http_url
 
@@ -36,7 +38,12 @@ def write_instance_secrets(
     default ``<host of CONSENT_PUBLIC_URL>/consent-log``.
     """
     created = []
-    instance_path.mkdir(parents=True, exist_ok=True)
+    private_directory(instance_path)
+    if stat.S_IMODE(instance_path.stat().st_mode) & 0o077:
+        # An instance folder made before issue 17 (or by a checkout): the service refuses to
+        # start on it, so the set-up closes it.
+        instance_path.chmod(0o700)
+        created.append(f"{instance_path} (now mode 700)")
     config = instance_path / "config.py"
     if not config.exists():
         write_private_file(

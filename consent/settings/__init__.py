@@ -67,6 +67,9 @@ class Settings:
     max_scan_bytes: int
     max_json_bytes: int
     max_image_pixels: int
+    max_check_pixels: int
+    image_decodes: int
+    image_decode_wait_seconds: float
     phash_max_distance: int
     keys_dir: str
     media_dir: str

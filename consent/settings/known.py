@@ -75,6 +75,26 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest image decoded (decompression bombs).",
     ),
     _s(
+        "CONSENT_MAX_CHECK_PIXELS",
+        24_000_000,
+        whole(1, 2_000_000_000),
+        "Most pixels decoded to compare an image (verify by upload, the public file check): "
+        "JPEG decodes reduced to an eighth, so a 9400x9400 JPEG passes; a PNG or WebP larger "
+        "than this gets 413.",
+    ),
+    _s(
+        "CONSENT_IMAGE_DECODES",
+        2,
+        whole(1, 64),
+        "Images decoded at once per worker process; more wait for a slot.",
+    ),
+    _s(
+        "CONSENT_IMAGE_DECODE_WAIT_SECONDS",
+        5.0,
+        seconds(0, 120),
+        "How long a decode waits for a slot before the request gets 503 with Retry-After.",
+    ),
+    _s(
         "CONSENT_PHASH_MAX_DISTANCE",
         6,
         whole(0, 7),

@@ -96,6 +96,7 @@ def check_file(
     limit: int,
     max_pixels: int,
     max_distance: int,
+    max_decoded_pixels: int | None = None,
 ) -> FileCheck:
     """Compare a file with the items the consent's verified receipt binds.
 
@@ -115,7 +116,9 @@ def check_file(
         )
     except VerificationError as exc:
         raise IntegrityFailure("This consent's records do not verify.") from exc
-    printed = fingerprint(stream, limit=limit, max_pixels=max_pixels)
+    printed = fingerprint(
+        stream, limit=limit, max_pixels=max_pixels, max_decoded_pixels=max_decoded_pixels
+    )
     items = body["media"]
     for number, item in enumerate(items, 1):
         if hmac.compare_digest(item["sha256"], printed.sha256):

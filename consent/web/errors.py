@@ -77,10 +77,10 @@ def register_error_handlers(app: Flask) -> None:
     def _consent_error(exc: errors.ConsentError) -> Response:
         db.session.rollback()
         status = status_of(exc)
-        if status >= 500:
+        if status >= 500 and not isinstance(exc, errors.ServiceBusy):
             log.error("service error: %s", type(exc).__name__)
         response = respond(status, exc.message, exc.errors)
-        if isinstance(exc, errors.TooManyRequests):
+        if isinstance(exc, errors.TooManyRequests | errors.ServiceBusy):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
 

@@ -10,6 +10,7 @@ from flask import request
 
 from consent.errors import InvalidInput, UnsupportedMediaType
 from consent.web.context import settings
+from consent.web.textinput import refuse_unreadable_json
 
 MAX_FILE_NAME = 255
 _NAME_PROBLEM = (
@@ -73,6 +74,8 @@ def accepts_json_with_document(view: F) -> F:
             raise UnsupportedMediaType(
                 f"Send JSON with Content-Type: application/json (got {request.mimetype or 'none'})."
             )
+        # Larger than the hook before every view parses (consent.web.textinput): checked here.
+        refuse_unreadable_json()
         return view(*args, **kwargs)
 
     return guarded  # type: ignore[return-value]

@@ -93,12 +93,12 @@ def configure_logging(level: str) -> None:
     """JSON lines on stderr for the ``consent`` loggers (idempotent: one handler, ever)."""
     logger = logging.getLogger("consent")
     logger.setLevel(level.upper())
-    # The logging HOWTO's optimisations for fields these JSON lines never print (the caller's
-    # file and line, thread and process names): a stack walk and lookups on every request.
+    # The logging HOWTO's optimisation for a field these JSON lines never print (the caller's
+    # file and line): a stack walk on every request. Not its other switches: they are global to
+    # the process, and gunicorn's own format prints %(process)d (and formats of other libraries
+    # may print %(thread)d); with those fields None, every such message failed with
+    # "--- Logging error ---" (issue 17). Reading the process and thread ids costs little.
     logging._srcfile = None
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
     if not any(getattr(handler, "_consent_json", False) for handler in logger.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())

@@ -12,7 +12,8 @@ __all__ = ["RUNTIME", "init_app", "wrap"]
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    from consent.web import metrics, ratelimits
+    from consent.media import decoding
+    from consent.web import metrics, ratelimits, textinput
     from consent.web.errors import register_error_handlers
     from consent.web.requestlog import configure_logging
     from consent.web.sessions import LazyCookieSessionInterface
@@ -23,6 +24,10 @@ def init_app(app: Flask, settings: Settings) -> None:
     metrics.init_app(app)
     app.session_interface = LazyCookieSessionInterface()
     register_error_handlers(app)
+    textinput.init_app(app)
+    decoding.configure(
+        slots=settings.image_decodes, wait_seconds=settings.image_decode_wait_seconds
+    )
     ratelimits.init_app(app, settings)
     init_verify_limit(app, settings)
     init_worker(app, enabled=settings.webhook_worker, interval=settings.webhook_poll_seconds)

@@ -154,6 +154,19 @@ def _encrypted_pdf() -> bytes:
     return buffer.getvalue()
 
 
+def _with_comment(data: bytes, comment: bytes) -> bytes:
+    return data[:2] + b"\xff\xfe" + len(comment + b"..").to_bytes(2, "big") + comment + data[2:]
+
+
+def _pdf_with_script() -> bytes:
+    # A readable PDF whose title is a page with a script, written as is (pypdf would escape
+    # it): the same length, so the cross-reference offsets still hold.
+    page = b"<html><script>alert(1)</script>"
+    data = scan_pdf("A" * len(page))
+    assert data.count(b"A" * len(page)) == 1
+    return data.replace(b"A" * len(page), page)
+
+
 def _gif() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (20, 20)).save(buffer, "GIF")
@@ -171,8 +184,21 @@ def _gif() -> bytes:
         (_encrypted_pdf(), 422, "password"),
         (_truncated_png(), 422, "damaged or truncated"),
         (photo(14)[: len(photo(14)) // 2], 422, "damaged or truncated"),
+        (_with_comment(photo(16), b"<script>alert(1)</script>"), 422, "another kind of file"),
+        (_pdf_with_script(), 422, "another kind of file"),
     ],
-    ids=["text", "gif", "empty", "cut-pdf", "fake-pdf", "encrypted-pdf", "cut-png", "cut-jpeg"],
+    ids=[
+        "text",
+        "gif",
+        "empty",
+        "cut-pdf",
+        "fake-pdf",
+        "encrypted-pdf",
+        "cut-png",
+        "cut-jpeg",
+        "jpeg-scan-hiding-a-script",
+        "pdf-scan-hiding-a-page",
+    ],
 )
 def test_bad_scan_is_refused_and_nothing_is_stored(
     flow: Flow, opened: dict[str, Any], data: bytes, status: int, says: str

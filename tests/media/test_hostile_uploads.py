@@ -63,6 +63,12 @@ def png_then_bytes() -> bytes:
     return buffer.getvalue() + b"<p>hidden</p>"
 
 
+# The 24-byte ISO base media header (an ftyp box) that makes a file an MP4 by its first bytes.
+MP4_HEADER = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
+# The EBML header that makes a file a WebM by its first bytes.
+WEBM_HEADER = bytes.fromhex("1a45dfa39f4286810142f7810142f2810442f381084282847765626d")
+
+
 # (name, file name, bytes, expected status)
 HOSTILE = [
     ("decompression bomb", "bomb.png", bomb_png, 422),
@@ -72,6 +78,19 @@ HOSTILE = [
     ("JPEG hiding a PDF", "x.jpg", lambda: jpeg_with_comment(b"%PDF-1.7 1 0 obj"), 422),
     ("JPEG then a ZIP archive", "x.jpg", jpeg_then_zip, 422),
     ("PNG with bytes after its end", "x.png", png_then_bytes, 422),
+    (
+        "MP4 header then a page with a script",
+        "x.mp4",
+        lambda: MP4_HEADER + b"<html><script>alert(1)</script>",
+        422,
+    ),
+    (
+        "WebM header then a page",
+        "x.webm",
+        lambda: WEBM_HEADER + bytes(64) + b"<!DOCTYPE html><p>hi",
+        422,
+    ),
+    ("MP4 header then a PDF", "x.mp4", lambda: MP4_HEADER + bytes(100) + b"%PDF-1.7 1 0 obj", 422),
     ("a PDF named .jpg", "x.jpg", lambda: b"%PDF-1.7\n%%EOF\n", 415),
     ("HTML named .png", "x.png", lambda: b"<!doctype html><script>alert(1)</script>", 415),
     ("empty file", "x.jpg", lambda: b"", 415),

@@ -87,8 +87,8 @@ def test_memory_and_disk_give_the_same_fingerprint(name: str, data: bytes) -> No
     assert in_memory == on_disk
     if "hiding" in name:
         assert in_memory == (
-            "InvalidInput: The image also holds another kind of file (a document, an archive "
-            "or a page); send the photo alone."
+            "InvalidInput: The file also holds another kind of file (a document, an archive "
+            "or a page); send the photo or video alone."
         )
     elif name in {"JPEG", "PNG", "WEBP", "JPEG past a read chunk"}:
         assert isinstance(in_memory, Fingerprint) and in_memory.phash is not None

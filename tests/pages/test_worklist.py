@@ -17,6 +17,7 @@ from consent.consents import signing
 from consent.consents.decisions import Signer
 from consent.consents.models import Consent
 from consent.consents.signature import drawn_signature
+from consent.crypto.vault import Vault
 from consent.db import db
 from consent.web.context import runtime
 from consent.workflows.erase import erase_patient
@@ -181,7 +182,9 @@ def test_the_worklist_pages_searches_and_shows_only_the_callers_teams(
     assert by_name.count("/clinician/requests/rq_") == 10
     assert "No request matches" in _page(client, "/clinician/?q=Hidden")
     # Nonsense in the query string is ignored, never an error.
-    _page(client, "/clinician/?page=-3&state=nope&since=2026-99-99&form=%00&use=x")
+    _page(client, "/clinician/?page=-3&state=nope&since=2026-99-99&form=zz&use=x")
+    # A control character is refused at the door, like everywhere (consent.web.textinput).
+    assert client.get("/clinician/?form=%00").status_code == 422
 
 
 def test_the_new_request_form_defaults_to_the_interface_language(
@@ -199,3 +202,27 @@ def test_the_new_request_form_defaults_to_the_interface_language(
     french = _page(client, f"/clinician/patients/{patient}/requests/new")
     assert 'value="media-publication:fr" required checked' in french
     assert "lisibilité" in french and not any(f"lisibilité {n}." in french for n in range(100))
+
+
+def test_a_worklist_visit_decrypts_one_page_of_patients_at_most(
+    app: Flask, doctor: tuple[FlaskClient, Flow], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17: the dashboard once decrypted every patient of the team on every visit."""
+    client, flow = doctor
+    for n in range(PAGE_SIZE + 3):
+        patient = flow.patient(record_number=f"MRN-{n:03d}", name=f"Patient {n:03d}")
+        media = flow.media(patient, photo(300 + n))
+        flow.request(patient, [media["id"]], [{"purpose": "teaching"}])
+    unwrapped: list[bytes] = []
+    unwrap = Vault.unwrap
+
+    def counted(self: Vault, wrapped: bytes) -> bytes:
+        unwrapped.append(wrapped)
+        return unwrap(self, wrapped)
+
+    monkeypatch.setattr(Vault, "unwrap", counted)
+    _page(client, "/clinician/")
+    assert 0 < len(unwrapped) <= PAGE_SIZE
+    unwrapped.clear()
+    _page(client, "/clinician/?page=2")
+    assert 0 < len(unwrapped) <= 3

@@ -26,10 +26,18 @@ from tests.factories import Flow, api_key, auth, photo
 #   limits, only per-route ones) and rate-limit headers are off. The verify limit per API key
 #   is consent.web.verifylimit, counted in the fast path itself (tests/verify/test_ratelimit.py).
 # - _mark_route: the URL rule for the metrics (web.metrics); the fast path marks its own.
+# - refuse_unreadable_text: control characters and lone surrogates (web.textinput); the fast
+#   path takes only plain queries ([A-Za-z0-9._-] values), which hold neither.
 # A new hook (a rate limit, a security header, a log line) fails this test until the fast path
 # does what the hook does for GET /api/v1/verify and the hook is added here.
 KNOWN_HOOKS = {
-    "before_request": {"fresh_globals", "csrf_protect", "_check_request_limit", "_mark_route"},
+    "before_request": {
+        "fresh_globals",
+        "csrf_protect",
+        "_check_request_limit",
+        "_mark_route",
+        "refuse_unreadable_text",
+    },
     "after_request": {"_update_remember_cookie", "__inject_headers"},
     "teardown_request": {"__release_context"},
     "url_value_preprocessor": set(),
