@@ -503,3 +503,19 @@ def tablet_consent(
     )
     db.session.commit()
     return consent
+
+
+def shown_code(html: str) -> str:
+    """The withdrawal code as a page shows it: groups of four that never break (issue 21)."""
+    import re
+
+    return "-".join(re.findall(r'<span class="code-group">([0-9A-Z]+)', html))
+
+
+def consent_of(request_id: str) -> str:
+    """The id of the consent recorded for a request (pages no longer print raw addresses)."""
+    from consent.consents.decisions import consent_for_request
+
+    consent = consent_for_request(db.session, request_id)
+    assert consent is not None
+    return consent.id

@@ -6,7 +6,9 @@ through the API, a publishable copy, an erasure) is replayed with a fixed signin
 clock and predictable identifiers; every log entry
 (the signed receipt envelopes, byte for byte) and the checkpoint are compared with the copy in
 tests/assets/receipt-replay.json, recorded before the refactoring of issue 15 and again for
-receipts of version 2 (issue 16: teams, recorders, evidence), on purpose.
+receipts of version 2 (issue 16: teams, recorders, evidence), and for version 2 of the forms
+(issue 21: the French wording fixes and the glossary's names need a new form version, so the
+receipts name form v2 and its text hash), on purpose.
 
 A change that alters what a receipt says on purpose records the file again, with
 ``CONSENT_TEST_RECORD_REPLAY=1 pytest tests/test_receipt_replay.py``, and says why in its commit.

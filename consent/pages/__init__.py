@@ -10,8 +10,8 @@ def init_app(app: Flask) -> None:
     """CSRF on every form, clinician log-in, the FR/EN interface, and the page blueprints."""
     from flask_babel import get_locale
 
-    from consent.documents.render import long_date
-    from consent.pages import clinician, login, paper, public, tablet, tablet_end, withdraw
+    from consent.documents.dates import long_date, number
+    from consent.pages import clinician, login, paper, phone, public, tablet, tablet_end, withdraw
     from consent.pages.labels import PURPOSE_LABELS, RELATIONSHIP_LABELS, STATE_LABELS
     from consent.web.extensions import babel, csrf, login_manager
     from consent.web.i18n import select_locale
@@ -23,7 +23,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     # The login and tablet_end modules add their routes to the clinician and tablet blueprints.
     assert login.blp is clinician.blp and tablet_end.blp is tablet.blp
-    for module in (tablet, clinician, paper, public, withdraw):
+    for module in (tablet, clinician, paper, public, withdraw, phone):
         app.register_blueprint(module.blp)
     app.jinja_env.globals.update(
         get_locale=get_locale,
@@ -34,3 +34,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["purpose_label"] = lambda purpose: PURPOSE_LABELS.get(purpose, purpose)
     # "29 November 2027" in the person's language, rather than 2027-11-29.
     app.jinja_env.filters["long_date"] = long_date
+    app.jinja_env.filters["number"] = number

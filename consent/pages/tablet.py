@@ -27,6 +27,7 @@ from consent.consents.signature import drawn_signature
 from consent.consents.uses import RELATIONSHIPS
 from consent.db import db
 from consent.errors import InvalidInput
+from consent.forms.glossary import use_label
 from consent.web.context import runtime
 from consent.web.extensions import limiter
 from consent.web.i18n import LANGUAGES
@@ -79,7 +80,7 @@ def _context(link: SigningLink) -> dict[str, Any]:
             {
                 "purpose": purpose,
                 "channels": json.loads(channels),
-                "label": definition["purposes"][purpose]["label"],
+                "label": use_label(purpose, form.language),
                 "explanation": definition["purposes"][purpose]["explanation"],
             }
             for purpose, channels in uses

@@ -18,11 +18,13 @@ from flask_babel import gettext as _
 from consent.accounts.names import account_name
 from consent.accounts.scope import EVERY_TEAM
 from consent.consents.decisions import consent_for_request, withdrawal_code
+from consent.consents.handoff import HANDOFF_MINUTES, issue_handoff
 from consent.consents.models import Consent
 from consent.consents.requests import get_request, request_form
 from consent.db import db
 from consent.documents.qr import qr_svg
 from consent.errors import ConsentError
+from consent.forms.glossary import use_label
 from consent.pages.tablet import blp
 from consent.web.context import runtime
 from consent.web.pdf import pdf_response
@@ -89,7 +91,8 @@ def receipt_pdf() -> Any:
     if consent is None:
         abort(404)
     job = receipt_job(db.session, runtime(), consent.id, scope=EVERY_TEAM)
-    return pdf_response(job, download=True)
+    # Shown in the tablet's viewer, never saved there: only when the patient asks for it.
+    return pdf_response(job, download=False)
 
 
 @blp.get("/done")
@@ -103,25 +106,32 @@ def done() -> Any:
         return redirect(url_for("tablet.wait"))
     receipt = json.loads(consent.receipt)
     request_row = get_request(db.session, outcome.request_id, scope=EVERY_TEAM)
-    _form, definition = request_form(db.session, request_row)
-    labels = definition["purposes"]
-    # The address printed and encoded for the patient is the service's public one, whatever
-    # host the tablet reached it through.
+    form, definition = request_form(db.session, request_row)
+    labels = {p: {"label": use_label(p, form.language)} for p in definition["purposes"]}
     rt = runtime()
-    public_url = rt.links.consent_page(consent.id)
-    withdraw_url = rt.links.withdraw_page()
     try:
         code = withdrawal_code(db.session, rt.vault, consent)
     except ConsentError:
         code = None
+    # The patient's own copy goes to their phone, through a short-lived one-phone address
+    # (issue 21); the address is the service's public one, whatever host the tablet reached.
+    handoff = issue_handoff(db.session, consent.id)
+    db.session.commit()
+    phone_url = rt.links.phone_receipt(handoff.token)
     return render_template(
         "tablet/done.html",
         consent=consent,
         receipt=receipt,
         labels=labels,
-        public_url=public_url,
-        qr=qr_svg(public_url, label=_("QR code of the page that shows this consent")),
         code=code,
-        withdraw_url=withdraw_url,
+        phone_qr=qr_svg(phone_url, label=_("QR code to get your receipt on your phone")),
+        handoff_minutes=HANDOFF_MINUTES,
         step=9,
     )
+
+
+@blp.post("/finish")
+def finish() -> Any:
+    """The patient is done: this browser forgets the signing session at once."""
+    session.clear()
+    return render_template("tablet/finished.html")

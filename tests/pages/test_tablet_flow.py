@@ -5,7 +5,6 @@ drawn signature, the clinician's confirmation, and the summary with the withdraw
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +17,16 @@ from consent import clock
 from consent.crypto.receipts import verify_envelope
 from consent.db import db
 from consent.web.context import runtime
-from tests.factories import Flow, comprehension_answers, csrf, issue_key, member, photo
+from tests.factories import (
+    Flow,
+    comprehension_answers,
+    consent_of,
+    csrf,
+    issue_key,
+    member,
+    photo,
+    shown_code,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -102,7 +110,7 @@ def walk_to_signature(tablet: FlaskClient, opened: dict[str, Any]) -> None:
     assert right.status_code == 302 and right.location.endswith("/tablet/choose")
     choose = tablet.get("/tablet/choose").get_data(as_text=True)
     assert "checked" not in choose  # nothing pre-ticked
-    assert "2031-01-01" in choose  # the expiry is shown
+    assert "1\u00a0January\u00a02031" in choose  # the expiry is shown, in words, unbroken
     partial = tablet.post("/tablet/choose", data={"csrf_token": csrf(choose), "teaching": "yes"})
     assert partial.status_code == 422
     chosen = tablet.post(
@@ -153,12 +161,15 @@ def test_patient_path_to_a_confirmed_receipt(
 
     assert tablet.get("/tablet/status").json == {"confirmed": True}
     done = tablet.get("/tablet/done").get_data(as_text=True)
-    code = re.search(r'class="code"[^>]*>([0-9A-Z-]+)<', done)
-    assert code and len(code.group(1).replace("-", "")) == 20
-    assert "<svg" in done and "/v/cs_" in done
+    code = shown_code(done)
+    assert len(code.replace("-", "")) == 20 and len(code.split("-")) == 5
+    # The patient's copy goes to their phone; no raw address and no download on the tablet.
+    assert "<svg" in done and "Get my receipt on my phone" in done
+    assert "http://consent.test/" not in done and " download" not in done
+    assert 'action="/tablet/finish"' in done
 
     api = opened["api"]
-    consent_id = re.search(r"/v/(cs_[0-9a-f]{32})", done).group(1)
+    consent_id = consent_of(opened["request_id"])
     envelope = api.client.get(f"/api/v1/consents/{consent_id}/receipt", headers=api.headers).json
     body = verify_envelope(envelope=envelope, body_key="receipt", keys=runtime().keyring).body
     assert body["method"] == "tablet"
