@@ -65,3 +65,8 @@ def entries(language: str) -> list[Entry]:
         for kind in ("uses", "terms")
         for concept, item in block[kind].items()
     ]
+
+
+def use_question(purpose: str, language: str) -> str:
+    """A use asked as a question in the patient's words, for one screen of the tablet."""
+    return str(_language(language)["uses"][purpose]["question"])

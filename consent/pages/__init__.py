@@ -11,7 +11,17 @@ def init_app(app: Flask) -> None:
     from flask_babel import get_locale
 
     from consent.documents.dates import long_date, number
-    from consent.pages import clinician, login, paper, phone, public, tablet, tablet_end, withdraw
+    from consent.pages import (
+        clinician,
+        login,
+        paper,
+        phone,
+        public,
+        tablet,
+        tablet_choose,
+        tablet_end,
+        withdraw,
+    )
     from consent.pages.labels import PURPOSE_LABELS, RELATIONSHIP_LABELS, STATE_LABELS
     from consent.web.extensions import babel, csrf, login_manager
     from consent.web.i18n import select_locale
@@ -22,7 +32,7 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(login.load_account)
     babel.init_app(app, locale_selector=select_locale)
     # The login and tablet_end modules add their routes to the clinician and tablet blueprints.
-    assert login.blp is clinician.blp and tablet_end.blp is tablet.blp
+    assert login.blp is clinician.blp and tablet_end.blp is tablet_choose.blp is tablet.blp
     for module in (tablet, clinician, paper, public, withdraw, phone):
         app.register_blueprint(module.blp)
     app.jinja_env.globals.update(

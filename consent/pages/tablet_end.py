@@ -73,7 +73,10 @@ def wait() -> Any:
         if request_row.account_id is not None
         else request_row.clinician_name
     )
-    return render_template("tablet/wait.html", request=request_row, clinician=clinician, step=8)
+    total = int(session.get("steps_total") or 9)
+    return render_template(
+        "tablet/wait.html", request=request_row, clinician=clinician, step=total - 1
+    )
 
 
 @blp.get("/status")
@@ -126,7 +129,7 @@ def done() -> Any:
         code=code,
         phone_qr=qr_svg(phone_url, label=_("QR code to get your receipt on your phone")),
         handoff_minutes=HANDOFF_MINUTES,
-        step=9,
+        step=int(session.get("steps_total") or 9),
     )
 
 

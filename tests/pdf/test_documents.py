@@ -23,7 +23,17 @@ from consent.db import db
 from consent.documents import render as render_module
 from consent.forms.models import FormVersion
 from consent.web.context import runtime
-from tests.factories import Flow, api_key, auth, consent_of, issue_key, jpeg, member, photo
+from tests.factories import (
+    Flow,
+    api_key,
+    auth,
+    consent_of,
+    issue_key,
+    jpeg,
+    member,
+    photo,
+    tablet_answers,
+)
 from tests.pdf.readback import (
     attachments,
     embedded_images,
@@ -441,8 +451,7 @@ def test_tablet_done_page_offers_the_receipt_to_the_browser_that_signed(
     from tests.factories import comprehension_answers
 
     tablet.post("/tablet/check", data={"csrf_token": csrf(check), **comprehension_answers()})
-    choose = tablet.get("/tablet/choose").get_data(as_text=True)
-    tablet.post("/tablet/choose", data={"csrf_token": csrf(choose), "teaching": "yes"})
+    tablet_answers(tablet, {"teaching": "yes"})
     who = tablet.get("/tablet/who").get_data(as_text=True)
     tablet.post("/tablet/who", data={"csrf_token": csrf(who), "role": "patient"})
     sign = tablet.get("/tablet/sign").get_data(as_text=True)
