@@ -45,3 +45,5 @@ def init_app(app: Flask) -> None:
     # "29 November 2027" in the person's language, rather than 2027-11-29.
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["number"] = number
+    # "Enseignement : oui" in French (a no-break space before the colon), "Teaching: yes".
+    app.jinja_env.globals["colon"] = lambda: "\u00a0:" if str(get_locale()) == "fr" else ":"
