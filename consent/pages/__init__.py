@@ -45,5 +45,15 @@ def init_app(app: Flask) -> None:
     # "29 November 2027" in the person's language, rather than 2027-11-29.
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["number"] = number
+
+    @app.context_processor
+    def current_path() -> dict[str, str]:
+        # Pages are handed their own ``request`` (a consent request) by some views, which hides
+        # Flask's; the language switch needs the page's own address to come back to it.
+        from flask import request
+
+        path = request.full_path
+        return {"current_path": path[:-1] if path.endswith("?") else path}
+
     # "Enseignement : oui" in French (a no-break space before the colon), "Teaching: yes".
     app.jinja_env.globals["colon"] = lambda: "\u00a0:" if str(get_locale()) == "fr" else ":"

@@ -136,5 +136,8 @@ def done() -> Any:
 @blp.post("/finish")
 def finish() -> Any:
     """The patient is done: this browser forgets the signing session at once."""
+    language = session.get("lang")
     session.clear()
+    if language:
+        session["lang"] = language  # the thanks in the patient's language
     return render_template("tablet/finished.html")

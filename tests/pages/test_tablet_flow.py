@@ -320,6 +320,8 @@ def test_language_switch_keeps_the_place_and_switches_the_form_text(
     tablet.get(opened["path"])
     page = tablet.get("/tablet/read/3").get_data(as_text=True)
     assert 'lang="en"' in page
+    # The switch on the page itself comes back to this page (the walk found it sent to step 1).
+    assert '<input type="hidden" name="next" value="/tablet/read/3">' in page
     switched = tablet.post(
         "/tablet/language", data={"csrf_token": csrf(page), "lang": "fr", "next": "/tablet/read/3"}
     )
