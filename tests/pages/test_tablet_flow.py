@@ -92,7 +92,7 @@ def answer_questions(tablet: FlaskClient, answers: dict[str, str]) -> None:
     assert early.status_code == 302 and early.location.endswith("/tablet/question/1")
     for number, answer in enumerate(answers.values(), start=1):
         page = tablet.get(f"/tablet/question/{number}").get_data(as_text=True)
-        assert "aria-pressed=\"true\"" not in page  # nothing answered in advance
+        assert 'aria-pressed="true"' not in page  # nothing answered in advance
         refused = tablet.post(f"/tablet/question/{number}", data={"csrf_token": csrf(page)})
         assert refused.status_code == 422
         sent = tablet.post(
