@@ -146,7 +146,10 @@ def media_file(media_id: str, link: SigningLink, ctx: dict[str, Any]) -> Respons
     item = next((m for m in ctx["media"] if m.id == media_id), None)
     if item is None:
         abort(404)
-    return media_response(item)
+    # Cached by this browser alone for the life of a signing link; videos start playing early.
+    return media_response(
+        item, ranges=True, private_seconds=runtime().settings.signing_link_minutes * 60
+    )
 
 
 @blp.get("/read/<int(max=1000):number>")
