@@ -47,6 +47,7 @@ class PublicLinks:
     PAPER_UPLOAD = "paper.paper_form"
     FORMS = "forms.list_forms"
     RECEIPT_PDF = "documents.consent_receipt"
+    PHONE_RECEIPT = "phone.receipt_page"
 
     def __init__(self, base_url: str, url_map: Map) -> None:
         self.base_url = base_url.rstrip("/")
@@ -74,6 +75,10 @@ class PublicLinks:
     def consent_page(self, consent_id: str) -> str:
         """The public page of a consent: what it allows today, no identity."""
         return self.url(self.CONSENT_PAGE, consent_id=consent_id)
+
+    def phone_receipt(self, token: str) -> str:
+        """The short-lived page that hands the patient's receipt to their own phone."""
+        return self.url(self.PHONE_RECEIPT, token=token)
 
     def paper_upload(self, request_id: str) -> str:
         """The page where the scan of a signed paper form is entered (clinician log-in)."""

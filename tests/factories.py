@@ -503,3 +503,32 @@ def tablet_consent(
     )
     db.session.commit()
     return consent
+
+
+def shown_code(html: str) -> str:
+    """The withdrawal code as a page shows it: groups of four that never break (issue 21)."""
+    import re
+
+    return "-".join(re.findall(r'<span class="code-group">([0-9A-Z]+)', html))
+
+
+def consent_of(request_id: str) -> str:
+    """The id of the consent recorded for a request (pages no longer print raw addresses)."""
+    from consent.consents.decisions import consent_for_request
+
+    consent = consent_for_request(db.session, request_id)
+    assert consent is not None
+    return consent.id
+
+
+def tablet_answers(tablet: FlaskClient, answers: dict[str, str]) -> None:
+    """Answer the tablet's questions, one screen a use in the request's order, then confirm the
+    summary (issue 21: one question at a time)."""
+    for number, answer in enumerate(answers.values(), start=1):
+        page = tablet.get(f"/tablet/question/{number}").get_data(as_text=True)
+        sent = tablet.post(
+            f"/tablet/question/{number}", data={"csrf_token": csrf(page), "answer": answer}
+        )
+        assert sent.status_code == 302, sent.status_code
+    summary = tablet.get("/tablet/choose").get_data(as_text=True)
+    assert tablet.post("/tablet/choose", data={"csrf_token": csrf(summary)}).status_code == 302

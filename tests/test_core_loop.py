@@ -166,10 +166,11 @@ def test_receipt_binds_form_text_and_media_hashes(flow: Flow, app: Flask) -> Non
     given = flow.consent(photo(10), {"teaching": True, "survey": False})
     receipt = given["receipt"]["receipt"]
     forms = flow.client.get("/api/v1/forms", headers=flow.headers).json["forms"]
-    english = next(f for f in forms if f["language"] == "en")
+    # New requests use the newest version of a form (issue 21: version 2).
+    english = next(f for f in forms if f["language"] == "en" and f["version"] == 2)
     assert receipt["form"] == {
         "id": "media-publication",
-        "version": 1,
+        "version": 2,
         "language": "en",
         "sha256": english["text_sha256"],
     }

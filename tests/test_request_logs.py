@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 
 from consent.web.requestlog import JsonFormatter, loggable_path
-from tests.factories import photo
+from tests.factories import consent_of, photo, shown_code
 from tests.pages.test_tablet_flow import (  # noqa: F401  (fixtures)
     PASSWORD,
     clinician,
@@ -75,8 +75,8 @@ def test_the_whole_flow_logs_no_identity_and_no_secret(
         f"/clinician/requests/{opened['request_id']}/confirm", data={"csrf_token": csrf(page)}
     )
     done = tablet.get("/tablet/done").get_data(as_text=True)
-    consent_id = re.search(r"/v/(cs_[0-9a-f]{32})", done).group(1)
-    code = re.search(r'class="code"[^>]*>([0-9A-Z-]+)<', done).group(1)
+    consent_id = consent_of(opened["request_id"])
+    code = shown_code(done)
     sha = opened["media"]["sha256"]
     assert api.verify(sha, "teaching")["answer"]["decision"] == "allowed"
     api.client.post(

@@ -141,6 +141,21 @@ class SigningLink(db.Model):  # type: ignore[name-defined,misc]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class ReceiptHandoff(db.Model):  # type: ignore[name-defined,misc]
+    """A short-lived link from the tablet's last page to the patient's phone
+    (consent.consents.handoff)."""
+
+    __tablename__ = "receipt_handoffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The hash of the first device's random id: another phone cannot use the same code.
+    device: Mapped[str | None] = mapped_column(String(64))
+
+
 class PendingDecision(db.Model):  # type: ignore[name-defined,misc]
     """What the patient chose and signed on the tablet, until the clinician confirms it."""
 

@@ -157,3 +157,14 @@ def request_form(
     """The form version a request asks with, and its definition."""
     form = session.get_one(FormVersion, request.form_version_id)
     return form, json.loads(form.definition)
+
+
+def form_in_language(session: AnySession, form: FormVersion, language: str) -> FormVersion | None:
+    """The same form and version in another language, if the catalogue has it."""
+    return session.scalar(
+        select(FormVersion).where(
+            FormVersion.form_id == form.form_id,
+            FormVersion.version == form.version,
+            FormVersion.language == language,
+        )
+    )

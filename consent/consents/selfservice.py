@@ -20,6 +20,7 @@ from consent.consents.requests import get_request, request_form, request_media
 from consent.consents.withdrawal_codes import code_hash
 from consent.crypto.keyring import Keyring
 from consent.db import AnySession
+from consent.forms.glossary import use_label
 from consent.media.models import MediaItem
 from consent.records.envelope import verified_receipt
 
@@ -97,7 +98,7 @@ def consent_view(session: AnySession, keyring: Keyring, consent_id: str) -> Cons
         uses.append(
             {
                 "purpose": purpose,
-                "label": definition["purposes"][purpose]["label"],
+                "label": use_label(purpose, form.language),
                 "explanation": definition["purposes"][purpose]["explanation"],
                 "channels": use["channels"],
                 "state": state,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import IO
 
@@ -64,7 +64,7 @@ class MediaStore:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def read(self, *, media_id: str, data_key: bytes) -> Iterator[bytes]:
+    def read(self, *, media_id: str, data_key: bytes) -> Generator[bytes]:
         """The plaintext, chunk by chunk.
 
         Raises StoredFileMissing at once when the file is absent (before a response starts),
@@ -99,6 +99,6 @@ class MediaStore:
         after_commit(session, lambda: self.delete(media_id))
 
 
-def _decrypted(data_key: bytes, source: IO[bytes]) -> Iterator[bytes]:
+def _decrypted(data_key: bytes, source: IO[bytes]) -> Generator[bytes]:
     with source:
         yield from decrypt_stream(data_key, source)

@@ -15,16 +15,16 @@ import io
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import date
 from functools import cache, partial
 from importlib import metadata, resources
 from typing import Any
 
 from flask import render_template
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale
 from PIL import Image, ImageFile
 
 from consent.documents.cache import RenderCache
+from consent.documents.dates import long_date
 from consent.documents.fonts import font_face_css
 from consent.documents.paths import FONTS_DIR, TEMPLATES_DIR
 from consent.documents.qr import qr_svg
@@ -228,8 +228,3 @@ def _thumbnail(ref: MediaRef, max_pixels: int) -> dict[str, Any]:
         log.warning("no thumbnail for %s", ref.media_id)
         return {"src": PLACEHOLDER_URI, "video": False, "erased": False}
     return {"src": data_uri(jpeg), "video": False, "erased": False}
-
-
-def long_date(value: str) -> str:
-    """The day of an RFC 3339 time in words, in the current locale ("31 December 2027")."""
-    return str(format_date(date.fromisoformat(value[:10]), format="long"))

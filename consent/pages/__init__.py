@@ -11,7 +11,7 @@ def init_app(app: Flask) -> None:
     """CSRF on every form, clinician log-in, the FR/EN interface, and the page blueprints."""
     from flask_babel import get_locale
 
-    from consent.documents.render import long_date
+    from consent.documents.dates import long_date, number
     from consent.pages import (
         admin,
         admin_operations,
@@ -19,10 +19,12 @@ def init_app(app: Flask) -> None:
         login,
         new_request,
         paper,
+        phone,
         public,
         request_page,
         sign_on,
         tablet,
+        tablet_choose,
         tablet_end,
         withdraw,
         worklist,
@@ -43,10 +45,11 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(login.load_account)
     babel.init_app(app, locale_selector=select_locale)
     # The login and tablet_end modules add their routes to the clinician and tablet blueprints.
-    assert login.blp is clinician.blp is sign_on.blp and tablet_end.blp is tablet.blp
+    assert login.blp is clinician.blp is sign_on.blp
+    assert tablet_end.blp is tablet_choose.blp is tablet.blp
     assert worklist.blp is clinician.blp and request_page.blp is clinician.blp
     assert new_request.blp is clinician.blp
-    for module in (tablet, clinician, paper, public, withdraw, admin_operations):
+    for module in (tablet, clinician, paper, public, withdraw, admin_operations, phone):
         app.register_blueprint(module.blp)
     app.register_blueprint(admin.init_app())
     app.jinja_env.globals.update(
@@ -60,3 +63,16 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["purpose_label"] = lambda purpose: PURPOSE_LABELS.get(purpose, purpose)
     # "29 November 2027" in the person's language, rather than 2027-11-29.
     app.jinja_env.filters["long_date"] = long_date
+    app.jinja_env.filters["number"] = number
+
+    @app.context_processor
+    def current_path() -> dict[str, str]:
+        # Pages are handed their own ``request`` (a consent request) by some views, which hides
+        # Flask's; the language switch needs the page's own address to come back to it.
+        from flask import request
+
+        path = request.full_path
+        return {"current_path": path[:-1] if path.endswith("?") else path}
+
+    # "Enseignement : oui" in French (a no-break space before the colon), "Teaching: yes".
+    app.jinja_env.globals["colon"] = lambda: "\u00a0:" if str(get_locale()) == "fr" else ":"

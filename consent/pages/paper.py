@@ -28,6 +28,7 @@ from consent.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from consent.forms.glossary import use_label
 from consent.media.scans import SCAN_TYPES
 from consent.pages.labels import PURPOSE_LABELS
 from consent.patients.service import identity
@@ -203,7 +204,7 @@ def done(request_id: str) -> Any:
     # The code is handed over by whoever entered the form, or the clinician who informed.
     if staff().id not in (consent_request.account_id, receipt["recorded_by"].get("account")):
         raise Forbidden("Only the clinician who entered the form can see the code.")
-    _form, definition = request_form(db.session, consent_request)
+    form, definition = request_form(db.session, consent_request)
     rt = runtime()
     public_url = rt.links.consent_page(consent.id)
     try:
@@ -215,7 +216,7 @@ def done(request_id: str) -> Any:
         request=consent_request,
         consent=consent,
         receipt=receipt,
-        labels=definition["purposes"],
+        labels={p: {"label": use_label(p, form.language)} for p in definition["purposes"]},
         public_url=public_url,
         qr=qr_svg(public_url, label=_("QR code of the page that shows this consent")),
         code=code,

@@ -1,7 +1,8 @@
 """The patient's tablet flow, server-rendered, one short page at a time.
 
-open link -> start -> media -> read (one section a page) -> check -> choose -> who -> sign
--> wait (the clinician confirms) -> done (summary, QR code, withdrawal code).
+open link -> start -> media -> read (at most five pages) -> check -> one question a use
+(consent.pages.tablet_choose) -> summary -> who -> sign -> wait (the clinician confirms) -> done
+(summary, withdrawal code, the receipt on the patient's phone) -> finish.
 
 State lives in the signed session cookie (which step was passed, the answers) and in the
 signing link, which is bound to the first browser that opens it and spent by the submission.
@@ -27,12 +28,12 @@ from consent.consents.signature import drawn_signature
 from consent.consents.uses import RELATIONSHIPS
 from consent.db import db
 from consent.errors import InvalidInput
+from consent.forms.glossary import use_label
+from consent.pages.tablet_steps import reading_pages, step_numbers
 from consent.web.context import runtime
 from consent.web.extensions import limiter
-from consent.web.i18n import LANGUAGES
 from consent.web.media import media_response
 from consent.web.ratelimits import limit_value, refused
-from consent.web.textinput import local_address
 
 blp = Blueprint("tablet", __name__, url_prefix="/tablet")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,6 +73,9 @@ def _context(link: SigningLink) -> dict[str, Any]:
     form, definition = request_form(db.session, request_row)
     uses = [(use.purpose, use.channels) for use in requested_uses(db.session, request_row.id)]
     media = request_media(db.session, request_row.id)
+    steps = step_numbers(len(reading_pages(definition["sections"])), len(uses))
+    # The pages after the submission (wait, done) number their steps from this.
+    session["steps_total"] = steps["total"]
     return {
         "request": request_row,
         "form": form,
@@ -80,13 +84,15 @@ def _context(link: SigningLink) -> dict[str, Any]:
             {
                 "purpose": purpose,
                 "channels": json.loads(channels),
-                "label": definition["purposes"][purpose]["label"],
+                "label": use_label(purpose, form.language),
                 "explanation": definition["purposes"][purpose]["explanation"],
             }
             for purpose, channels in uses
         ],
         "media": media,
         "sections": definition["sections"],
+        "pages": reading_pages(definition["sections"]),
+        "steps": steps,
     }
 
 
@@ -103,7 +109,15 @@ def open_link(token: str) -> Any:
     except signing.LinkProblem as problem:
         return _problem(problem.reason)
     db.session.commit()
-    for key in ("checked", "choices", "signer", "submitted", "submitted_link"):
+    for key in (
+        "checked",
+        "answers",
+        "answers_link",
+        "choices",
+        "signer",
+        "submitted",
+        "submitted_link",
+    ):
         session.pop(key, None)
     session["link"] = link.id
     form, _definition = request_form(
@@ -113,26 +127,16 @@ def open_link(token: str) -> Any:
     return redirect(url_for("tablet.start"))
 
 
-@blp.post("/language")
-def choose_language() -> Any:
-    """Switch the interface language (the form text stays in the language it was asked in)."""
-    language = request.form.get("lang")
-    if language in LANGUAGES:
-        session["lang"] = language
-    target = local_address(request.form.get("next", ""), prefix="/tablet/")
-    return redirect(target or url_for("tablet.start"))
-
-
 @blp.get("/start")
 @signing_step
 def start(link: SigningLink, ctx: dict[str, Any]) -> str:
-    return render_template("tablet/start.html", **ctx, step=1)
+    return render_template("tablet/start.html", **ctx, step=ctx["steps"]["start"])
 
 
 @blp.get("/media")
 @signing_step
 def media(link: SigningLink, ctx: dict[str, Any]) -> str:
-    return render_template("tablet/media.html", **ctx, step=2)
+    return render_template("tablet/media.html", **ctx, step=ctx["steps"]["media"])
 
 
 @blp.get("/media/<media_id>")
@@ -142,22 +146,25 @@ def media_file(media_id: str, link: SigningLink, ctx: dict[str, Any]) -> Respons
     item = next((m for m in ctx["media"] if m.id == media_id), None)
     if item is None:
         abort(404)
-    return media_response(item)
+    # Cached by this browser alone for the life of a signing link; videos start playing early.
+    return media_response(
+        item, ranges=True, private_seconds=runtime().settings.signing_link_minutes * 60
+    )
 
 
 @blp.get("/read/<int(max=1000):number>")
 @signing_step
 def read(number: int, link: SigningLink, ctx: dict[str, Any]) -> Any:
-    sections = ctx["sections"]
-    if not 1 <= number <= len(sections):
+    pages = ctx["pages"]
+    if not 1 <= number <= len(pages):
         abort(404)
     return render_template(
         "tablet/read.html",
         **ctx,
-        section=sections[number - 1],
+        page_sections=pages[number - 1],
         number=number,
-        total=len(sections),
-        step=3,
+        total=len(pages),
+        step=ctx["steps"]["read"] + number - 1,
     )
 
 
@@ -173,29 +180,15 @@ def check(link: SigningLink, ctx: dict[str, Any]) -> Any:
         wrong = [q["key"] for q in questions if answers[q["key"]] != q["correct"]]
         if not wrong:
             session["checked"] = link.id
-            return redirect(url_for("tablet.choose"))
+            return redirect(url_for("tablet.question", number=1))
     return render_template(
-        "tablet/check.html", **ctx, questions=questions, answers=answers, wrong=wrong, step=4
+        "tablet/check.html",
+        **ctx,
+        questions=questions,
+        answers=answers,
+        wrong=wrong,
+        step=ctx["steps"]["check"],
     ), (422 if wrong else 200)
-
-
-@blp.route("/choose", methods=["GET", "POST"])
-@signing_step
-def choose(link: SigningLink, ctx: dict[str, Any]) -> Any:
-    """One explicit yes or no per use; nothing is chosen in advance."""
-    if session.get("checked") != link.id:
-        return redirect(url_for("tablet.check"))
-    choices: dict[str, str] = dict(session.get("choices") or {})
-    missing: list[str] = []
-    if request.method == "POST":
-        choices = {use["purpose"]: request.form.get(use["purpose"], "") for use in ctx["uses"]}
-        missing = [p for p, value in choices.items() if value not in ("yes", "no")]
-        if not missing:
-            session["choices"] = choices
-            return redirect(url_for("tablet.who"))
-    return render_template("tablet/choose.html", **ctx, choices=choices, missing=missing, step=5), (
-        422 if missing else 200
-    )
 
 
 @blp.route("/who", methods=["GET", "POST"])
@@ -237,7 +230,7 @@ def who(link: SigningLink, ctx: dict[str, Any]) -> Any:
         errors=errors,
         relationships=RELATIONSHIPS,
         representative_only=representative_only,
-        step=6,
+        step=ctx["steps"]["who"],
     ), (422 if errors else 200)
 
 
@@ -284,5 +277,10 @@ def sign(link: SigningLink, ctx: dict[str, Any]) -> Any:
             session["submitted_link"] = link.id
             return redirect(url_for("tablet.wait"))
     return render_template(
-        "tablet/sign.html", **ctx, chosen=chosen, signer=signer_values, error=error, step=7
+        "tablet/sign.html",
+        **ctx,
+        chosen=chosen,
+        signer=signer_values,
+        error=error,
+        step=ctx["steps"]["sign"],
     ), (422 if error else 200)

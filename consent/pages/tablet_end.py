@@ -24,11 +24,13 @@ from consent import clock
 from consent.accounts.names import account_name
 from consent.accounts.scope import EVERY_TEAM
 from consent.consents.decisions import consent_for_request, withdrawal_code
+from consent.consents.handoff import HANDOFF_MINUTES, issue_handoff
 from consent.consents.models import Consent
 from consent.consents.requests import get_request, request_form
 from consent.db import db
 from consent.documents.qr import qr_svg
 from consent.errors import ConsentError
+from consent.forms.glossary import use_label
 from consent.pages.tablet import blp
 from consent.web.context import runtime
 from consent.web.pdf import pdf_response
@@ -58,6 +60,9 @@ PATIENT_KEYS = (
     "submitted_link",
     "done_until",
     "done_extended",
+    "answers",
+    "answers_link",
+    "steps_total",
 )
 # How many times the patient may ask for more time on the done page.
 MAX_EXTENSIONS = 3
@@ -116,7 +121,10 @@ def wait() -> Any:
         if request_row.account_id is not None
         else request_row.clinician_name
     )
-    return render_template("tablet/wait.html", request=request_row, clinician=clinician, step=8)
+    total = int(session.get("steps_total") or 9)
+    return render_template(
+        "tablet/wait.html", request=request_row, clinician=clinician, step=total - 1
+    )
 
 
 @blp.get("/status")
@@ -162,7 +170,8 @@ def receipt_pdf() -> Any:
     if consent is None:
         abort(404)
     job = receipt_job(db.session, runtime(), consent.id, scope=EVERY_TEAM)
-    return pdf_response(job, download=True)
+    # Shown in the tablet's viewer, never saved there: only when the patient asks for it.
+    return pdf_response(job, download=False)
 
 
 @blp.get("/done")
@@ -179,28 +188,28 @@ def done() -> Any:
     remaining = _remaining_seconds() or 0
     receipt = json.loads(consent.receipt)
     request_row = get_request(db.session, outcome.request_id, scope=EVERY_TEAM)
-    _form, definition = request_form(db.session, request_row)
-    labels = definition["purposes"]
-    # The address printed and encoded for the patient is the service's public one, whatever
-    # host the tablet reached it through.
+    form, definition = request_form(db.session, request_row)
+    labels = {p: {"label": use_label(p, form.language)} for p in definition["purposes"]}
     rt = runtime()
-    public_url = rt.links.consent_page(consent.id)
-    withdraw_url = rt.links.withdraw_page()
     try:
         code = withdrawal_code(db.session, rt.vault, consent)
     except ConsentError:
         code = None
+    # The patient's own copy goes to their phone, through a short-lived one-phone address
+    # (issue 21); the address is the service's public one, whatever host the tablet reached.
+    handoff = issue_handoff(db.session, consent.id)
+    db.session.commit()
+    phone_url = rt.links.phone_receipt(handoff.token)
     return render_template(
         "tablet/done.html",
         consent=consent,
         receipt=receipt,
         labels=labels,
-        public_url=public_url,
-        qr=qr_svg(public_url, label=_("QR code of the page that shows this consent")),
         code=code,
-        withdraw_url=withdraw_url,
-        step=9,
         ends_in_seconds=remaining,
         ends_in_minutes=max(1, round(remaining / 60)),
         can_extend=int(session.get("done_extended", 0)) < MAX_EXTENSIONS,
+        phone_qr=qr_svg(phone_url, label=_("QR code to get your receipt on your phone")),
+        handoff_minutes=HANDOFF_MINUTES,
+        step=int(session.get("steps_total") or 9),
     )

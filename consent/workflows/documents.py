@@ -20,6 +20,7 @@ from consent.db import AnySession
 from consent.documents.render import PDF_A_3B, PdfAttachment, PdfJob
 from consent.documents.thumbnails import MediaRef
 from consent.errors import Conflict
+from consent.forms.glossary import use_label
 from consent.forms.models import FormVersion
 from consent.media.models import MediaItem
 from consent.patients.service import data_key, get_patient
@@ -119,7 +120,7 @@ def form_job(session: AnySession, rt: Runtime, request_id: str, *, scope: Scope)
         {
             "purpose": use.purpose,
             "channels": json.loads(use.channels),
-            "label": definition["purposes"][use.purpose]["label"],
+            "label": use_label(use.purpose, form.language),
             "explanation": definition["purposes"][use.purpose]["explanation"],
         }
         for use in requested_uses(session, request_id)
@@ -172,7 +173,7 @@ def receipt_job(session: AnySession, rt: Runtime, consent_id: str, *, scope: Sco
             "purpose": use["purpose"],
             "channels": use["channels"],
             "granted": use["granted"],
-            "label": definition["purposes"][use["purpose"]]["label"],
+            "label": use_label(use["purpose"], form.language),
             "explanation": definition["purposes"][use["purpose"]]["explanation"],
         }
         for use in body["uses"]

@@ -13,6 +13,7 @@ from consent.consents.requests import get_request, request_form
 from consent.consents.withdrawals import get_withdrawal, withdrawals_of
 from consent.db import AnySession
 from consent.documents.render import PDF_A_3B, PdfJob
+from consent.forms.glossary import use_label
 from consent.records.envelope import receipt_envelope, verified_receipt
 from consent.runtime import Runtime
 from consent.workflows.documents import KEYS_FILE, VKEY_FILE, evidence_attachments, form_meta
@@ -44,7 +45,7 @@ def withdrawal_receipt_job(
         return {
             "purpose": purpose,
             "channels": channels,
-            "label": definition["purposes"][purpose]["label"],
+            "label": use_label(purpose, form.language),
         }
 
     granted = [use for use in consent_body["uses"] if use["granted"]]

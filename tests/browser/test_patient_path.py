@@ -1,7 +1,10 @@
-"""The patient's path in Chromium, as a patient would walk it: open the link, read, fail then
-pass the check, choose, draw a signature with pointer events, submit; the clinician confirms;
-the tablet moves on by itself. Every page: axe-core WCAG 2.1 A/AA, 200% zoom, a screenshot;
-both orientations. Then verify answers allowed for the granted use, not_covered for the other."""
+"""The patient's path in Chromium, as a patient would walk it, in English and in French: open the
+link, read five pages, fail then pass the check, answer one question a screen with large
+buttons, check and change an answer on the summary, draw a signature with pointer events,
+submit; the clinician confirms; the tablet moves on by itself to the last page (the code in
+unbreakable groups, the QR code for the phone, Finish). Every page: axe-core WCAG 2.1 A/AA, 200%
+zoom, a screenshot; both orientations. Then verify answers allowed for the granted use,
+not_covered for the other."""
 
 from __future__ import annotations
 
@@ -13,7 +16,6 @@ from flask import Flask
 from tests.browser.helpers import (
     assert_no_axe_violations,
     assert_no_horizontal_scroll,
-    focus_order,
     screenshot,
     zoom_200,
 )
@@ -54,6 +56,40 @@ def draw_signature(page: Any) -> None:
     page.mouse.up()
 
 
+def assert_large_target(page: Any, selector: str) -> None:
+    """Issue 21: answers are large buttons, at least 48x48 CSS pixels."""
+    for box in page.locator(selector).evaluate_all(
+        "els => els.map(e => { const r = e.getBoundingClientRect();"
+        " return {w: r.width, h: r.height}; })"
+    ):
+        assert box["w"] >= 48 and box["h"] >= 48, box
+
+
+TEXT = {
+    "en": {
+        "title": "Your photos and videos",
+        "wrong": "A public post can reach anyone in the world.",
+        "question": "May we show these photos and videos to students and health workers",
+        "yes": "Yes",
+        "no": "No",
+        "pending": "The patient has signed",
+        "finish": "Finish",
+        "handed": "Please hand the tablet back",
+    },
+    "fr": {
+        "title": "Vos photos et vidéos",
+        "wrong": "Tout le monde, partout, peut voir une image publique.",
+        "question": "Pouvons-nous montrer ces photos et vidéos à des étudiants et des soignants",
+        "yes": "Oui",
+        "no": "Non",
+        "pending": "The patient has signed",
+        "finish": "Terminer",
+        "handed": "Merci de rendre la tablette",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
 @pytest.mark.parametrize("orientation", ["portrait", "landscape"])
 def test_patient_signs_on_the_tablet_and_verify_follows(
     app: Flask,
@@ -62,82 +98,106 @@ def test_patient_signs_on_the_tablet_and_verify_follows(
     clinician: dict[str, Any],  # noqa: F811
     opened: dict[str, Any],  # noqa: F811
     orientation: str,
+    language: str,
 ) -> None:
-    shot = f"{orientation}"
-    page = tablet_page(orientation)
+    words = TEXT[language]
+    shot = f"{language}-{orientation}"
+    page = tablet_page(orientation, locale="en-GB" if language == "en" else "fr-FR")
     page.goto(live_server + opened["path"])
-    assert page.title().startswith("Your photos and videos")
-    check_page(page, f"{shot}-1-start")
+    if language == "fr":
+        # The patient switches to French on the first page: the form's text follows.
+        press(page, "form.language button")
+        page.locator("form.language button[lang=en]").wait_for()
+        assert page.url.endswith("/tablet/start")
+    assert page.title().startswith(words["title"])
+    check_page(page, f"{shot}-01-start")
     press(page, "a.button.primary")
 
     page.wait_for_url("**/tablet/media")
     assert page.locator("img").evaluate("img => img.complete && img.naturalWidth > 0")
-    check_page(page, f"{shot}-2-media")
+    check_page(page, f"{shot}-02-media")
     press(page, "a.button.primary")
 
-    for number in range(1, 13):
+    # Five reading pages at most, with an honest progress (the step counts every screen).
+    for number in range(1, 6):
         page.wait_for_url(f"**/tablet/read/{number}")
-        if number in (1, 4, 12):
-            check_page(page, f"{shot}-3-read-{number}")
+        assert page.locator(f"#reading[lang={language}]").count() == 1
+        check_page(page, f"{shot}-03-read-{number}")
         press(page, "a.button.primary")
 
     page.wait_for_url("**/tablet/check")
-    check_page(page, f"{shot}-4-check")
+    check_page(page, f"{shot}-04-check")
     for key in ("who_can_see", "delete_shared", "saying_no"):
         press(page, f"#{key}-a", "Space")
     press(page, "main button.primary")
     page.wait_for_selector("[role=alert]")
-    assert "A public post can reach anyone in the world." in page.content()
-    check_page(page, f"{shot}-4-check-wrong")
-    for key, answer in comprehension_answers().items():
+    assert words["wrong"] in page.content()
+    check_page(page, f"{shot}-04-check-wrong")
+    for key, answer in comprehension_answers("media-publication", language).items():
         press(page, f"#{key}-{answer}", "Space")
     press(page, "main button.primary")
 
+    # One use a screen, asked as a question; large Yes/No buttons; nothing answered before.
+    page.wait_for_url("**/tablet/question/1")
+    assert words["question"] in page.locator("h1").inner_text()
+    assert page.locator("[aria-pressed=true]").count() == 0
+    assert_large_target(page, "button.answer")
+    check_page(page, f"{shot}-05-question-1")
+    press(page, "button.answer.yes")
+    page.wait_for_url("**/tablet/question/2")
+    check_page(page, f"{shot}-05-question-2")
+    press(page, "button.answer.no")
+
+    # The summary, to check and change before signing.
     page.wait_for_url("**/tablet/choose")
-    assert page.locator("input[type=radio]:checked").count() == 0  # nothing pre-ticked
-    check_page(page, f"{shot}-5-choose")
-    order = focus_order(page, 12)
-    assert "Yes" in order and "Continue" in order
-    press(page, "#teaching-yes", "Space")
-    press(page, "#public_social_network-no", "Space")
+    check_page(page, f"{shot}-06-summary")
+    assert_large_target(page, ".answers a.button")
+    press(page, ".answers li:nth-child(2) a.button")
+    page.wait_for_url("**/tablet/question/2?back=summary")
+    press(page, "button.answer.no")
+    page.wait_for_url("**/tablet/choose")
     press(page, "main button.primary")
 
     page.wait_for_url("**/tablet/who")
-    check_page(page, f"{shot}-6-who")
+    check_page(page, f"{shot}-07-who")
     press(page, "#role-patient", "Space")
     press(page, "main button.primary")
 
     page.wait_for_url("**/tablet/sign")
-    check_page(page, f"{shot}-7-sign")
+    check_page(page, f"{shot}-08-sign")
     press(page, "main button.primary")  # nothing drawn: refused, with a message
     page.wait_for_selector("[role=alert]")
     draw_signature(page)
-    screenshot(page, f"{shot}-7-signed")
+    screenshot(page, f"{shot}-08-signed")
     press(page, "main button.primary")
 
     page.wait_for_url("**/tablet/wait")
-    check_page(page, f"{shot}-8-wait")
+    check_page(page, f"{shot}-09-wait")
 
     doctor = tablet_page("landscape")
     doctor.goto(live_server + "/clinician/login")
-    check_page(doctor, f"{shot}-clinician-login")
     doctor.fill("#email", clinician["email"])
     doctor.fill("#password", PASSWORD)
     press(doctor, "button.primary")
     doctor.wait_for_url("**/clinician/")
-    check_page(doctor, f"{shot}-clinician-dashboard")
     doctor.goto(live_server + f"/clinician/requests/{opened['request_id']}")
-    assert "The patient has signed" in doctor.content()
-    check_page(doctor, f"{shot}-clinician-request-pending")
+    assert words["pending"] in doctor.content()
     press(doctor, "main button.primary")
     doctor.wait_for_load_state()
 
     # The waiting tablet notices the confirmation by itself (wait.js) and shows the summary.
     page.wait_for_url("**/tablet/done", timeout=15_000)
-    code = page.locator(".code").inner_text()
-    assert len(code.replace("-", "")) == 20
+    groups = page.locator(".code .code-group")
+    assert groups.count() == 5
+    boxes = groups.evaluate_all("els => els.map(e => e.getBoundingClientRect().toJSON())")
+    # The whole code stays on one line, sized to its box (the tablet's width, either way up).
+    assert len({round(box["top"]) for box in boxes}) == 1
     assert page.locator("svg.qr").count() == 1
-    check_page(page, f"{shot}-9-done")
+    assert "http://" not in page.locator("main").inner_text()
+    check_page(page, f"{shot}-10-done")
+    press(page, "form.finish button")
+    page.get_by_text(words["handed"]).wait_for()
+    check_page(page, f"{shot}-11-finished")
 
     api = opened["api"]
     sha = opened["media"]["sha256"]

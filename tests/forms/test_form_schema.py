@@ -79,8 +79,9 @@ def test_every_shipped_form_validates(name: str) -> None:
 def test_catalogue_reads_both_forms_in_both_languages() -> None:
     loaded = {(f.form_id, f.version, f.language) for f in read_definitions(FORMS_DIR, PLACEHOLDERS)}
     assert loaded == {
-        (form, 1, language)
+        (form, version, language)
         for form in ("media-publication", "media-publication-representative")
+        for version in (1, 2)
         for language in ("en", "fr")
     }
 

@@ -48,7 +48,7 @@ def test_an_admin_reads_the_log_keys_and_their_teams_webhooks_only(app: Flask) -
     overview = admin.get("/admin/operations/")
     text = overview.get_data(as_text=True)
     assert overview.status_code == 200
-    assert "1 entry in the register." in text and "signs now" in text
+    assert "1 entry in the log." in text and "signs now" in text
     hooks = admin.get("/admin/operations/webhooks").get_data(as_text=True)
     assert "https://ours.example/hooks" in hooks and "consent.created" in hooks
     assert "theirs.example" not in hooks

@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from consent import clock
-from tests.factories import csrf
+from tests.factories import csrf, shown_code
 from tests.pages.test_tablet_flow import (  # noqa: F401  (fixtures)
     PASSWORD,
     clinician,
@@ -47,8 +47,7 @@ def confirmed_tablet(app: Flask, clinician: dict[str, Any], opened: dict[str, An
 
 
 def code_on(page: str) -> str | None:
-    found = re.search(r'class="code"[^>]*>([0-9A-Z-]+)<', page)
-    return found.group(1) if found else None
+    return shown_code(page) or None
 
 
 def test_finish_ends_the_patients_session_on_the_tablet(

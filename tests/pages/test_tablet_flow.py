@@ -5,7 +5,6 @@ drawn signature, the clinician's confirmation, and the summary with the withdraw
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -15,10 +14,22 @@ from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
 from consent import clock
+from consent.consents.models import ConsentRequest
 from consent.crypto.receipts import verify_envelope
 from consent.db import db
+from consent.forms.models import FormVersion
 from consent.web.context import runtime
-from tests.factories import Flow, comprehension_answers, csrf, issue_key, member, photo
+from tests.factories import (
+    Flow,
+    comprehension_answers,
+    consent_of,
+    csrf,
+    issue_key,
+    member,
+    photo,
+    shown_code,
+    tablet_answers,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -74,6 +85,26 @@ def opened(app: Flask, clinician: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def answer_questions(tablet: FlaskClient, answers: dict[str, str]) -> None:
+    """One screen a use, in the request's order; then the summary, confirmed as it is."""
+    # Skipping the questions leads back to the first one not answered.
+    early = tablet.get("/tablet/choose")
+    assert early.status_code == 302 and early.location.endswith("/tablet/question/1")
+    for number, answer in enumerate(answers.values(), start=1):
+        page = tablet.get(f"/tablet/question/{number}").get_data(as_text=True)
+        assert 'aria-pressed="true"' not in page  # nothing answered in advance
+        refused = tablet.post(f"/tablet/question/{number}", data={"csrf_token": csrf(page)})
+        assert refused.status_code == 422
+        sent = tablet.post(
+            f"/tablet/question/{number}", data={"csrf_token": csrf(page), "answer": answer}
+        )
+        assert sent.status_code == 302
+    summary = tablet.get("/tablet/choose").get_data(as_text=True)
+    assert "1\u00a0January\u00a02031" in summary  # the expiry, in words, unbroken
+    confirmed = tablet.post("/tablet/choose", data={"csrf_token": csrf(summary)})
+    assert confirmed.status_code == 302 and confirmed.location.endswith("/tablet/who")
+
+
 def walk_to_signature(tablet: FlaskClient, opened: dict[str, Any]) -> None:
     response = tablet.get(opened["path"])
     assert response.status_code == 302 and response.location.endswith("/tablet/start")
@@ -83,8 +114,11 @@ def walk_to_signature(tablet: FlaskClient, opened: dict[str, Any]) -> None:
     image = tablet.get(f"/tablet/media/{opened['media']['id']}")
     assert image.status_code == 200 and image.mimetype == "image/jpeg"
     assert image.get_data() == photo(3)  # the patient sees the very file that is hashed
-    for number in range(1, 13):
-        assert tablet.get(f"/tablet/read/{number}").status_code == 200
+    # The twelve sections of the form are read in five pages (issue 21), no more.
+    for number in range(1, 6):
+        page = tablet.get(f"/tablet/read/{number}").get_data(as_text=True)
+        assert f"Step {2 + number} of " in page
+    assert tablet.get("/tablet/read/6").status_code == 404
     check = tablet.get("/tablet/check").get_data(as_text=True)
     wrong = tablet.post(
         "/tablet/check",
@@ -99,17 +133,8 @@ def walk_to_signature(tablet: FlaskClient, opened: dict[str, Any]) -> None:
     assert "A public post can reach anyone in the world." in wrong.get_data(as_text=True)
     correct = comprehension_answers()
     right = tablet.post("/tablet/check", data={"csrf_token": csrf(check), **correct})
-    assert right.status_code == 302 and right.location.endswith("/tablet/choose")
-    choose = tablet.get("/tablet/choose").get_data(as_text=True)
-    assert "checked" not in choose  # nothing pre-ticked
-    assert "2031-01-01" in choose  # the expiry is shown
-    partial = tablet.post("/tablet/choose", data={"csrf_token": csrf(choose), "teaching": "yes"})
-    assert partial.status_code == 422
-    chosen = tablet.post(
-        "/tablet/choose",
-        data={"csrf_token": csrf(choose), "teaching": "yes", "public_social_network": "no"},
-    )
-    assert chosen.status_code == 302
+    assert right.location.endswith("/tablet/question/1")
+    answer_questions(tablet, {"teaching": "yes", "public_social_network": "no"})
     who = tablet.get("/tablet/who").get_data(as_text=True)
     assert (
         tablet.post("/tablet/who", data={"csrf_token": csrf(who), "role": "patient"}).status_code
@@ -153,12 +178,15 @@ def test_patient_path_to_a_confirmed_receipt(
 
     assert tablet.get("/tablet/status").json == {"confirmed": True}
     done = tablet.get("/tablet/done").get_data(as_text=True)
-    code = re.search(r'class="code"[^>]*>([0-9A-Z-]+)<', done)
-    assert code and len(code.group(1).replace("-", "")) == 20
-    assert "<svg" in done and "/v/cs_" in done
+    code = shown_code(done)
+    assert len(code.replace("-", "")) == 20 and len(code.split("-")) == 5
+    # The patient's copy goes to their phone; no raw address and no download on the tablet.
+    assert "<svg" in done and "Get my receipt on my phone" in done
+    assert "http://consent.test/" not in done and " download" not in done
+    assert 'action="/tablet/finish"' in done
 
     api = opened["api"]
-    consent_id = re.search(r"/v/(cs_[0-9a-f]{32})", done).group(1)
+    consent_id = consent_of(opened["request_id"])
     envelope = api.client.get(f"/api/v1/consents/{consent_id}/receipt", headers=api.headers).json
     body = verify_envelope(envelope=envelope, body_key="receipt", keys=runtime().keyring).body
     assert body["method"] == "tablet"
@@ -243,8 +271,7 @@ def test_representative_form_is_signed_by_a_representative(
     assert (
         tablet.post("/tablet/check", data={"csrf_token": csrf(check), **answers}).status_code == 302
     )
-    choose = tablet.get("/tablet/choose").get_data(as_text=True)
-    tablet.post("/tablet/choose", data={"csrf_token": csrf(choose), "teaching": "yes"})
+    tablet_answers(tablet, {"teaching": "yes"})
     who = tablet.get("/tablet/who").get_data(as_text=True)
     assert 'id="role-patient"' not in who
     as_patient = tablet.post("/tablet/who", data={"csrf_token": csrf(who), "role": "patient"})
@@ -284,3 +311,35 @@ def test_clinician_log_in_expires(app: Flask, clinician: dict[str, Any]) -> None
     )
     cookie = response.headers["Set-Cookie"]
     assert "Expires=" in cookie and "HttpOnly" in cookie
+
+
+def test_language_switch_keeps_the_place_and_switches_the_form_text(
+    app: Flask, opened: dict[str, Any]
+) -> None:
+    tablet = app.test_client()
+    tablet.get(opened["path"])
+    page = tablet.get("/tablet/read/3").get_data(as_text=True)
+    assert 'lang="en"' in page
+    # The switch on the page itself comes back to this page (the walk found it sent to step 1).
+    assert '<input type="hidden" name="next" value="/tablet/read/3">' in page
+    switched = tablet.post(
+        "/tablet/language", data={"csrf_token": csrf(page), "lang": "fr", "next": "/tablet/read/3"}
+    )
+    assert switched.status_code == 302 and switched.location.endswith("/tablet/read/3")
+    french = tablet.get("/tablet/read/3").get_data(as_text=True)
+    assert "Étape 5 sur" in french  # the interface
+    assert '<div class="form-text" lang="fr"' in french  # and the form text itself
+    # The patient signs what they read: the French text, in the receipt.
+    check = tablet.get("/tablet/check").get_data(as_text=True)
+    answers = comprehension_answers("media-publication", "fr")
+    tablet.post("/tablet/check", data={"csrf_token": csrf(check), **answers})
+    tablet_answers(tablet, {"teaching": "yes", "public_social_network": "no"})
+    request_row = db.session.get(ConsentRequest, opened["request_id"])
+    db.session.refresh(request_row)
+    form = db.session.get(FormVersion, request_row.form_version_id)
+    assert (form.language, form.version) == ("fr", 2)
+    # Off-site targets are not followed.
+    away = tablet.post(
+        "/tablet/language", data={"csrf_token": csrf(check), "lang": "en", "next": "//evil.test/"}
+    )
+    assert away.location.endswith("/tablet/start")

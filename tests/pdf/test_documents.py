@@ -22,7 +22,15 @@ from consent.db import db
 from consent.documents import render as render_module
 from consent.forms.models import FormVersion
 from consent.web.context import runtime
-from tests.factories import Flow, api_key, auth, jpeg, photo
+from tests.factories import (
+    Flow,
+    api_key,
+    auth,
+    consent_of,
+    jpeg,
+    photo,
+    tablet_answers,
+)
 from tests.pdf.readback import (
     attachments,
     embedded_images,
@@ -102,7 +110,11 @@ def test_blank_form_reads_back_and_its_qr_code_opens_the_paper_upload_page(
     assert pdf.startswith(b"%PDF-")
 
     text = pdf_text(pdf)
-    form = db.session.query(FormVersion).filter_by(form_id="media-publication", language="en").one()
+    form = (
+        db.session.query(FormVersion)
+        .filter_by(form_id="media-publication", version=2, language="en")
+        .one()
+    )
     definition = json.loads(form.definition)
     assert definition["title"] in text
     for section in definition["sections"]:
@@ -114,14 +126,14 @@ def test_blank_form_reads_back_and_its_qr_code_opens_the_paper_upload_page(
     assert definition["purposes"]["survey"]["label"] not in text  # not asked
     assert text.count("Yes No") == 3  # one yes/no pair of boxes per use
     assert "Only on: linkedin" in text
-    assert "Your consent ends on June 30, 2031." in text
+    assert "Your consent ends on 30 June 2031." in text
     assert "Image 1 of 2" in text and "Image 2 of 2" in text
     assert "Dr Fiona" in text
     assert "Jeanne" not in text  # neither the identity nor the photo's EXIF description
     # Every page carries the form's id, version, language and text hash, and the request.
     pages = page_count(pdf)
     footer = (
-        f"Form media-publication, version 1, language en. SHA-256 of its text: {form.text_sha256}"
+        f"Form media-publication, version 2, language en. SHA-256 of its text: {form.text_sha256}"
     )
     assert text.count(footer) == pages
     assert text.count(f"Consent request {opened['id']}") == pages
@@ -233,7 +245,7 @@ def test_receipt_says_what_was_agreed_and_its_qr_codes_lead_to_the_right_pages(
     assert "Yes, you allow it: Teaching" in text
     assert "No, you refused: Public social media" in text
     assert "Yes, you allow it: Medical journal" in text
-    assert "Your consent ends on June 30, 2031." in text
+    assert "Your consent ends on 30 June 2031." in text
     assert "Image 1 of 2" in text
     code = re.search(r"\b([0-9A-Z]{4}(?:-[0-9A-Z]{4}){4})\b", text)
     assert code, "the withdrawal code is printed"
@@ -422,8 +434,7 @@ def test_tablet_done_page_offers_the_receipt_to_the_browser_that_signed(
     from tests.factories import comprehension_answers
 
     tablet.post("/tablet/check", data={"csrf_token": csrf(check), **comprehension_answers()})
-    choose = tablet.get("/tablet/choose").get_data(as_text=True)
-    tablet.post("/tablet/choose", data={"csrf_token": csrf(choose), "teaching": "yes"})
+    tablet_answers(tablet, {"teaching": "yes"})
     who = tablet.get("/tablet/who").get_data(as_text=True)
     tablet.post("/tablet/who", data={"csrf_token": csrf(who), "role": "patient"})
     sign = tablet.get("/tablet/sign").get_data(as_text=True)
@@ -435,15 +446,14 @@ def test_tablet_done_page_offers_the_receipt_to_the_browser_that_signed(
     clinician.post(f"/clinician/requests/{created['id']}/confirm", data={"csrf_token": csrf(page)})
 
     done = tablet.get("/tablet/done").get_data(as_text=True)
-    # The way to withdraw, with a link to the page the code opens.
-    assert f'<a href="{PUBLIC}/withdraw">' in done
-    assert tablet.get("/withdraw").status_code == 200
-    link = re.search(r'<a class="button primary" href="([^"]+)"[^>]*>Download your receipt', done)
-    assert link
+    # Nothing is saved on the hospital's tablet unless the patient asks: the receipt opens in the
+    # tablet's viewer from a secondary button, inline, never as a download (issue 21).
+    link = re.search(r'<a class="button" href="([^"]+)"[^>]*>Show my receipt on this tablet', done)
+    assert link and " download" not in done
     response = tablet.get(link.group(1))
     assert response.status_code == 200 and response.mimetype == "application/pdf"
-    assert response.headers["Content-Disposition"].startswith("attachment;")
-    consent_id = re.search(r"/v/(cs_[0-9a-f]{32})", done).group(1)
+    assert response.headers["Content-Disposition"].startswith("inline;")
+    consent_id = consent_of(created["id"])
     assert response.get_data() == receipt_pdf(flow, consent_id)
     assert "Yes, you allow it: Teaching" in pdf_text(response.get_data())
     # Another browser, without the signing session, gets nothing.
