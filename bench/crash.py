@@ -107,7 +107,9 @@ def crash_run(
     middle one takes the master too), a last kill of everything, a restart, then the checks."""
     rng = random.Random(seed)
     report = CrashReport(writers=writers, seconds=seconds)
-    acks_dir.mkdir(parents=True, exist_ok=True)
+    # Private like the instance it may sit in (the service refuses an instance others can read).
+    acks_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    acks_dir.chmod(0o700)
     for old in acks_dir.glob("acks-*.jsonl"):
         old.unlink()
     context = multiprocessing.get_context("spawn")

@@ -96,9 +96,11 @@ def api_key(
     return key_for(staff(team_slug=team), scopes, team_slug=team, days=days)
 
 
-def admin_key(scopes: tuple[str, ...] = ("consents:write",), *, team: str = WARD) -> str:
+def admin_key(
+    scopes: tuple[str, ...] = ("consents:write",), *, team: str = WARD, days: int = 30
+) -> str:
     """A key of an administrator's account (erasure needs one)."""
-    return key_for(staff("admin", team_slug=team, name="Admin"), scopes, team_slug=team, days=30)
+    return key_for(staff("admin", team_slug=team, name="Admin"), scopes, team_slug=team, days=days)
 
 
 def auditor_key() -> str:

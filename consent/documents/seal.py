@@ -16,9 +16,12 @@ Handed its inputs (PDF bytes, certificate, words in the patient's language); que
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import warnings
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -200,8 +203,20 @@ def _sign(pdf: bytes, sealer: Sealer, words: SealWords, *, timestamped: bool) ->
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     _same_producer_in_info_and_xmp(writer)
     out = io.BytesIO()
-    signers.PdfSigner(meta, signer=_pyhanko_signer(identity), timestamper=timestamper).sign_pdf(
-        writer, output=out
-    )
+    signer = signers.PdfSigner(meta, signer=_pyhanko_signer(identity), timestamper=timestamper)
+    _outside_any_event_loop(lambda: signer.sign_pdf(writer, output=out))
     level = (B_LT if embed else B_T) if timestamped else B_B
     return SealedPdf(out.getvalue(), level)
+
+
+def _outside_any_event_loop(call: Callable[[], object]) -> None:
+    """Run ``call`` (pyHanko's sign_pdf, which calls asyncio.run) where no event loop runs:
+    in this thread when none does, else in a thread of its own (a caller inside an event
+    loop, such as a Playwright session in the tests, would make asyncio.run refuse)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        call()
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(call).result()

@@ -87,9 +87,13 @@ def live_server(app: Flask) -> Iterator[str]:
         pytest.fail("the live server failed:\n" + "\n".join(errors.errors), pytrace=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, launched once per test session (a Playwright Browser)."""
+    """Debian's Chromium, headless, launched once for the browser tests (a Playwright Browser).
+
+    Package-scoped, not session-scoped: Playwright's sync API keeps an event loop running in
+    the main thread while it is started, and the tests after this package must not run inside
+    it (asyncio.run, which pyHanko's sealing uses, refuses to)."""
     if not CHROMIUM.exists():
         pytest.skip(
             "Debian's chromium is not installed (apt-get install chromium); browser tests need it"

@@ -36,8 +36,9 @@ def hook_config(configure: LiveSettings) -> LiveSettings:
 
 @pytest.fixture
 def key(hook_config: dict[str, Any]) -> str:
-    """An administrator's key: only administrators manage webhooks (docs/roles.md)."""
-    return admin_key(("verify", "consents:write", "webhooks:manage"))
+    """An administrator's key: only administrators manage webhooks (docs/roles.md). It outlives
+    the clocks the expiry tests move forward."""
+    return admin_key(("verify", "consents:write", "webhooks:manage"), days=800)
 
 
 @pytest.fixture
