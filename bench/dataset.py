@@ -107,6 +107,7 @@ def populate(app: Flask, count: int, *, seed: int = 7) -> list[str]:
                         "patient_id": patient_id,
                         "form_version_id": form.id,
                         "status": "decided",
+                        "stage": "decided",
                         "expires_at": expires,
                         "clinician_name": "Dr Bench",
                         "account_id": clinician,

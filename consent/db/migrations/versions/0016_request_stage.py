@@ -1,0 +1,59 @@
+"""The request's stage, stored (issue 18): what the records say apart from the date, kept by
+each event (consents/stage.py), so that the worklist counts and filters from one indexed table.
+Filled here from the records for every existing request; nothing recorded changes.
+
+Revision ID: 0016_request_stage
+Revises: 0015
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0016_request_stage"
+down_revision = "0015"
+branch_labels = None
+depends_on = None
+
+# The same rules as consents/stage.py computed_stage, in SQL both databases run.
+FILL = """
+UPDATE consent_requests SET stage = CASE
+  WHEN (SELECT erased_at FROM patients WHERE patients.id = consent_requests.patient_id)
+       IS NOT NULL THEN 'erased'
+  WHEN NOT EXISTS (SELECT 1 FROM consents c WHERE c.request_id = consent_requests.id)
+       THEN CASE WHEN EXISTS (SELECT 1 FROM pending_decisions p
+                              WHERE p.request_id = consent_requests.id)
+                 THEN 'waiting_confirmation' ELSE 'waiting_patient' END
+  WHEN EXISTS (SELECT 1 FROM consents c JOIN consent_uses u ON u.consent_id = c.id
+               WHERE c.request_id = consent_requests.id AND u.withdrawal_id IS NOT NULL)
+       THEN CASE WHEN EXISTS (SELECT 1 FROM consents c JOIN consent_uses u ON u.consent_id = c.id
+                              WHERE c.request_id = consent_requests.id AND u.granted
+                                AND u.withdrawal_id IS NULL)
+                 THEN 'partly_withdrawn' ELSE 'withdrawn' END
+  ELSE 'decided'
+END
+"""
+
+
+def upgrade():
+    with op.batch_alter_table("consent_requests", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "stage", sa.String(length=24), nullable=False, server_default="waiting_patient"
+            )
+        )
+    op.execute(FILL)
+    with op.batch_alter_table("consent_requests", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_consent_requests_team_stage", ["team_id", "stage", "expires_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_consent_requests_team_created", ["team_id", "created_at"], unique=False
+        )
+
+
+def downgrade():
+    # Not in batch mode: recreating consent_requests on SQLite would trip the foreign keys of
+    # the rows that name it; SQLite (3.35+) and PostgreSQL drop the column in place.
+    op.drop_index("ix_consent_requests_team_created", table_name="consent_requests")
+    op.drop_index("ix_consent_requests_team_stage", table_name="consent_requests")
+    op.drop_column("consent_requests", "stage")
