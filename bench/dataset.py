@@ -44,8 +44,10 @@ def populate(app: Flask, count: int, *, seed: int = 7) -> list[str]:
         form = (
             db.session.query(FormVersion)
             .filter_by(form_id="media-publication", language="en")
-            .one()
+            .order_by(FormVersion.version.desc())
+            .first()
         )
+        assert form is not None
         now = clock.now()
         expires = now + timedelta(days=3650)
         team_id, clinician = bench_team().id, bench_clinician().id

@@ -39,7 +39,7 @@ class ConsentRequest(db.Model):  # type: ignore[name-defined,misc]
         # The worklist's counts and state filter (stage, then end date) and its pages (newest
         # first), per team, from the index (0016).
         Index("ix_consent_requests_team_stage", "team_id", "stage", "expires_at"),
-        Index("ix_consent_requests_team_created", "team_id", "created_at"),
+        Index("ix_consent_requests_team_created", "team_id", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -147,6 +147,8 @@ class SigningLink(db.Model):  # type: ignore[name-defined,misc]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # The browser session that opened it: a second device cannot take over the flow.
     opened_by: Mapped[str | None] = mapped_column(String(64))
+    # When the tablet first opened it (the request page's timeline; 0016).
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -113,6 +113,7 @@ def open_link(session: AnySession, token: str, browser: str) -> SigningLink:
     link = _usable(session, link, browser)
     if link.opened_by is None:
         link.opened_by = browser
+        link.opened_at = clock.now()
         session.flush()
     return link
 

@@ -1,6 +1,7 @@
 """The request's stage, stored (issue 18): what the records say apart from the date, kept by
 each event (consents/stage.py), so that the worklist counts and filters from one indexed table.
-Filled here from the records for every existing request; nothing recorded changes.
+Filled here from the records for every existing request; nothing recorded changes. And when
+a tablet link was first opened (signing_links.opened_at), for the request page's timeline.
 
 Revision ID: 0016_request_stage
 Revises: 0015
@@ -8,6 +9,8 @@ Revises: 0015
 
 import sqlalchemy as sa
 from alembic import op
+
+from consent.db.types import UTCDateTime
 
 revision = "0016_request_stage"
 down_revision = "0015"
@@ -42,12 +45,15 @@ def upgrade():
             )
         )
     op.execute(FILL)
+    # When a tablet link was first opened: for the request page's timeline (unknown before).
+    with op.batch_alter_table("signing_links", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("opened_at", UTCDateTime(), nullable=True))
     with op.batch_alter_table("consent_requests", schema=None) as batch_op:
         batch_op.create_index(
             "ix_consent_requests_team_stage", ["team_id", "stage", "expires_at"], unique=False
         )
         batch_op.create_index(
-            "ix_consent_requests_team_created", ["team_id", "created_at"], unique=False
+            "ix_consent_requests_team_created", ["team_id", "created_at", "id"], unique=False
         )
 
 
@@ -57,3 +63,4 @@ def downgrade():
     op.drop_index("ix_consent_requests_team_created", table_name="consent_requests")
     op.drop_index("ix_consent_requests_team_stage", table_name="consent_requests")
     op.drop_column("consent_requests", "stage")
+    op.drop_column("signing_links", "opened_at")
