@@ -10,8 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from consent.db import db
 from consent.db.types import UTCDateTime, utcnow
 
-EMAIL_KINDS = ("consent.withdrawn",)
-EMAIL_STATES = ("pending", "sent", "dead")
+EMAIL_KINDS = ("consent.withdrawn", "signature.waiting")
+# cancelled: no longer true when its time came (the signature was confirmed meanwhile).
+EMAIL_STATES = ("pending", "sent", "dead", "cancelled")
 MAX_ERROR_LENGTH = 500
 
 

@@ -16,13 +16,16 @@ from consent import clock
 from consent.accounts.models import Account
 from consent.db import AnySession
 from consent.notifications.models import MAX_ERROR_LENGTH, EmailMessage
-from consent.notifications.service import due
+from consent.notifications.service import due, still_true
 from consent.runtime import Runtime
 from consent.workflows.deliver import backoff
 
 REQUEST_PAGE = "clinician.request_page"
 SUBJECTS = {
     "consent.withdrawn": "A patient withdrew consent / Un patient a retiré son consentement",
+    "signature.waiting": (
+        "A signature waits for your confirmation / Une signature attend votre confirmation"
+    ),
 }
 BODIES = {
     "consent.withdrawn": (
@@ -33,6 +36,13 @@ BODIES = {
         "information.\n"
         "Ne publiez pas ses photos ou textes pour les usages retirés.\n"
         "Voir ce que le consentement autorise aujourd'hui (connexion nécessaire) : {url}\n"
+    ),
+    "signature.waiting": (
+        "A patient you informed signed on the tablet a few minutes ago; nothing is recorded\n"
+        "until you confirm. Confirm or review it (log-in needed): {url}\n\n"
+        "Un patient que vous avez informé a signé sur la tablette il y a quelques minutes ;\n"
+        "rien n'est enregistré avant votre confirmation. Confirmer ou relire (connexion "
+        "nécessaire) : {url}\n"
     ),
 }
 
@@ -73,6 +83,10 @@ def send_due(session: AnySession, rt: Runtime, *, limit: int = 100) -> SendRepor
     if rt.settings.smtp_host is None:
         return report
     for message in due(session, now=clock.now(), limit=limit):
+        if not still_true(session, message):
+            message.state = "cancelled"
+            session.commit()
+            continue
         account = session.get(Account, message.account_id)
         message.attempts += 1
         try:

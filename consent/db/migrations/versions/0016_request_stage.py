@@ -48,12 +48,30 @@ def upgrade():
     # When a tablet link was first opened: for the request page's timeline (unknown before).
     with op.batch_alter_table("signing_links", schema=None) as batch_op:
         batch_op.add_column(sa.Column("opened_at", UTCDateTime(), nullable=True))
+    # E-mail when a signature waits for the clinician's confirmation; cancelled if no longer.
+    _email_checks(NEW_KINDS, NEW_STATES)
     with op.batch_alter_table("consent_requests", schema=None) as batch_op:
         batch_op.create_index(
             "ix_consent_requests_team_stage", ["team_id", "stage", "expires_at"], unique=False
         )
         batch_op.create_index(
             "ix_consent_requests_team_created", ["team_id", "created_at", "id"], unique=False
+        )
+
+
+OLD_KINDS, NEW_KINDS = "'consent.withdrawn'", "'consent.withdrawn', 'signature.waiting'"
+OLD_STATES = "'pending', 'sent', 'dead'"
+NEW_STATES = "'pending', 'sent', 'dead', 'cancelled'"
+
+
+def _email_checks(kinds, states):
+    # email_outbox is named by no foreign key: batch mode may recreate it on SQLite.
+    with op.batch_alter_table("email_outbox", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_email_outbox_kind_known"), type_="check")
+        batch_op.drop_constraint(op.f("ck_email_outbox_state_known"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_email_outbox_kind_known"), f"kind IN ({kinds})")
+        batch_op.create_check_constraint(
+            op.f("ck_email_outbox_state_known"), f"state IN ({states})"
         )
 
 
@@ -64,3 +82,6 @@ def downgrade():
     op.drop_index("ix_consent_requests_team_stage", table_name="consent_requests")
     op.drop_column("consent_requests", "stage")
     op.drop_column("signing_links", "opened_at")
+    op.execute("DELETE FROM email_outbox WHERE kind = 'signature.waiting'")
+    op.execute("UPDATE email_outbox SET state = 'dead' WHERE state = 'cancelled'")
+    _email_checks(OLD_KINDS, OLD_STATES)
