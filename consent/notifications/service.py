@@ -57,6 +57,8 @@ def still_true(session: AnySession, message: EmailMessage) -> bool:
     """Whether what the message says still holds when it is sent."""
     if message.kind != "signature.waiting":
         return True
+    if message.request_id is None:
+        return False
     request = session.get(ConsentRequest, message.request_id)
     return request is not None and request.stage == "waiting_confirmation"
 

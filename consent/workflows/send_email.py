@@ -21,11 +21,13 @@ from consent.runtime import Runtime
 from consent.workflows.deliver import backoff
 
 REQUEST_PAGE = "clinician.request_page"
+WORKLIST = "clinician.dashboard"
 SUBJECTS = {
     "consent.withdrawn": "A patient withdrew consent / Un patient a retiré son consentement",
     "signature.waiting": (
         "A signature waits for your confirmation / Une signature attend votre confirmation"
     ),
+    "consents.expiring": "Consents ending soon / Consentements qui prennent fin bientôt",
 }
 BODIES = {
     "consent.withdrawn": (
@@ -44,6 +46,13 @@ BODIES = {
         "rien n'est enregistré avant votre confirmation. Confirmer ou relire (connexion "
         "nécessaire) : {url}\n"
     ),
+    "consents.expiring": (
+        "Some consents you gathered end within 30 days. Ask the patients again if the photos\n"
+        "are still to be used after their end date. See them (log-in needed): {url}\n\n"
+        "Des consentements que vous avez recueillis prennent fin dans les 30 jours. Redemandez\n"
+        "aux patients si les photos doivent servir après cette date. Les voir (connexion "
+        "nécessaire) : {url}\n"
+    ),
 }
 
 
@@ -55,7 +64,11 @@ class SendReport:
 
 
 def compose(rt: Runtime, message: EmailMessage, to: str) -> MimeMessage:
-    url = rt.links.url(REQUEST_PAGE, request_id=message.request_id)
+    url = (
+        rt.links.url(REQUEST_PAGE, request_id=message.request_id)
+        if message.request_id
+        else rt.links.url(WORKLIST, state="expiring")
+    )
     mime = MimeMessage()
     mime["From"] = rt.settings.smtp_from
     mime["To"] = to

@@ -49,7 +49,7 @@ def upgrade():
     with op.batch_alter_table("signing_links", schema=None) as batch_op:
         batch_op.add_column(sa.Column("opened_at", UTCDateTime(), nullable=True))
     # E-mail when a signature waits for the clinician's confirmation; cancelled if no longer.
-    _email_checks(NEW_KINDS, NEW_STATES)
+    _email_checks(NEW_KINDS, NEW_STATES, digests=True)
     with op.batch_alter_table("consent_requests", schema=None) as batch_op:
         batch_op.create_index(
             "ix_consent_requests_team_stage", ["team_id", "stage", "expires_at"], unique=False
@@ -59,14 +59,17 @@ def upgrade():
         )
 
 
-OLD_KINDS, NEW_KINDS = "'consent.withdrawn'", "'consent.withdrawn', 'signature.waiting'"
+OLD_KINDS = "'consent.withdrawn'"
+NEW_KINDS = "'consent.withdrawn', 'signature.waiting', 'consents.expiring'"
 OLD_STATES = "'pending', 'sent', 'dead'"
 NEW_STATES = "'pending', 'sent', 'dead', 'cancelled'"
 
 
-def _email_checks(kinds, states):
-    # email_outbox is named by no foreign key: batch mode may recreate it on SQLite.
+def _email_checks(kinds, states, *, digests):
+    # email_outbox is named by no foreign key: batch mode may recreate it on SQLite. A digest
+    # (consents.expiring) names no request.
     with op.batch_alter_table("email_outbox", schema=None) as batch_op:
+        batch_op.alter_column("request_id", existing_type=sa.String(length=40), nullable=digests)
         batch_op.drop_constraint(op.f("ck_email_outbox_kind_known"), type_="check")
         batch_op.drop_constraint(op.f("ck_email_outbox_state_known"), type_="check")
         batch_op.create_check_constraint(op.f("ck_email_outbox_kind_known"), f"kind IN ({kinds})")
@@ -82,6 +85,6 @@ def downgrade():
     op.drop_index("ix_consent_requests_team_stage", table_name="consent_requests")
     op.drop_column("consent_requests", "stage")
     op.drop_column("signing_links", "opened_at")
-    op.execute("DELETE FROM email_outbox WHERE kind = 'signature.waiting'")
+    op.execute("DELETE FROM email_outbox WHERE kind IN ('signature.waiting', 'consents.expiring')")
     op.execute("UPDATE email_outbox SET state = 'dead' WHERE state = 'cancelled'")
-    _email_checks(OLD_KINDS, OLD_STATES)
+    _email_checks(OLD_KINDS, OLD_STATES, digests=False)
