@@ -44,7 +44,7 @@ def queue_expiring_digests(session: AnySession, *, now: datetime | None = None) 
     )
     queued = []
     for account_id, team_id in wanted:
-        if account_id in done:
+        if account_id is None or account_id in done:
             continue
         done.add(account_id)
         message = EmailMessage(
