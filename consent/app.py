@@ -120,6 +120,13 @@ def flask_config(settings: Settings) -> dict[str, Any]:
     engine_options = dict(settings.flask.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if uri.startswith("sqlite"):
         engine_options.setdefault("connect_args", {"timeout": 30})
+    elif uri.startswith("postgresql"):
+        # The service's queries are short: PostgreSQL's JIT compiled the worklist's counts for
+        # longer than they ran (bench/RESULTS.md, issue 18). Off for our connections only,
+        # unless instance/config.py gives its own "options" (docs/operations.md).
+        connect_args = dict(engine_options.get("connect_args") or {})
+        connect_args.setdefault("options", "-c jit=off")
+        engine_options["connect_args"] = connect_args
     secure = settings.public_url_is_https
     return {
         **OPENAPI,

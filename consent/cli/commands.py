@@ -21,7 +21,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_account_command)
     from consent.cli.accounts import disable_account_command, set_password_command
     from consent.cli.backup import export_command, import_command
-    from consent.cli.email import send_emails_command
+    from consent.cli.email import queue_digests_command, send_emails_command
     from consent.cli.evidence import (
         rotate_document_certificate_command,
         timestamp_checkpoints_command,
@@ -56,6 +56,7 @@ def register_commands(app: Flask) -> None:
         create_integration_command,
         deliver_command,
         send_emails_command,
+        queue_digests_command,
         expire_command,
         due_reviews_command,
         erase_patient_command,

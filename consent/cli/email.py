@@ -8,6 +8,7 @@ import click
 
 from consent.db import db
 from consent.web.context import runtime
+from consent.workflows.digest import queue_expiring_digests
 from consent.workflows.send_email import send_due
 
 
@@ -27,3 +28,12 @@ def send_emails_command(loop: bool, interval: float) -> None:
             return
         db.session.remove()
         time.sleep(interval)
+
+
+@click.command("queue-digests")
+def queue_digests_command() -> None:
+    """Queue the weekly digest of consents ending within 30 days (run it daily or weekly:
+    at most one per clinician a week); ``send-emails`` sends it."""
+    queued = queue_expiring_digests(db.session)
+    db.session.commit()
+    click.echo(f"{len(queued)} digest(s) queued")

@@ -21,6 +21,7 @@ from consent.accounts.scope import EVERY_TEAM, Scope
 from consent.consents.models import Consent, ConsentRequest, ConsentUse
 from consent.consents.requests import request_form, request_media, requested_uses
 from consent.consents.signature import DrawnSignature
+from consent.consents.stage import refresh_stages
 from consent.consents.withdrawal_codes import code_hash, new_code
 from consent.crypto.keyring import Keyring
 from consent.crypto.vault import Vault, open_sealed, seal
@@ -202,6 +203,7 @@ def record_consent(
         # Another worker recorded a decision first (consents.request_id is unique). The
         # caller's rollback (the web layer's, a command's) ends the failed transaction.
         raise Conflict(ALREADY_DECIDED) from exc
+    refresh_stages(session, [request.id])
     return consent
 
 

@@ -34,11 +34,21 @@ class ConsentRequest(db.Model):  # type: ignore[name-defined,misc]
     """What a clinician asks: these media, this form, these uses, until this date."""
 
     __tablename__ = "consent_requests"
-    __table_args__ = (CheckConstraint(f"status IN {REQUEST_STATES!r}", name="status_known"),)
+    __table_args__ = (
+        CheckConstraint(f"status IN {REQUEST_STATES!r}", name="status_known"),
+        # The worklist's counts and state filter (stage, then end date) and its pages (newest
+        # first), per team, from the index (0016).
+        Index("ix_consent_requests_team_stage", "team_id", "stage", "expires_at"),
+        Index("ix_consent_requests_team_created", "team_id", "created_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), index=True)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    # What the records say apart from the date (consents/stage.py keeps it, event by event).
+    stage: Mapped[str] = mapped_column(
+        String(24), default="waiting_patient", server_default="waiting_patient"
+    )
     form_version_id: Mapped[int] = mapped_column(ForeignKey("form_versions.id"))
     status: Mapped[str] = mapped_column(String(20), default="open")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -137,6 +147,8 @@ class SigningLink(db.Model):  # type: ignore[name-defined,misc]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # The browser session that opened it: a second device cannot take over the flow.
     opened_by: Mapped[str | None] = mapped_column(String(64))
+    # When the tablet first opened it (the request page's timeline; 0016).
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -23,6 +23,7 @@ from consent.consents.decisions import Signer
 from consent.consents.models import ConsentRequest, PendingDecision, SigningLink
 from consent.consents.requests import get_request, requested_uses
 from consent.consents.signature import DrawnSignature
+from consent.consents.stage import refresh_stages
 from consent.crypto.vault import Vault, open_sealed, seal
 from consent.db import AnySession
 from consent.db.types import rfc3339
@@ -112,6 +113,7 @@ def open_link(session: AnySession, token: str, browser: str) -> SigningLink:
     link = _usable(session, link, browser)
     if link.opened_by is None:
         link.opened_by = browser
+        link.opened_at = clock.now()
         session.flush()
     return link
 
@@ -167,6 +169,7 @@ def submit(
     session.add(pending)
     link.used_at = clock.now()
     session.flush()
+    refresh_stages(session, [request.id])
     return pending
 
 
@@ -208,6 +211,7 @@ def take_submission(
     }
     session.delete(pending)
     session.flush()
+    refresh_stages(session, [request.id])
     return Submission(signer, choices, drawn, evidence)
 
 

@@ -8,6 +8,7 @@ from consent import clock
 from consent.accounts.scope import Scope
 from consent.consents.decisions import Signer
 from consent.consents.models import Consent, ConsentUse, Withdrawal
+from consent.consents.stage import refresh_stages
 from consent.crypto.keyring import Keyring
 from consent.db import AnySession
 from consent.db.types import new_id
@@ -77,6 +78,7 @@ def withdraw_uses(
     for purpose in chosen:
         active[purpose].withdrawal_id = withdrawal_id
     session.flush()
+    refresh_stages(session, [consent.request_id])
     return withdrawal
 
 

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from consent.db import db
 from consent.db.types import UTCDateTime, utcnow
 
-EMAIL_KINDS = ("consent.withdrawn",)
-EMAIL_STATES = ("pending", "sent", "dead")
+EMAIL_KINDS = ("consent.withdrawn", "signature.waiting", "consents.expiring")
+# cancelled: no longer true when its time came (the signature was confirmed meanwhile).
+EMAIL_STATES = ("pending", "sent", "dead", "cancelled")
 MAX_ERROR_LENGTH = 500
 
 
@@ -34,7 +35,8 @@ class EmailMessage(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    request_id: Mapped[str] = mapped_column(ForeignKey("consent_requests.id"), index=True)
+    # None for a digest (consents.expiring): it links to the worklist, not to one request.
+    request_id: Mapped[str | None] = mapped_column(ForeignKey("consent_requests.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     state: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

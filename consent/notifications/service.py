@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -29,6 +29,38 @@ def notify_withdrawal(session: AnySession, consent: Consent) -> EmailMessage | N
     )
     session.add(message)
     return message
+
+
+# A signature still waiting for the clinician's confirmation this long gets them an e-mail.
+WAITING_MINUTES = 5
+
+
+def notify_waiting(session: AnySession, request_id: str) -> EmailMessage | None:
+    """Queue "a signature waits for your confirmation" for the informing clinician, due in
+    WAITING_MINUTES; the sender cancels it if the request no longer waits by then."""
+    request = session.get_one(ConsentRequest, request_id)
+    if request.account_id is None:
+        return None
+    message = EmailMessage(
+        id=new_id("em"),
+        team_id=request.team_id,
+        account_id=request.account_id,
+        request_id=request.id,
+        kind="signature.waiting",
+        next_attempt_at=clock.now() + timedelta(minutes=WAITING_MINUTES),
+    )
+    session.add(message)
+    return message
+
+
+def still_true(session: AnySession, message: EmailMessage) -> bool:
+    """Whether what the message says still holds when it is sent."""
+    if message.kind != "signature.waiting":
+        return True
+    if message.request_id is None:
+        return False
+    request = session.get(ConsentRequest, message.request_id)
+    return request is not None and request.stage == "waiting_confirmation"
 
 
 def due(session: AnySession, *, now: datetime, limit: int) -> list[EmailMessage]:

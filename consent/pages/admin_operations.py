@@ -12,11 +12,15 @@ from sqlalchemy import select
 from consent.db import db
 from consent.records import proofs
 from consent.web.context import runtime
+from consent.web.extensions import limiter
 from consent.web.staff import staff, staff_required, staff_scope, staff_teams
 from consent.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from consent.workflows.audit import audit
+from consent.workflows.audit_records import AuditReport
 
 blp = Blueprint("admin_operations", __name__, url_prefix="/admin/operations")
 RECENT_DELIVERIES = 50
+MAX_PROBLEMS_SHOWN = 20
 
 
 def _admin() -> None:
@@ -29,6 +33,21 @@ def _admin() -> None:
 def overview() -> ResponseReturnValue:
     """The log and the signing keys."""
     _admin()
+    return _overview(None)
+
+
+@blp.post("/audit")
+@staff_required
+@limiter.limit("2 per minute")
+def run_audit() -> ResponseReturnValue:
+    """Run the full audit now (every leaf, signature and record) and show its result. Problems
+    are named by log position only: a record's id may be another team's."""
+    _admin()
+    report = audit(db.session, runtime().keyring)
+    return _overview(report)
+
+
+def _overview(report: AuditReport | None) -> ResponseReturnValue:
     rt = runtime()
     checkpoint = proofs.current_checkpoint(db.session, rt.keyring, origin=rt.log_origin)
     # The checkpoint's second line is the tree size (c2sp.org/tlog-checkpoint).
@@ -39,6 +58,10 @@ def overview() -> ResponseReturnValue:
         checkpoint=checkpoint,
         keys=rt.keyring.public_keys(),
         origin=rt.log_origin,
+        report=report,
+        problems=[
+            finding.problem for finding in (report.findings if report else [])[:MAX_PROBLEMS_SHOWN]
+        ],
     )
 
 

@@ -31,7 +31,7 @@ from consent.web.context import runtime
 from consent.web.media import media_response
 from consent.web.pdf import pdf_response
 from consent.web.staff import staff, staff_required, staff_scope
-from consent.workflows.consent_today import ordered_choices, timeline, uses_today
+from consent.workflows.consent_today import ordered_choices, timeline, uses_today, verify_today
 from consent.workflows.decide import confirm_on_tablet
 from consent.workflows.documents import form_job, receipt_job
 from consent.workflows.withdrawal_documents import withdrawal_receipt_job
@@ -100,6 +100,12 @@ def render_request(request_id: str, *, link_url: str | None) -> str:
         consent=consent,
         today=uses_today(session, consent, erased=who is None) if consent else [],
         events=timeline(session, consent_request, consent),
+        verified=verify_today(
+            session,
+            runtime().keyring,
+            media,
+            [use.purpose for use in requested_uses(session, request_id)],
+        ),
     )
 
 

@@ -29,6 +29,7 @@ from consent.consents.uses import RELATIONSHIPS
 from consent.db import db
 from consent.errors import InvalidInput
 from consent.forms.glossary import use_label
+from consent.notifications.service import notify_waiting
 from consent.pages.tablet_steps import reading_pages, step_numbers
 from consent.web.context import runtime
 from consent.web.extensions import limiter
@@ -261,6 +262,7 @@ def sign(link: SigningLink, ctx: dict[str, Any]) -> Any:
                 signer=signer,
                 drawn=drawn,
             )
+            notify_waiting(db.session, link.request_id)
         except InvalidInput as exc:
             error = (
                 _("Please sign in the box.")

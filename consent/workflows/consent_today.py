@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from consent import clock
 from consent.accounts.models import Account
@@ -21,13 +21,18 @@ from consent.consents.models import (
     ConsentRequest,
     ConsentUse,
     PendingDecision,
+    RequestMedia,
     SigningLink,
     Withdrawal,
 )
 from consent.consents.requests import requested_uses
 from consent.consents.selfservice import METHOD as SELF_SERVICE
+from consent.crypto.keyring import Keyring
 from consent.db import AnySession
+from consent.media.models import MediaItem, MediaRendition
 from consent.patients.models import PatientErasure
+from consent.verify.service import decide
+from consent.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,8 @@ def timeline(session: AnySession, request: ConsentRequest, consent: Consent | No
         select(SigningLink).where(SigningLink.request_id == request.id).order_by(SigningLink.id)
     ):
         events.append(Event(link.created_at, "link"))
+        if link.opened_at is not None:
+            events.append(Event(link.opened_at, "opened"))
     pending = session.get(PendingDecision, request.id)
     if pending is not None:
         events.append(Event(pending.submitted_at, "signed"))
@@ -112,6 +119,7 @@ def timeline(session: AnySession, request: ConsentRequest, consent: Consent | No
             events.append(Event(withdrawal.issued_at, "withdrawn", withdrawal.id))
         if consent.expires_at <= clock.now():
             events.append(Event(consent.expires_at, "expired"))
+    events.extend(_copies_and_deliveries(session, request, consent))
     erasure = session.scalar(
         select(PatientErasure).where(PatientErasure.patient_id == request.patient_id)
     )
@@ -120,9 +128,83 @@ def timeline(session: AnySession, request: ConsentRequest, consent: Consent | No
     return sorted(events, key=lambda event: event.at)
 
 
+# The newest webhook deliveries a request page lists (a consent's events are few).
+MAX_DELIVERIES = 50
+
+
+def _copies_and_deliveries(
+    session: AnySession, request: ConsentRequest, consent: Consent | None
+) -> list[Event]:
+    """Copies (renditions) made of the request's media, and webhook deliveries of the
+    consent's events to the team's endpoints (delivered, failed or still to be sent)."""
+    events = [
+        Event(rendition.created_at, "copy", rendition.kind)
+        for rendition in session.scalars(
+            select(MediaRendition)
+            .join(RequestMedia, RequestMedia.media_id == MediaRendition.media_id)
+            .where(RequestMedia.request_id == request.id)
+        )
+    ]
+    if consent is None:
+        return events
+    endpoints = select(WebhookEndpoint.id).where(WebhookEndpoint.team_id == consent.team_id)
+    for delivery in session.scalars(
+        select(WebhookDelivery)
+        .where(
+            WebhookDelivery.endpoint_id.in_(endpoints),
+            WebhookDelivery.payload.contains(f'"{consent.id}"'),
+        )
+        .order_by(WebhookDelivery.created_at.desc())
+        .limit(MAX_DELIVERIES)
+    ):
+        at = delivery.finished_at or delivery.created_at
+        events.append(Event(at, f"webhook_{delivery.state}", delivery.event_type))
+    return events
+
+
 def ordered_choices(
     session: AnySession, request_id: str, choices: dict[str, bool]
 ) -> list[tuple[str, bool]]:
     """A pending decision's choices in the order the patient answered them (the request's)."""
     order = [use.purpose for use in requested_uses(session, request_id)]
     return [(purpose, choices[purpose]) for purpose in order if purpose in choices]
+
+
+@dataclass(frozen=True)
+class VerifyToday:
+    """What verify answers today for one media item, use by use (purpose, decision)."""
+
+    media: MediaItem
+    answers: list[tuple[str, str]]
+
+
+def verify_today(
+    session: AnySession, keyring: Keyring, media: list[MediaItem], purposes: list[str]
+) -> list[VerifyToday]:
+    """Verify's own decision (the same function as the API, no HTTP call) for each media item
+    and each use the request asked, on any channel: what a publisher checking it would hear."""
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    now = clock.now()
+    return [
+        VerifyToday(
+            item,
+            [
+                (
+                    purpose,
+                    str(
+                        decide(
+                            sha256=item.sha256,
+                            purpose=purpose,
+                            channel=None,
+                            engine=engine,
+                            keyring=keyring,
+                            now=now,
+                        ).answer["decision"]
+                    ),
+                )
+                for purpose in purposes
+            ],
+        )
+        for item in media
+    ]

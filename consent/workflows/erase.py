@@ -31,6 +31,7 @@ from consent.consents.models import (
     PendingDecision,
 )
 from consent.consents.signing import revoke_open_links
+from consent.consents.stage import refresh_patient
 from consent.crypto.keyring import Keyring
 from consent.db import AnySession
 from consent.db.files import MediaStore
@@ -139,6 +140,7 @@ def _destroy_identity(
     requests = select(ConsentRequest.id).where(ConsentRequest.patient_id == patient_id)
     session.execute(delete(PendingDecision).where(PendingDecision.request_id.in_(requests)))
     revoke_open_links(session, requests, now)
+    refresh_patient(session, patient_id)
 
 
 # Tables whose rows held the patient's sealed data before the erasure rewrote them.

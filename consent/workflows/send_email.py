@@ -16,13 +16,18 @@ from consent import clock
 from consent.accounts.models import Account
 from consent.db import AnySession
 from consent.notifications.models import MAX_ERROR_LENGTH, EmailMessage
-from consent.notifications.service import due
+from consent.notifications.service import due, still_true
 from consent.runtime import Runtime
 from consent.workflows.deliver import backoff
 
 REQUEST_PAGE = "clinician.request_page"
+WORKLIST = "clinician.dashboard"
 SUBJECTS = {
     "consent.withdrawn": "A patient withdrew consent / Un patient a retiré son consentement",
+    "signature.waiting": (
+        "A signature waits for your confirmation / Une signature attend votre confirmation"
+    ),
+    "consents.expiring": "Consents ending soon / Consentements qui prennent fin bientôt",
 }
 BODIES = {
     "consent.withdrawn": (
@@ -33,6 +38,20 @@ BODIES = {
         "information.\n"
         "Ne publiez pas ses photos ou textes pour les usages retirés.\n"
         "Voir ce que le consentement autorise aujourd'hui (connexion nécessaire) : {url}\n"
+    ),
+    "signature.waiting": (
+        "A patient you informed signed on the tablet a few minutes ago; nothing is recorded\n"
+        "until you confirm. Confirm or review it (log-in needed): {url}\n\n"
+        "Un patient que vous avez informé a signé sur la tablette il y a quelques minutes ;\n"
+        "rien n'est enregistré avant votre confirmation. Confirmer ou relire (connexion "
+        "nécessaire) : {url}\n"
+    ),
+    "consents.expiring": (
+        "Some consents you gathered end within 30 days. Ask the patients again if the photos\n"
+        "are still to be used after their end date. See them (log-in needed): {url}\n\n"
+        "Des consentements que vous avez recueillis prennent fin dans les 30 jours. Redemandez\n"
+        "aux patients si les photos doivent servir après cette date. Les voir (connexion "
+        "nécessaire) : {url}\n"
     ),
 }
 
@@ -45,7 +64,11 @@ class SendReport:
 
 
 def compose(rt: Runtime, message: EmailMessage, to: str) -> MimeMessage:
-    url = rt.links.url(REQUEST_PAGE, request_id=message.request_id)
+    url = (
+        rt.links.url(REQUEST_PAGE, request_id=message.request_id)
+        if message.request_id
+        else rt.links.url(WORKLIST, state="expiring")
+    )
     mime = MimeMessage()
     mime["From"] = rt.settings.smtp_from
     mime["To"] = to
@@ -73,6 +96,10 @@ def send_due(session: AnySession, rt: Runtime, *, limit: int = 100) -> SendRepor
     if rt.settings.smtp_host is None:
         return report
     for message in due(session, now=clock.now(), limit=limit):
+        if not still_true(session, message):
+            message.state = "cancelled"
+            session.commit()
+            continue
         account = session.get(Account, message.account_id)
         message.attempts += 1
         try:

@@ -103,6 +103,8 @@ def test_the_worklist_and_request_page_follow_the_patient_without_a_reload(
     withdrawn = "Retiré le" if language == "fr" else "Withdrawn on"
     page.wait_for_selector(f"td.state-withdrawn >> text={withdrawn}", timeout=SOON)
     assert page.locator("td.state-allowed").count() == 1
+    # What verify answers redraws too: teaching is withdrawn for the photo.
+    page.wait_for_selector("td.state-verify-withdrawn", timeout=SOON)
     assert page.locator("#live-announce").inner_text()
     check_page(page, f"clinician-request-withdrawn-{language}")
     if language == "fr":

@@ -58,3 +58,32 @@ def test_a_clinician_is_refused_the_operations_pages(app: Flask) -> None:
     clinician, _key = _signed_in(app, "dr@hospital.test", "clinician", "ward-a")
     assert clinician.get("/admin/operations/").status_code == 403
     assert clinician.get("/admin/operations/webhooks").status_code == 403
+
+
+def test_an_admin_runs_the_audit_and_sees_it_pass_then_see_a_tampered_leaf(app: Flask) -> None:
+    from sqlalchemy import select, update
+
+    from consent.ledger.models import LogLeaf
+
+    client, key = _signed_in(app, "audit.admin@hospital.test", "admin", "ward")
+    Flow(app.test_client(), key).consent(photo(97), {"teaching": True})
+    page = client.get("/admin/operations/").get_data(as_text=True)
+    answer = client.post("/admin/operations/audit", data={"csrf_token": csrf(page)})
+    assert answer.status_code == 200
+    assert "Audit passed" in answer.get_data(as_text=True)
+    # Without the form's token: refused, nothing run.
+    assert client.post("/admin/operations/audit").status_code in (400, 403)
+    first = db.session.scalar(select(LogLeaf.index).order_by(LogLeaf.index).limit(1))
+    db.session.execute(update(LogLeaf).where(LogLeaf.index == first).values(leaf_hash=b"\0" * 32))
+    db.session.commit()
+    text = client.post("/admin/operations/audit", data={"csrf_token": csrf(page)}).get_data(
+        as_text=True
+    )
+    assert "The audit found" in text and "stored leaf hash" in text
+
+
+def test_a_clinician_cannot_run_the_audit(app: Flask) -> None:
+    client, _key = _signed_in(app, "audit.doc@hospital.test", "clinician", "ward")
+    page = client.get("/clinician/").get_data(as_text=True)
+    answer = client.post("/admin/operations/audit", data={"csrf_token": csrf(page)})
+    assert answer.status_code == 403

@@ -73,7 +73,8 @@ def test_a_withdrawn_use_is_shown_withdrawn_with_its_date_never_allowed(
     page = _page(client, f"/clinician/requests/{consent.request_id}")
     today = datetime.now(UTC).strftime("%-d %B %Y")
     assert f"Withdrawn on {today} by the patient" in page
-    assert page.count(">Allowed<") == 1  # public social network only; teaching is not
+    allows = page.split('id="verify-today"')[0]  # the uses, before verify's answers
+    assert allows.count(">Allowed<") == 1  # public social network only; teaching is not
     assert "Refused" in page
     assert "Partly withdrawn" in page
     assert "/clinician/withdrawals/wd_" in page  # its receipt, to download
@@ -157,6 +158,7 @@ def test_a_signature_waiting_for_the_clinician_is_counted_and_polled(
     worklist = _page(client, "/clinician/")
     assert "<title>(1) Worklist" in worklist and "data-live-url" in worklist
     page = _page(client, f"/clinician/requests/{request_id}")
+    assert "tablet link made" in page and "tablet link opened on the tablet" in page
     # The answers in the order the request asked them (survey first), not alphabetical.
     assert page.index("Health study") < page.index("Teaching")
 
@@ -226,3 +228,23 @@ def test_a_worklist_visit_decrypts_one_page_of_patients_at_most(
     unwrapped.clear()
     _page(client, "/clinician/?page=2")
     assert 0 < len(unwrapped) <= 3
+
+
+def test_the_request_page_shows_what_verify_answers_today_per_media_and_use(
+    doctor: tuple[FlaskClient, Flow],
+) -> None:
+    client, flow = doctor
+    decision = _decided(flow, 45)
+    consent = db.session.get_one(Consent, decision["consent_id"])
+    url = f"/clinician/requests/{consent.request_id}"
+    page = _page(client, url)
+    assert "What verify answers today" in page
+    assert page.count("state-verify-allowed") == 2 and "state-verify-not_covered" in page
+    # The page says what verify itself says: ask it too.
+    sha = decision["media"]["sha256"]
+    assert flow.verify(sha, "teaching")["answer"]["decision"] == "allowed"
+    withdraw_with_code(db.session, runtime().keyring, consent_id=consent.id, purposes=["teaching"])
+    db.session.commit()
+    page = _page(client, url)
+    assert page.count("state-verify-allowed") == 1 and "state-verify-withdrawn" in page
+    assert flow.verify(sha, "teaching")["answer"]["decision"] == "withdrawn"
