@@ -5,8 +5,12 @@ tablet more than 20 s to show one. The tablet is sent instead a copy no larger t
 needs: the longest side at most 1600 px (an iPad's 820x1180 points at 2x is 1640x2360 device
 pixels; the photo sits in a column narrower than the screen), JPEG at quality 80 (WebP for a
 photo with transparency), progressive so a first view paints early, every metadata block left
-behind (the orientation is applied to the pixels instead). What the patient sees is the same
-picture: the receipt binds the original's SHA-256, which is what the clinician uploaded.
+behind (the orientation is applied to the pixels instead), and at most SCREEN_MAX_BYTES. What
+the patient sees is the same picture: the receipt binds the original's SHA-256, which is what
+the clinician uploaded.
+
+It is made when the photo is uploaded (consent.api.media), or on first view for a photo
+uploaded before (or when the upload found no decode slot free).
 
 The copy is never published and never verified against: it is not a rendition with a receipt
 (consent.workflows.rendition), only a cache of the original's pixels, stored encrypted with the
@@ -25,7 +29,18 @@ from consent.errors import InvalidInput
 from consent.media.decoding import decode_slot
 
 SCREEN_LONGEST_SIDE = 1600
-SCREEN_QUALITY = 80  # libjpeg / libwebp quality scale; ~200-350 KB for a detailed 1600 px photo
+SCREEN_QUALITY = 80  # libjpeg / libwebp quality scale: ~150-350 KB for a 1600 px photo
+# A ceiling in bytes, under the tablet's budget of 400 KB a photo (issue 21): a photo with
+# texture everywhere (foliage, gravel, a patterned shirt) can take twice as much at quality 80.
+# The copy then steps down in quality, then in size, until it fits (or the last step is kept).
+SCREEN_MAX_BYTES = 350_000
+SCREEN_LADDER = (
+    (SCREEN_LONGEST_SIDE, SCREEN_QUALITY),
+    (SCREEN_LONGEST_SIDE, 70),
+    (SCREEN_LONGEST_SIDE, 60),
+    (1280, 60),
+    (1024, 60),
+)
 _FORMATS = ("JPEG", "PNG", "WEBP")
 
 
@@ -72,17 +87,22 @@ def _encode(image: Image.Image) -> tuple[bytes, str]:
     transparent = image.mode in ("RGBA", "LA", "PA") or (
         image.mode == "P" and "transparency" in image.info
     )
-    image = image.convert("RGBA" if transparent else "RGB")
-    image.thumbnail((SCREEN_LONGEST_SIDE, SCREEN_LONGEST_SIDE), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
     # Only the pixels and the colour profile (how to show them; nothing about the patient).
     profile = image.info.get("icc_profile")
     extra = {"icc_profile": profile} if profile else {}
-    if transparent:
-        image.save(buffer, "WEBP", quality=SCREEN_QUALITY, method=4, **extra)
-        return buffer.getvalue(), "image/webp"
-    image.save(buffer, "JPEG", quality=SCREEN_QUALITY, optimize=True, progressive=True, **extra)
-    return buffer.getvalue(), "image/jpeg"
+    image = image.convert("RGBA" if transparent else "RGB")
+    data = b""
+    for side, quality in SCREEN_LADDER:
+        image.thumbnail((side, side), Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        if transparent:
+            image.save(buffer, "WEBP", quality=quality, method=4, **extra)
+        else:
+            image.save(buffer, "JPEG", quality=quality, optimize=True, progressive=True, **extra)
+        data = buffer.getvalue()
+        if len(data) <= SCREEN_MAX_BYTES:
+            break
+    return data, "image/webp" if transparent else "image/jpeg"
 
 
 def screen_media_type(data: bytes) -> str:

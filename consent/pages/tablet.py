@@ -34,8 +34,8 @@ from consent.pages.tablet_steps import reading_pages, step_numbers
 from consent.web.context import runtime
 from consent.web.extensions import limiter
 from consent.web.media import media_response, photo_response
-from consent.workflows.screen_rendition import screen_rendition
 from consent.web.ratelimits import limit_value, refused
+from consent.workflows.screen_rendition import screen_rendition
 
 blp = Blueprint("tablet", __name__, url_prefix="/tablet")
 F = TypeVar("F", bound=Callable[..., Any])

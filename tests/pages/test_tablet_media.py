@@ -13,9 +13,9 @@ from flask import Flask
 from PIL import Image
 
 from consent.crypto.vault import decrypt_stream
+from consent.db import db
 from consent.media.screen import SCREEN_LONGEST_SIDE, screen_id
 from consent.patients.service import data_key
-from consent.db import db
 from consent.web.context import runtime
 from tests.factories import photo
 from tests.pages.test_tablet_flow import clinician, opened
@@ -52,6 +52,8 @@ def test_the_tablet_gets_a_screen_sized_copy_without_metadata_never_the_original
     request_ = api.open_request(
         patient, [item["id"]], [{"purpose": "teaching"}], expires_at="2031-01-01T00:00:00Z"
     )
+    with app.app_context():  # made at upload, so that the tablet's first view need not wait
+        assert runtime().files.holds(screen_id(item["id"]))
     tablet = app.test_client()
     tablet.get(request_["signing_url"][len("http://consent.test") :])
     sent = tablet.get(f"/tablet/media/{item['id']}")
