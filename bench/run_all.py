@@ -64,6 +64,11 @@ RUNS: dict[str, tuple[str, list[str], list[str]]] = {
         ["--slow", "50", "--seconds", "30"],
         ["--slow", "5", "--seconds", "3"],
     ),
+    "tablet_pages": (
+        "tablet_pages.py",
+        ["--video-seconds", "30"],
+        ["--video-seconds", "3"],
+    ),
     "load_sqlite": (
         "load.py",
         ["--seconds", "300", "--db", "sqlite"],

@@ -151,6 +151,16 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+def screen_copy_of(shown: bytes, original: bytes) -> bool:
+    """Whether ``shown`` is the tablet's screen copy of ``original`` (issue 21): another file
+    (the original is never sent), the same picture (pHash within 6 bits), never enlarged."""
+    import imagehash
+
+    with Image.open(io.BytesIO(shown)) as a, Image.open(io.BytesIO(original)) as b:
+        distance = imagehash.phash(a) - imagehash.phash(b)
+        return shown != original and distance <= 6 and max(a.size) <= max(b.size)
+
+
 def photo(seed: int, size: tuple[int, int] = (640, 480), quality: int = 92) -> bytes:
     """A JPEG with structure (shapes on a gradient), unlike noise, as a real photo has."""
     rng = random.Random(seed)

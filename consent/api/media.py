@@ -20,6 +20,7 @@ from consent.web.auth import RECORD_READERS, current_caller, require_scope
 from consent.web.context import runtime
 from consent.web.guards import accepts_multipart
 from consent.workflows.rendition import publishable_copy, recorded_copy
+from consent.workflows.screen_rendition import prepare_screen_rendition
 
 blp = Blueprint("media", __name__, url_prefix="/api/v1/media", description="Media items")
 
@@ -61,6 +62,7 @@ def upload_media(form: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
         limit=rt.settings.max_media_bytes,
         max_pixels=rt.settings.max_image_pixels,
     )
+    prepare_screen_rendition(db.session, rt, item)
     db.session.commit()
     return {
         "id": item.id,

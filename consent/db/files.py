@@ -27,8 +27,8 @@ from consent.errors import NotFound, StoredFileMissing
 log = logging.getLogger(__name__)
 
 # Media items (md_), scans of signed paper forms (ps_), evidence of decisions collected
-# elsewhere (ev_).
-_SAFE_ID = re.compile(r"^(md|ps|ev)_[0-9a-f]{32}$")
+# elsewhere (ev_), screen-sized copies of photos for the tablet (sr_, consent.media.screen).
+_SAFE_ID = re.compile(r"^(md|ps|ev|sr)_[0-9a-f]{32}$")
 
 
 class MediaStore:
@@ -81,6 +81,10 @@ class MediaStore:
                 '(docs/operations.md, "Restore the media").'
             ) from exc
         return _decrypted(data_key, source)
+
+    def holds(self, media_id: str) -> bool:
+        """Whether the store has a file for ``media_id`` (a copy made on first use)."""
+        return self._path(media_id).is_file()
 
     def delete(self, media_id: str) -> None:
         self._path(media_id).unlink(missing_ok=True)

@@ -22,7 +22,8 @@ not repeated (a provision for them would turn them into permits).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 VERSIONS = ("R4", "R5")
@@ -46,14 +47,6 @@ METHOD_EXTENSION = "urn:consent-service:fhir:collection-method"
 ACT_REASONS: dict[str, tuple[str, str]] = {
     "care_record": ("TREAT", "treatment"),
     "survey": ("HRESCH", "healthcare research"),
-}
-PURPOSE_DISPLAY = {
-    "care_record": "Kept in the medical record",
-    "teaching": "Teaching",
-    "professional_network": "Professional network",
-    "public_social_network": "Public social network",
-    "journal_publication": "Journal publication",
-    "survey": "Survey or study",
 }
 # v3-RoleCode for a legal representative's relationship (no name ever).
 RELATIONSHIP_CODES = {
@@ -89,6 +82,9 @@ class ConsentFacts:
     # The identifier systems of this deployment (its public URL).
     base_url: str
     document: ReceiptDocument | None = None
+    # The display of each use, in the glossary's words (schemas/glossary.yaml, English: the
+    # local code system's language), handed in by the workflow; the code when absent.
+    use_names: Mapping[str, str] = field(default_factory=dict)
 
 
 def fhir_id(public_id: str) -> str:
@@ -171,7 +167,7 @@ def _category() -> list[dict[str, Any]]:
     return [{"coding": [{"system": LOINC, "code": "59284-0", "display": "Patient Consent"}]}]
 
 
-def _purposes(purpose: str) -> list[dict[str, Any]]:
+def _purposes(facts: ConsentFacts, purpose: str) -> list[dict[str, Any]]:
     codings = []
     if purpose in ACT_REASONS:
         code, display = ACT_REASONS[purpose]
@@ -180,7 +176,7 @@ def _purposes(purpose: str) -> list[dict[str, Any]]:
         {
             "system": PURPOSE_SYSTEM,
             "code": purpose,
-            "display": PURPOSE_DISPLAY.get(purpose, purpose),
+            "display": facts.use_names.get(purpose, purpose),
         }
     )
     return codings
@@ -248,7 +244,7 @@ def _r4(facts: ConsentFacts) -> dict[str, Any]:
             "type": "permit" if _permitted(facts, use) else "deny",
             "period": _period(facts),
             "actor": _actor(facts),
-            "purpose": _purposes(use["purpose"]),
+            "purpose": _purposes(facts, use["purpose"]),
             "data": _data(facts, "Media"),
         }
         for use in facts.receipt["uses"]
@@ -274,7 +270,7 @@ def _r5(facts: ConsentFacts) -> dict[str, Any]:
         {
             "period": _period(facts),
             "actor": _actor(facts),
-            "purpose": _purposes(use["purpose"]),
+            "purpose": _purposes(facts, use["purpose"]),
             "data": _data(facts, "DocumentReference"),
         }
         for use in facts.receipt["uses"]

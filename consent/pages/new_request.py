@@ -27,6 +27,7 @@ from consent.patients.service import identity
 from consent.web.context import runtime
 from consent.web.guards import plain_file_name
 from consent.web.staff import staff, staff_required, staff_scope
+from consent.workflows.screen_rendition import prepare_screen_rendition
 
 __all__ = ["blp"]
 # The uses published somewhere that can be limited to some platforms (channels); the others
@@ -107,7 +108,7 @@ def new_request(patient_id: str) -> Any:
             errors["expires"] = _("Choose the day the consent ends.")
         if not errors:
             try:
-                media_ids = [
+                added = [
                     add_media(
                         db.session,
                         rt.vault,
@@ -118,9 +119,12 @@ def new_request(patient_id: str) -> Any:
                         stream=f.stream,
                         limit=rt.settings.max_media_bytes,
                         max_pixels=rt.settings.max_image_pixels,
-                    ).id
+                    )
                     for f in files
                 ]
+                for item in added:
+                    prepare_screen_rendition(db.session, rt, item)
+                media_ids = [item.id for item in added]
                 consent_request = open_request(
                     db.session,
                     patient_id=patient.id,

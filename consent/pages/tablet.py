@@ -29,12 +29,14 @@ from consent.consents.uses import RELATIONSHIPS
 from consent.db import db
 from consent.errors import InvalidInput
 from consent.forms.glossary import use_label
+from consent.media.fingerprints import IMAGE_TYPES
 from consent.notifications.service import notify_waiting
 from consent.pages.tablet_steps import reading_pages, step_numbers
 from consent.web.context import runtime
 from consent.web.extensions import limiter
-from consent.web.media import media_response
+from consent.web.media import media_response, photo_response
 from consent.web.ratelimits import limit_value, refused
+from consent.workflows.screen_rendition import screen_rendition
 
 blp = Blueprint("tablet", __name__, url_prefix="/tablet")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -143,14 +145,19 @@ def media(link: SigningLink, ctx: dict[str, Any]) -> str:
 @blp.get("/media/<media_id>")
 @signing_step
 def media_file(media_id: str, link: SigningLink, ctx: dict[str, Any]) -> Response:
-    """The media item itself, decrypted, only for the request this browser is signing."""
+    """The media item, decrypted, only for the request this browser is signing: a photo as its
+    screen copy, a video as it is with range requests."""
     item = next((m for m in ctx["media"] if m.id == media_id), None)
     if item is None:
         abort(404)
+    rt = runtime()
     # Cached by this browser alone for the life of a signing link; videos start playing early.
-    return media_response(
-        item, ranges=True, private_seconds=runtime().settings.signing_link_minutes * 60
-    )
+    private_seconds = rt.settings.signing_link_minutes * 60
+    if item.media_type in IMAGE_TYPES:
+        # A photo as the screen needs it, never the original (consent.media.screen).
+        copy = screen_rendition(db.session, rt, item)
+        return photo_response(copy.data, copy.media_type, private_seconds=private_seconds)
+    return media_response(item, ranges=True, private_seconds=private_seconds)
 
 
 @blp.get("/read/<int(max=1000):number>")

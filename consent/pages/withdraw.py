@@ -22,14 +22,16 @@ from consent.consents import selfservice
 from consent.consents.withdrawals import get_withdrawal
 from consent.db import db
 from consent.errors import Conflict
+from consent.media.fingerprints import IMAGE_TYPES
 from consent.records.envelope import verified_receipt
 from consent.web.context import runtime
 from consent.web.extensions import limiter
 from consent.web.i18n import LANGUAGES
-from consent.web.media import media_response
+from consent.web.media import media_response, photo_response
 from consent.web.pdf import pdf_response
 from consent.web.ratelimits import limit_value, refused
 from consent.web.textinput import local_address
+from consent.workflows.screen_rendition import screen_rendition
 from consent.workflows.withdraw import withdraw_with_code
 from consent.workflows.withdrawal_documents import withdrawal_receipt_job
 
@@ -120,6 +122,10 @@ def media_file(media_id: str) -> Response:
     item = next((m for m in view.media if m.id == media_id), None)
     if item is None or item.bytes_erased_at is not None:
         abort(404)
+    if item.media_type in IMAGE_TYPES:
+        # On the patient's own phone, often on mobile data: the screen copy, never cached.
+        copy = screen_rendition(db.session, runtime(), item)
+        return photo_response(copy.data, copy.media_type)
     return media_response(item)
 
 

@@ -56,6 +56,18 @@ def media_response(
     return response
 
 
+def photo_response(data: bytes, media_type: str, *, private_seconds: int | None = None) -> Response:
+    """A screen copy of a photo (consent.workflows.screen_rendition), held whole: it is small."""
+    response = Response(data, mimetype=media_type)
+    response.headers["Content-Length"] = str(len(data))
+    if private_seconds:
+        response.headers["Cache-Control"] = f"private, max-age={private_seconds}"
+        response.headers["Vary"] = "Cookie"
+    else:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _range(header: str | None, size: int) -> tuple[int, int] | str | None:
     """The first and last byte asked for, "bad" when unsatisfiable, None for the whole file."""
     if not header:

@@ -39,6 +39,7 @@ from consent.db.transactions import after_commit
 from consent.db.types import new_id
 from consent.errors import Gone, NotFound
 from consent.media.models import MediaItem
+from consent.media.screen import screen_id
 from consent.patients.models import Patient, PatientErasure, PatientKey
 from consent.records.log import sign_and_log
 from consent.records.receipts import Recorder, erasure_receipt
@@ -106,7 +107,8 @@ def erase_patient(
     # The files go once the commit holds: a failed erasure must leave the media readable.
     # Their content is unreadable already (the key is gone); a crash between the commit and
     # the deletion leaves only ciphertext nobody can open.
-    for media_id in [item.id for item in media] + list(scans):
+    screen_copies = [screen_id(item.id) for item in media]  # made on first view, if any
+    for media_id in [item.id for item in media] + screen_copies + list(scans):
         files.delete_after_commit(session, media_id)
     engine = session.get_bind()
     assert isinstance(engine, Engine)

@@ -22,6 +22,7 @@ from consent.db import AnySession
 from consent.db.types import rfc3339
 from consent.documents.render import render
 from consent.errors import BadRequest, IntegrityFailure, NotFound
+from consent.forms.glossary import use_label
 from consent.interop import fhir, iso27560
 from consent.patients.models import Patient, PatientErasure
 from consent.records.envelope import verified_receipt
@@ -103,6 +104,7 @@ def _fhir_facts(
         expired=body["expires_at"] <= rfc3339(clock.now()),
         erased=erased,
         base_url=rt.settings.public_url,
+        use_names={use["purpose"]: use_label(use["purpose"], "en") for use in body["uses"]},
         # The PDF shows the patient's images and code: there is none once they are erased.
         document=None if erased else _receipt_document(session, rt, consent, scope),
     )

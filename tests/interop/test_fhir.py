@@ -16,6 +16,7 @@ from fhir.resources.R4B.bundle import Bundle as BundleR4
 from fhir.resources.R4B.consent import Consent as ConsentR4
 from flask.testing import FlaskClient
 
+from consent.forms.glossary import use_label
 from consent.interop.fhir import (
     METHOD_EXTENSION,
     PURPOSE_SYSTEM,
@@ -118,6 +119,17 @@ def test_a_consent_maps_to_valid_r4_and_r5_resources(flow: Flow) -> None:
         ]
         assert provision["actor"][0]["role"]["coding"][0]["code"] == "PRCP"
         assert provision["period"]["end"] == r4["provision"]["period"]["end"]
+    # The uses are named in the glossary's words (schemas/glossary.yaml), as on every surface.
+    displays = {
+        coding["code"]: coding["display"]
+        for provision in [*r4["provision"]["provision"], *r5["provision"]]
+        for coding in provision["purpose"]
+        if coding["system"] == PURPOSE_SYSTEM
+    }
+    assert displays == {
+        p: use_label(p, "en") for p in ("teaching", "care_record", "public_social_network")
+    }
+    assert displays["public_social_network"] == "Public social media"
     care = next(p for p in r4["provision"]["provision"] if p["purpose"][0]["code"] == "TREAT")
     assert care["type"] == "permit"
     # The source: the receipt PDF as served, with the SHA-1 FHIR defines for Attachment.hash.

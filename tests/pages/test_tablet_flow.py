@@ -27,6 +27,7 @@ from tests.factories import (
     issue_key,
     member,
     photo,
+    screen_copy_of,
     shown_code,
     tablet_answers,
 )
@@ -113,7 +114,8 @@ def walk_to_signature(tablet: FlaskClient, opened: dict[str, Any]) -> None:
     assert f"/tablet/media/{opened['media']['id']}" in media_page
     image = tablet.get(f"/tablet/media/{opened['media']['id']}")
     assert image.status_code == 200 and image.mimetype == "image/jpeg"
-    assert image.get_data() == photo(3)  # the patient sees the very file that is hashed
+    # The same picture as the file that is hashed, made screen-sized (never the original).
+    assert screen_copy_of(image.get_data(), photo(3))
     # The twelve sections of the form are read in five pages (issue 21), no more.
     for number in range(1, 6):
         page = tablet.get(f"/tablet/read/{number}").get_data(as_text=True)

@@ -21,7 +21,8 @@ from consent.db import db
 from consent.web.context import runtime
 from consent.workflows.audit import audit
 from tests.conftest import LiveSettings
-from tests.factories import CSRF, Flow, api_key, csrf, photo, scan_pdf
+from tests.factories import CSRF, Flow, api_key, csrf, photo, scan_pdf, screen_copy_of
+from tests.pdf.readback import pdf_text
 
 PUBLIC = "http://consent.test"
 CHOICES = {"teaching": True, "public_social_network": True, "journal_publication": False}
@@ -32,9 +33,11 @@ def flow(client: FlaskClient) -> Flow:
     return Flow(client, api_key())
 
 
-def decided(flow: Flow, choices: dict[str, bool] | None = None) -> dict[str, Any]:
+def decided(
+    flow: Flow, choices: dict[str, bool] | None = None, language: str = "en"
+) -> dict[str, Any]:
     """A consent recorded through the API; its id, media hash and the patient's code."""
-    decision = flow.consent(photo(5), choices or CHOICES)
+    decision = flow.consent(photo(5), choices or CHOICES, language=language)
     url = decision["withdrawal_url"]
     prefix = f"{PUBLIC}/withdraw#code="
     assert url.startswith(prefix)
@@ -111,7 +114,7 @@ def test_patient_withdraws_one_use_in_two_steps_and_verify_and_audit_follow(
     assert 'value="journal_publication"' not in page
     assert "Ends on" in page
     image = patient.get(f"/withdraw/media/{given['media_id']}")
-    assert image.status_code == 200 and image.get_data() == photo(5)
+    assert image.status_code == 200 and screen_copy_of(image.get_data(), photo(5))
     assert image.headers["Cache-Control"] == "no-store"
 
     chosen = choose(patient, scope="some", purpose="teaching")
@@ -273,3 +276,31 @@ def test_the_pages_switch_to_french_and_stay_on_the_withdrawal_path(app: Flask) 
     )
     assert away.location.endswith("/withdraw")
     assert "evil" not in away.location
+
+
+@pytest.mark.parametrize(
+    ("language", "limit", "never"),
+    [
+        ("en", "cannot always be removed", "recalled"),
+        ("fr", "ne peut pas toujours être supprimée", "rappelées"),
+    ],
+)
+def test_the_withdrawal_says_a_shared_copy_cannot_always_be_removed(
+    app: Flask, flow: Flow, language: str, limit: str, never: str
+) -> None:
+    """As the forms say it (issue 21): not "cannot be recalled", on the page and in the PDF
+    (the PDF is in the consent's language)."""
+    given = decided(flow, language=language)
+    patient = app.test_client()
+    submit_code(patient, given["code"])
+    page = patient.get("/withdraw/consent").get_data(as_text=True)
+    patient.post(
+        "/withdraw/language",
+        data={"csrf_token": csrf(page), "lang": language, "next": "/withdraw/consent"},
+    )
+    choose(patient, scope="some", purpose="teaching")
+    page = " ".join(patient.get("/withdraw/confirm").get_data(as_text=True).split())
+    assert limit in page and never not in page
+    confirm(patient)
+    text = " ".join(pdf_text(patient.get("/withdraw/withdrawal-receipt.pdf").data).split())
+    assert limit in text and never not in text

@@ -99,7 +99,8 @@ def test_erasure_destroys_identity_and_media_and_keeps_the_evidence(
 ) -> None:
     assert flow.verify(patient["sha256"][0], "teaching")["answer"]["decision"] == "allowed"
     assert flow.verify(patient["sha256"][1], "teaching")["answer"]["decision"] == "allowed"
-    assert len(patient["files"]) == 4  # two photos, the scan, the evidence, encrypted
+    # Two photos and their screen copies for the tablet, the scan, the evidence, encrypted.
+    assert len(patient["files"]) == 6
     assert _found(patient["wrapped_key"], _raw_database(app))  # so the search below can find it
 
     result = runner.invoke(args=["erase-patient", patient["id"], "--yes"])
