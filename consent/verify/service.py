@@ -27,7 +27,8 @@ from consent.db.types import rfc3339
 from consent.errors import IntegrityFailure, VerificationError
 from consent.verify.statements import BY_MEDIA_IDS, BY_SHA256, HEAD, perceptual_candidates
 
-DECISIONS = ("allowed", "not_covered", "withdrawn", "expired", "unknown")
+# "modified": a case text that is an edit of a consented one (consent.verify.texts).
+DECISIONS = ("allowed", "not_covered", "withdrawn", "expired", "unknown", "modified")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from consent.consents.models import CaseText, Consent
 from consent.consents.text_norm import normalise, text_sha256
 from consent.db import db
 from tests.factories import Flow, api_key, auth, photo
+from tests.interop.test_api_schemas import ANSWER, RECEIPT, valid
 
 CASE = (
     "A man in his fifties came to the emergency department with chest pain that had lasted "
@@ -165,3 +166,17 @@ def test_screen_text_with_another_teams_consent_is_404(flow: Flow, client: Flask
         headers=other,
     )
     assert response.status_code == 404
+
+
+def test_text_receipts_and_answers_follow_the_published_schemas(flow: Flow) -> None:
+    decision = _consent_with_text(flow, [CASE])
+    receipt = flow.client.get(
+        f"/api/v1/consents/{decision['consent_id']}/receipt", headers=flow.headers
+    )
+    assert "texts" in receipt.json["receipt"]
+    valid(RECEIPT, receipt.json)
+    for text in (CASE, EDITED, UNRELATED):
+        response = flow.client.post(
+            "/api/v1/verify/text", json={"text": text, "purpose": "teaching"}, headers=flow.headers
+        )
+        valid(ANSWER, response.json)
