@@ -44,9 +44,7 @@ def upgrade():
             ["team_id"], ["teams.id"], name=op.f("fk_case_texts_team_id_teams")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_texts")),
-        sa.UniqueConstraint(
-            "request_id", "ordinal", name=op.f("uq_case_texts_request_id_ordinal")
-        ),
+        sa.UniqueConstraint("request_id", "ordinal", name=op.f("uq_case_texts_request_id_ordinal")),
     )
     with op.batch_alter_table("case_texts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_case_texts_request_id"), ["request_id"], unique=False)
