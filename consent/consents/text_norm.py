@@ -1,15 +1,5 @@
-"""Case texts: the normalisation their SHA-256 is taken over, and their MinHash fingerprint.
-
-Normalisation (what the receipt's ``texts[].sha256`` is the hash of, as UTF-8):
-
-1. Unicode NFC (a composed "é" and "e" + combining acute are one text);
-2. line endings CRLF and CR become LF;
-3. on each line, runs of spaces and tabs (and no-break spaces) become one space, and the line
-   is trimmed at both ends; runs of three or more line breaks become one blank line;
-4. the whole text is trimmed.
-
-Anything else (case, punctuation, spelling) is the text as the patient read it: a change there
-is a different text.
+"""Case texts: their normal form and SHA-256 (defined in consent.client.texts, so that
+publishing tools hash as the service does), and their MinHash fingerprint.
 
 The near match of an edited post uses MinHash (Broder 1997) over word shingles: each text is
 reduced to ``PERMUTATIONS`` minimum hashes of its word 3-grams (accents and case folded, so a
@@ -28,6 +18,9 @@ import unicodedata
 
 import numpy as np
 
+from consent.client.texts import normalise as normalise
+from consent.client.texts import text_sha256 as text_sha256
+
 PERMUTATIONS = 64
 ROWS = 2
 BANDS = PERMUTATIONS // ROWS
@@ -39,21 +32,7 @@ _rng = np.random.default_rng(20)  # fixed: fingerprints must be the same on ever
 _A = _rng.integers(1, _PRIME, size=PERMUTATIONS, dtype=np.uint64)
 _B = _rng.integers(0, _PRIME, size=PERMUTATIONS, dtype=np.uint64)
 
-_SPACES = re.compile(r"[ \t\u00a0\u202f\u2009]+")
-_BLANKS = re.compile(r"\n{3,}")
 _WORD = re.compile(r"\w+")
-
-
-def normalise(text: str) -> str:
-    """The text in its normal form (see the module docstring)."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
-
-
-def text_sha256(text: str) -> str:
-    """SHA-256 (hex) of the normalised text's UTF-8 bytes."""
-    return hashlib.sha256(normalise(text).encode()).hexdigest()
 
 
 def words(text: str) -> list[str]:
