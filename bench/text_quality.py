@@ -16,6 +16,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from consent.consents.screening import screen
 from consent.consents.text_norm import band_values, minhash, similarity, text_sha256, words
 from consent.verify.texts import MIN_NEAR_WORDS, NEAR_SIMILARITY
