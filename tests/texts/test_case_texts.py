@@ -5,6 +5,7 @@ a subject's name for a public use unless confirmed, and never returns an identit
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,6 +15,8 @@ from sqlalchemy import select
 from consent.consents.models import CaseText, Consent
 from consent.consents.text_norm import normalise, text_sha256
 from consent.db import db
+from consent.verify.texts import decide_text
+from consent.web.context import runtime
 from tests.factories import Flow, api_key, auth, photo
 from tests.interop.test_api_schemas import ANSWER, RECEIPT, valid
 
@@ -180,3 +183,31 @@ def test_text_receipts_and_answers_follow_the_published_schemas(flow: Flow) -> N
             "/api/v1/verify/text", json={"text": text, "purpose": "teaching"}, headers=flow.headers
         )
         valid(ANSWER, response.json)
+
+
+def test_an_expired_consent_answers_expired_for_its_text_and_its_edits(flow: Flow) -> None:
+    _consent_with_text(flow, [CASE], expires_at="2027-06-30T00:00:00Z")
+    later = datetime(2028, 1, 1, tzinfo=UTC)
+    for text, decision in ((CASE, "expired"), (EDITED, "expired"), (UNRELATED, "unknown")):
+        answer = decide_text(
+            text=text,
+            purpose="teaching",
+            channel=None,
+            engine=db.engine,
+            keyring=runtime().keyring,
+            now=later,
+        )
+        assert answer.answer["decision"] == decision
+
+
+def test_a_tampered_text_row_never_verifies_as_allowed(flow: Flow) -> None:
+    decision = _consent_with_text(flow, [CASE])
+    row = db.session.scalars(select(CaseText)).one()
+    # An attacker with the database points the row at another text's hash.
+    row.sha256 = text_sha256(UNRELATED)
+    db.session.commit()
+    response = flow.client.post(
+        "/api/v1/verify/text", json={"text": UNRELATED, "purpose": "teaching"}, headers=flow.headers
+    )
+    assert response.status_code != 200 or response.json["answer"]["decision"] != "allowed"
+    assert decision["consent_id"]
