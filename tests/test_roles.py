@@ -284,6 +284,10 @@ def _their_records(app: Flask) -> tuple[Theirs, dict[str, Credentials]]:
         ("POST", "/api/v1/media"): lambda: {
             "data": {"patient_id": patient, "file": (io.BytesIO(photo(73)), "p.jpg")}
         },
+        # Screening with another team's consent would read that patient's identity.
+        ("POST", "/api/v1/screen/text"): lambda: {
+            "json": {"text": "Seen on 3 March 2024.", "consent_id": consent_id}
+        },
         ("POST", "/api/v1/requests"): lambda: {
             "json": {
                 "patient_id": patient,

@@ -32,6 +32,7 @@ def init_app(app: Flask) -> None:
         operations,
         paper,
         patients,
+        texts,
         verify,
         webhooks,
     )
@@ -51,6 +52,7 @@ def init_app(app: Flask) -> None:
         log.consent_proof_blp,
         documents.blp,
         verify.blp,
+        texts.blp,
         log.blp,
         verify.keys_blp,
         webhooks.blp,

@@ -12,12 +12,14 @@ from marshmallow import Schema, fields, validate
 
 from consent.accounts.teams import member_for
 from consent.api.schemas import EnvelopeSchema, FullMatch
+from consent.consents.case_texts import MAX_TEXT_CHARACTERS, MAX_TEXTS
 from consent.consents.decisions import get_consent
 from consent.consents.requests import UseRequest, open_request
 from consent.consents.signing import issue_link
 from consent.consents.uses import CHANNEL, PURPOSES
 from consent.db import db
 from consent.records.envelope import receipt_envelope
+from consent.settings import places
 from consent.web.auth import RECORD_READERS, current_caller, require_scope
 from consent.web.context import runtime
 from consent.web.guards import accepts_json
@@ -48,6 +50,18 @@ class RequestIn(Schema):
         fields.Nested(UseIn), required=True, validate=validate.Length(min=1, max=len(PURPOSES))
     )
     expires_at = fields.AwareDateTime(required=True, format="iso")
+    texts = fields.List(
+        fields.String(validate=validate.Length(min=1, max=MAX_TEXT_CHARACTERS)),
+        load_default=list,
+        validate=validate.Length(max=MAX_TEXTS),
+        metadata={
+            "description": "The case texts as they will be published, in the request's "
+            "language; the patient reads each in full and the receipt binds its normalised "
+            "SHA-256. Screened first: a subject's name or record number in a text for a public "
+            "use is refused unless confirm_identifiers is true (recorded)."
+        },
+    )
+    confirm_identifiers = fields.Boolean(load_default=False)
     clinician = fields.String(
         validate=validate.Length(min=3, max=254),
         metadata={
@@ -120,6 +134,10 @@ def create_request(payload: dict[str, Any]) -> dict[str, Any]:
         uses=[UseRequest(use["purpose"], use["channels"]) for use in payload["uses"]],
         expires_at=payload["expires_at"],
         clinician=clinician,
+        texts=payload["texts"],
+        confirm_identifiers=payload["confirm_identifiers"],
+        vault=rt.vault,
+        places=places(rt.settings),
     )
     link = issue_link(
         db.session,

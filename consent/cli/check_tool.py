@@ -45,6 +45,10 @@ ALLOWED, NOT_ALLOWED, USAGE, UNVERIFIABLE = 0, 1, 2, 3
 URL_ENV, KEY_ENV, PINNED_ENV = "CONSENT_URL", "CONSENT_API_KEY", "CONSENT_KEYS"
 
 
+# The service takes texts of at most 20,000 characters (consent.consents.case_texts).
+MAX_TEXT = 20_000
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="consent-check",
@@ -54,7 +58,13 @@ def _parser() -> argparse.ArgumentParser:
         "unknown); 2 usage or configuration error; 3 service unreachable or answer not "
         "verifiable.",
     )
-    parser.add_argument("file", help="the file to publish")
+    parser.add_argument("file", help="the file to publish (with --text: a UTF-8 text file)")
+    parser.add_argument(
+        "--text",
+        action="store_true",
+        help="the file is the text of a post: ask verify for case texts (an exact match, or "
+        "an edit of a consented text, answered modified)",
+    )
     parser.add_argument("--purpose", required=True, choices=PURPOSES)
     parser.add_argument("--channel", help="where it will be posted: linkedin, x, youtube ...")
     parser.add_argument("--url", help=f"the consent service's address (or {URL_ENV})")
@@ -94,7 +104,9 @@ def describe(checked: CheckedAnswer, file: str) -> str:
     answer = checked.answer
     use = answer["purpose"] + (f" on {answer['channel']}" if answer.get("channel") else "")
     match = answer.get("match") or {}
-    if match.get("kind") == "perceptual":
+    if match.get("kind") == "near":
+        how = f", an edit of a consented text (similarity {match['similarity']})"
+    elif match.get("kind") == "perceptual":
         how = f", matched perceptually (distance {match['distance']})"
     elif match.get("rendition_of"):
         how = f", a {match.get('rendition', 'copy')} copy of {match['rendition_of'][:12]}..."
@@ -152,14 +164,24 @@ def main(argv: list[str] | None = None) -> int:
                 else None
             ),
         )
-        checked = client.verify_file(
-            args.file, purpose=args.purpose, channel=args.channel, perceptual=args.perceptual
-        )
+        if args.text:
+            checked = client.verify_text(
+                Path(args.file).read_text(encoding="utf-8")[:MAX_TEXT],
+                purpose=args.purpose,
+                channel=args.channel,
+            )
+        else:
+            checked = client.verify_file(
+                args.file, purpose=args.purpose, channel=args.channel, perceptual=args.perceptual
+            )
     except ConfigurationError as exc:
         print(f"consent-check: configuration error: {exc}", file=sys.stderr)
         return USAGE
     except OSError as exc:
         print(f"consent-check: {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return USAGE
+    except UnicodeDecodeError:
+        print(f"consent-check: {args.file}: not a UTF-8 text", file=sys.stderr)
         return USAGE
     except ServiceUnavailable as exc:
         print(f"consent-check: not checked: {exc}", file=sys.stderr)

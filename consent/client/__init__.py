@@ -40,6 +40,7 @@ from consent.client.http import (
     multipart,
     refusal,
 )
+from consent.client.texts import text_sha256
 from consent.crypto.keyring import PublicKey
 from consent.crypto.receipts import verify_envelope
 from consent.errors import VerificationError
@@ -59,12 +60,14 @@ __all__ = [
     "is_loopback",
 ]
 
-DECISIONS = ("allowed", "not_covered", "withdrawn", "expired", "unknown")
+# "modified": a case text edited from a consented one (verify/text); never allowed.
+DECISIONS = ("allowed", "not_covered", "withdrawn", "expired", "unknown", "modified")
 # How consent may have been collected; "integration" is what version 1 receipts said of a
 # decision entered through the API.
 METHODS = ("tablet", "paper", "external", "integration")
 KEYS_PATH = "/.well-known/consent-keys"
 VERIFY_PATH = "/api/v1/verify"
+VERIFY_TEXT_PATH = "/api/v1/verify/text"
 DEFAULT_TIMEOUT = 10.0
 # How old a signed answer may be when it arrives, and how far ahead of our clock: a proxy
 # replaying yesterday's "allowed" after a withdrawal is refused.
@@ -176,6 +179,20 @@ class ConsentClient:
         raw = self._request("GET", f"{VERIFY_PATH}?{urllib.parse.urlencode(query)}")
         return self._checked(raw, sha256=sha256, purpose=purpose, channel=channel)
 
+    def verify_text(self, text: str, *, purpose: str, channel: str | None = None) -> CheckedAnswer:
+        """The checked answer for a case text: exact (its normalised SHA-256, checked here
+        against the signed answer) or an edit of a consented one (``modified``)."""
+        body = {"text": text, "purpose": purpose, **({"channel": channel} if channel else {})}
+        raw = self._request(
+            "POST",
+            VERIFY_TEXT_PATH,
+            data=json.dumps(body).encode(),
+            content_type="application/json",
+        )
+        return self._checked(
+            raw, sha256=text_sha256(text), purpose=purpose, channel=channel, hashed="text_sha256"
+        )
+
     def published_keys(self) -> dict[str, PublicKey]:
         """The service's active verifier keys by key id, from /.well-known/consent-keys.
 
@@ -205,7 +222,13 @@ class ConsentClient:
     # --- checking ------------------------------------------------------------------------
 
     def _checked(
-        self, raw: bytes, *, sha256: str, purpose: str, channel: str | None
+        self,
+        raw: bytes,
+        *,
+        sha256: str,
+        purpose: str,
+        channel: str | None,
+        hashed: str = "media_sha256",
     ) -> CheckedAnswer:
         try:
             envelope = json.loads(raw)
@@ -219,7 +242,7 @@ class ConsentClient:
         answer = verified.body
         expected = {
             "type": "verify_answer",
-            "media_sha256": sha256,
+            hashed: sha256,
             "purpose": purpose,
             "channel": channel,
         }

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from consent import clock
 from consent.accounts.scope import EVERY_TEAM, Scope
+from consent.consents.case_texts import text_hashes
 from consent.consents.models import Consent, ConsentRequest, ConsentUse
 from consent.consents.requests import request_form, request_media, requested_uses
 from consent.consents.signature import DrawnSignature
@@ -166,6 +167,7 @@ def record_consent(
         recorded_by=recorded_by,
         uses=uses,
         expires_at=request.expires_at,
+        texts=text_hashes(session, request.id),
     )
     logged = sign_and_log(session, keyring, kind="consent", record_id=consent_id, body=body)
     key = data_key(session, vault, patient.id)

@@ -280,3 +280,9 @@ class MajorityReview(db.Model):  # type: ignore[name-defined,misc]
     # "birth_date" when assessed from it; "erased" when the patient's identity was gone.
     basis: Mapped[str] = mapped_column(String(20))
     assessed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# Case texts live in their own module (size); imported here so that they are registered with
+# the models of their domain.
+from consent.consents.text_models import CaseText as CaseText  # noqa: E402
+from consent.consents.text_models import CaseTextBand as CaseTextBand  # noqa: E402

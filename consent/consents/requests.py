@@ -13,7 +13,9 @@ from consent import clock
 from consent.accounts.models import Account
 from consent.accounts.scope import Scope
 from consent.accounts.teams import is_member
+from consent.consents.case_texts import add_texts
 from consent.consents.models import ConsentRequest, RequestMedia, RequestUse
+from consent.crypto.vault import Vault
 from consent.db import AnySession
 from consent.db.types import new_id
 from consent.errors import InvalidInput, NotFound
@@ -42,9 +44,16 @@ def open_request(
     expires_at: datetime,
     clinician: Account,
     scope: Scope,
+    texts: list[str] | None = None,
+    confirm_identifiers: bool = False,
+    vault: Vault | None = None,
+    places: tuple[str, ...] = (),
 ) -> ConsentRequest:
     """Open a request for these media and uses, in the patient's team, informed by
     ``clinician`` (a member of that team).
+
+    ``texts`` are the case texts the patient reads in full (consent.consents.case_texts),
+    screened first: they need the ``vault``.
 
     Raises NotFound (no such patient or media item in the caller's teams), Gone or InvalidInput.
     """
@@ -117,6 +126,19 @@ def open_request(
         for position, use in enumerate(uses)
     )
     session.flush()
+    if texts:
+        if vault is None:
+            raise InvalidInput("Case texts need the vault.", errors={"texts": ["Not accepted."]})
+        add_texts(
+            session,
+            vault,
+            request=request,
+            texts=texts,
+            purposes=purposes,
+            confirm_identifiers=confirm_identifiers,
+            account_id=clinician.id,
+            places=places,
+        )
     return request
 
 

@@ -202,6 +202,17 @@ def _data(facts: ConsentFacts, resource_type: str) -> list[dict[str, Any]]:
             },
         }
         for item in facts.receipt["media"]
+    ] + [
+        # The case texts the patient read (issue 20), by the SHA-256 of their normal form.
+        {
+            "meaning": "instance",
+            "reference": {
+                "type": "DocumentReference",
+                "identifier": {"system": SHA256_SYSTEM, "value": item["sha256"]},
+                "display": "case text",
+            },
+        }
+        for item in facts.receipt.get("texts", [])
     ]
 
 

@@ -117,10 +117,16 @@ def consent_record(facts: RecordFacts, record_format: str) -> dict[str, Any]:
         ],
         "jurisdiction": receipt["jurisdiction"],
         "legal_basis": LEGAL_BASIS,
-        "pii_categories": ["health data", "photographs and video recordings of the person"],
+        "pii_categories": ["health data", "photographs and video recordings of the person"]
+        + (["case texts written about the person"] if receipt.get("texts") else []),
         "pii": [
             {"sha256": item["sha256"], "media_type": item["media_type"], "size": item["size"]}
             for item in receipt["media"]
+        ]
+        + [
+            # Case texts (issue 20): the SHA-256 of the normal form and the length in characters.
+            {"sha256": item["sha256"], "media_type": "text/plain", "characters": item["characters"]}
+            for item in receipt.get("texts", [])
         ],
         "purposes": [
             {

@@ -15,7 +15,9 @@ from sqlalchemy import select
 
 from consent import clock
 from consent.consents import signing
+from consent.consents.case_texts import MAX_TEXT_CHARACTERS, screen_for_request
 from consent.consents.requests import UseRequest, open_request
+from consent.consents.text_norm import normalise
 from consent.consents.uses import CHANNEL, PURPOSES
 from consent.db import db
 from consent.errors import ConsentError
@@ -23,7 +25,9 @@ from consent.forms.models import FormVersion
 from consent.media.service import add_media
 from consent.pages.clinician import MAX_FILES, blp, patient_or_404
 from consent.pages.request_page import render_request
+from consent.pages.text_findings import highlighted
 from consent.patients.service import identity
+from consent.settings import places
 from consent.web.context import runtime
 from consent.web.guards import plain_file_name
 from consent.web.staff import staff, staff_required, staff_scope
@@ -75,14 +79,25 @@ def new_request(patient_id: str) -> Any:
         "channels": {},
         "expires": default_end.isoformat(),
         "form": _default_form(forms),
+        "case_text": "",
+        "confirm_identifiers": False,
     }
+    findings: list[dict[str, Any]] = []
     if request.method == "POST":
         values = {
             "form": request.form.get("form", ""),
             "purposes": [p for p in request.form.getlist("purposes") if p in PURPOSES],
             "channels": {p: request.form.get(f"channels-{p}", "")[:300] for p in CHANNEL_USES},
             "expires": request.form.get("expires", "")[:20],
+            "case_text": normalise(request.form.get("case_text", "")[: MAX_TEXT_CHARACTERS + 1]),
+            "confirm_identifiers": request.form.get("confirm_identifiers") == "yes",
         }
+        if len(values["case_text"]) > MAX_TEXT_CHARACTERS:
+            errors["case_text"] = _("A text has at most %(n)s characters.", n=MAX_TEXT_CHARACTERS)
+        if values["case_text"] and not errors:
+            findings = _screened(patient.id, values["case_text"])
+        if request.form.get("then") == "screen":
+            return _page(patient, forms, values, errors, findings)
         form_id, _sep, language = values["form"].partition(":")
         files = [f for f in request.files.getlist("media") if f and f.filename][:MAX_FILES]
         if not files:
@@ -135,6 +150,10 @@ def new_request(patient_id: str) -> Any:
                     expires_at=expires,
                     clinician=staff(),
                     scope=staff_scope(),
+                    texts=[values["case_text"]] if values["case_text"] else [],
+                    confirm_identifiers=values["confirm_identifiers"],
+                    vault=rt.vault,
+                    places=places(rt.settings),
                 )
                 issued = (
                     signing.issue_link(
@@ -150,6 +169,11 @@ def new_request(patient_id: str) -> Any:
                 db.session.rollback()
                 if "expires_at" in exc.errors:
                     errors["expires"] = _("Choose a day in the future, at most 10 years ahead.")
+                elif "texts.0" in exc.errors:
+                    errors["case_text"] = _(
+                        "The text names the patient, and a use is public. Remove the name or "
+                        "record number, or confirm below that the patient agrees to be named."
+                    )
                 else:
                     errors["form"] = exc.message
             else:
@@ -159,6 +183,26 @@ def new_request(patient_id: str) -> Any:
                         consent_request.id, link_url=rt.links.signing(issued.token)
                     )
                 return redirect(url_for("clinician.request_page", request_id=consent_request.id))
+    return _page(patient, forms, values, errors, findings)
+
+
+def _screened(patient_id: str, text: str) -> list[dict[str, Any]]:
+    """The text cut into plain and highlighted pieces (consent.pages.text_findings)."""
+    rt = runtime()
+    found = screen_for_request(
+        db.session, rt.vault, patient_id=patient_id, texts=[text], places=places(rt.settings)
+    )[0]
+    return highlighted(text, found)
+
+
+def _page(
+    patient: Any,
+    forms: list[dict[str, Any]],
+    values: dict[str, Any],
+    errors: dict[str, str],
+    findings: list[dict[str, Any]],
+) -> Any:
+    rt = runtime()
     return render_template(
         "clinician/new_request.html",
         patient=patient,
@@ -170,4 +214,6 @@ def new_request(patient_id: str) -> Any:
         or any(key.startswith("channels-") for key in errors),
         values=values,
         errors=errors,
+        findings=findings,
+        found=sum(1 for piece in findings if piece["labels"]),
     ), (422 if errors else 200)

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 
 from consent.accounts.scope import EVERY_TEAM
 from consent.consents import signing
+from consent.consents.case_texts import request_texts
 from consent.consents.decisions import Signer
 from consent.consents.models import ConsentRequest, SigningLink
 from consent.consents.requests import get_request, request_form, request_media, requested_uses
@@ -76,7 +77,8 @@ def _context(link: SigningLink) -> dict[str, Any]:
     form, definition = request_form(db.session, request_row)
     uses = [(use.purpose, use.channels) for use in requested_uses(db.session, request_row.id)]
     media = request_media(db.session, request_row.id)
-    steps = step_numbers(len(reading_pages(definition["sections"])), len(uses))
+    texts = request_texts(db.session, runtime().vault, request_row)
+    steps = step_numbers(len(reading_pages(definition["sections"])), len(uses), bool(texts))
     # The pages after the submission (wait, done) number their steps from this.
     session["steps_total"] = steps["total"]
     return {
@@ -93,6 +95,7 @@ def _context(link: SigningLink) -> dict[str, Any]:
             for purpose, channels in uses
         ],
         "media": media,
+        "texts": texts,
         "sections": definition["sections"],
         "pages": reading_pages(definition["sections"]),
         "steps": steps,
@@ -158,6 +161,15 @@ def media_file(media_id: str, link: SigningLink, ctx: dict[str, Any]) -> Respons
         copy = screen_rendition(db.session, rt, item)
         return photo_response(copy.data, copy.media_type, private_seconds=private_seconds)
     return media_response(item, ranges=True, private_seconds=private_seconds)
+
+
+@blp.get("/texts")
+@signing_step
+def texts(link: SigningLink, ctx: dict[str, Any]) -> Any:
+    """The case texts, each in full, as they will be published (issue 20)."""
+    if not ctx["texts"]:
+        return redirect(url_for("tablet.read", number=1))
+    return render_template("tablet/texts.html", **ctx, step=ctx["steps"]["texts"])
 
 
 @blp.get("/read/<int(max=1000):number>")

@@ -21,9 +21,16 @@ def reading_pages(sections: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return pages
 
 
-def step_numbers(pages: int, uses: int) -> dict[str, int]:
-    """The number of each step of the flow, for an honest "Step n of N" (one per screen)."""
-    steps = {"start": 1, "media": 2, "read": 3, "check": 3 + pages, "question": 4 + pages}
+def step_numbers(pages: int, uses: int, texts: bool = False) -> dict[str, int]:
+    """The number of each step of the flow, for an honest "Step n of N" (one per screen).
+
+    A request with case texts has their own reading step after the media (issue 20): the
+    patient reads every word that will be published, in full.
+    """
+    extra = 1 if texts else 0
+    steps = {"start": 1, "media": 2, "texts": 3, "read": 3 + extra}
+    steps["check"] = steps["read"] + pages
+    steps["question"] = steps["check"] + 1
     steps["summary"] = steps["question"] + uses
     for offset, name in enumerate(("who", "sign", "wait", "done"), start=1):
         steps[name] = steps["summary"] + offset

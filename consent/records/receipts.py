@@ -46,11 +46,17 @@ def consent_receipt(
     recorded_by: Recorder,
     uses: list[dict[str, Any]],
     expires_at: datetime,
+    texts: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """``evidence`` holds the method's own fields: ``signature`` and ``signing_session``
     (tablet), ``paper_scan`` (paper), ``external_evidence`` (external); each binds its
-    document by hash, never by content."""
-    return {
+    document by hash, never by content.
+
+    ``texts`` binds the case texts the patient read, each by the SHA-256 of its normalised
+    form (consent.consents.text_norm) and its length; the field is present only when the
+    request has texts, so that receipts without texts keep the exact bytes they always had.
+    """
+    body = {
         "receipt_version": RECEIPT_VERSION,
         "type": "consent",
         "receipt_id": consent_id,
@@ -70,6 +76,9 @@ def consent_receipt(
         "uses": uses,
         "expires_at": rfc3339(expires_at),
     }
+    if texts:
+        body["texts"] = texts
+    return body
 
 
 def withdrawal_receipt(

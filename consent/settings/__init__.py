@@ -89,6 +89,7 @@ class Settings:
     controller: str
     dpo_contact: str
     jurisdiction: str
+    screen_places: str | None
     log_level: str
     local_passwords: bool
     oidc_issuer: str | None
@@ -276,3 +277,8 @@ def _unknown(name: str, source: str) -> str:
         f"Unknown setting {name} in {source}.{hint} "
         "The settings are listed in consent/settings.py (and docs/operations.md)."
     )
+
+
+def places(settings: Settings) -> tuple[str, ...]:
+    """The names of CONSENT_SCREEN_PLACES, one by one."""
+    return tuple(name.strip() for name in (settings.screen_places or "").split(";") if name.strip())

@@ -195,6 +195,13 @@ SETTINGS: tuple[Setting, ...] = (
         "The data protection officer's contact.",
     ),
     _s("CONSENT_JURISDICTION", "FR", text(10), "The jurisdiction named in receipts."),
+    _s(
+        "CONSENT_SCREEN_PLACES",
+        None,
+        optional(text(4000)),
+        "Hospital, site and ward names (separated by ';') that screening finds in case texts "
+        "as identifying places, e.g. 'Hôpital Saint-Louis;Service de dermatologie'.",
+    ),
     _s("CONSENT_LOG_LEVEL", "INFO", log_level, "Level of the JSON logs on stderr."),
     _s("CONSENT_SESSION_HOURS", 10, whole(1, 24 * 7), "Hours a clinician's log-in lasts."),
     _s(

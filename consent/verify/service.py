@@ -27,7 +27,8 @@ from consent.db.types import rfc3339
 from consent.errors import IntegrityFailure, VerificationError
 from consent.verify.statements import BY_MEDIA_IDS, BY_SHA256, HEAD, perceptual_candidates
 
-DECISIONS = ("allowed", "not_covered", "withdrawn", "expired", "unknown")
+# "modified": a case text that is an edit of a consented one (consent.verify.texts).
+DECISIONS = ("allowed", "not_covered", "withdrawn", "expired", "unknown", "modified")
 
 
 @dataclass(frozen=True)
@@ -108,9 +109,15 @@ def _exact_match(rows: Sequence[Any], sha256: str, keyring: Keyring) -> dict[str
 
 
 def _evidence(
-    rows: Sequence[Any], purpose: str, channel: str | None, keyring: Keyring
+    rows: Sequence[Any],
+    purpose: str,
+    channel: str | None,
+    keyring: Keyring,
+    bound_in: str = "media",
 ) -> list[_Evidence]:
-    """What the verified receipts in ``rows`` say about this purpose and channel.
+    """What the verified receipts in ``rows`` say about this purpose and channel; each must
+    bind the rows' ``media_sha256`` in its ``bound_in`` list (``media``, or ``texts`` for the
+    case texts, whose rows carry the text's hash in that column).
 
     Raises IntegrityFailure when a receipt does not verify or is not bound to the media item.
     """
@@ -131,7 +138,7 @@ def _evidence(
                 row.consent_key_id,
             )
             if body.get("receipt_id") != row.consent_id or not bound & {
-                item["sha256"] for item in body["media"]
+                item["sha256"] for item in body.get(bound_in, [])
             }:
                 raise IntegrityFailure(f"Consent {row.consent_id} is not bound to this media item.")
             use = next(
@@ -173,6 +180,32 @@ def _evidence(
     return found
 
 
+def weigh(
+    rows: Sequence[Any],
+    purpose: str,
+    channel: str | None,
+    keyring: Keyring,
+    now: datetime,
+    bound_in: str = "media",
+) -> tuple[str, _Evidence | None, list[dict[str, Any]]]:
+    """The decision the matched rows' receipts give: (decision, governing consent, grants).
+
+    Raises IntegrityFailure when a receipt does not verify or is not bound.
+    """
+    evidence = _evidence(rows, purpose, channel, keyring, bound_in)
+    if not evidence:
+        return "not_covered", None, []
+    governing = max(evidence, key=lambda item: (item.issued_at, item.consent_id))
+    use = governing.use
+    if not use["granted"]:
+        return "not_covered", governing, []
+    if purpose in governing.withdrawn:
+        return "withdrawn", governing, []
+    if governing.expires_at <= rfc3339(now):
+        return "expired", governing, []
+    return "allowed", governing, [{"purpose": use["purpose"], "channels": use["channels"]}]
+
+
 def decide(
     *,
     sha256: str,
@@ -205,22 +238,9 @@ def decide(
     else:
         # No record of this file: the answer still names the tree it was checked against.
         head_size, head_root = HEAD.all(engine)[0]
-    decision, governing, grants = "unknown", None, []
-    if match is not None:
-        evidence = _evidence(rows, purpose, channel, keyring)
-        decision = "not_covered"
-        if evidence:
-            governing = max(evidence, key=lambda item: (item.issued_at, item.consent_id))
-            use = governing.use
-            if not use["granted"]:
-                decision = "not_covered"
-            elif purpose in governing.withdrawn:
-                decision = "withdrawn"
-            elif governing.expires_at <= rfc3339(now):
-                decision = "expired"
-            else:
-                decision = "allowed"
-                grants = [{"purpose": use["purpose"], "channels": use["channels"]}]
+    decision, governing, grants = (
+        weigh(rows, purpose, channel, keyring, now) if match is not None else ("unknown", None, [])
+    )
     answer = {
         "type": "verify_answer",
         "decision": decision,

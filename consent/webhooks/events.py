@@ -25,6 +25,16 @@ def media_sha256(receipt: bytes) -> list[str]:
     return [item["sha256"] for item in json.loads(receipt)["media"]]
 
 
+def text_sha256(receipt: bytes) -> list[str]:
+    """The SHA-256 of every case text a consent receipt binds (issue 20), in its order."""
+    return [item["sha256"] for item in json.loads(receipt).get("texts", [])]
+
+
+def _texts(texts: list[str] | None) -> dict[str, list[str]]:
+    # Only when the consent has texts: the payloads of other consents keep their shape.
+    return {"text_sha256": texts} if texts else {}
+
+
 def rendition_sha256(session: AnySession, media: list[str]) -> list[str]:
     """The SHA-256 of every publishable copy made of these media items: a publisher who posted
     the copy knows it by that hash, not by the original's."""
@@ -47,6 +57,7 @@ def consent_created(
     log_index: int,
     method: str,
     media: list[str],
+    texts: list[str] | None = None,
 ) -> int:
     return emit(
         session,
@@ -58,6 +69,7 @@ def consent_created(
             # How it was collected: a publisher may accept only some methods.
             "method": method,
             "media_sha256": media,
+            **_texts(texts),
         },
     )
 
@@ -71,6 +83,7 @@ def consent_withdrawn(
     log_index: int,
     purposes: list[str],
     media: list[str],
+    texts: list[str] | None = None,
 ) -> int:
     return emit(
         session,
@@ -83,6 +96,7 @@ def consent_withdrawn(
             "purposes": sorted(purposes),
             "media_sha256": media,
             "rendition_sha256": rendition_sha256(session, media),
+            **_texts(texts),
         },
     )
 
@@ -95,6 +109,7 @@ def consent_expired(
     log_index: int,
     expired_at: datetime,
     media: list[str],
+    texts: list[str] | None = None,
 ) -> int:
     return emit(
         session,
@@ -106,5 +121,6 @@ def consent_expired(
             "expired_at": rfc3339(expired_at),
             "media_sha256": media,
             "rendition_sha256": rendition_sha256(session, media),
+            **_texts(texts),
         },
     )

@@ -49,6 +49,7 @@ def _after_decision(session: AnySession, rt: Runtime, consent: Consent) -> None:
         log_index=consent.log_index,
         method=consent.method,
         media=events.media_sha256(consent.receipt),
+        texts=events.text_sha256(consent.receipt),
     )
     flag_if_minor(
         session,

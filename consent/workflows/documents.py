@@ -14,7 +14,9 @@ from typing import Any
 
 from consent.accounts.names import account_name, informing_clinician
 from consent.accounts.scope import Scope
+from consent.consents.case_texts import request_texts
 from consent.consents.decisions import get_consent, withdrawal_code
+from consent.consents.models import ConsentRequest
 from consent.consents.requests import get_request, request_form, request_media, requested_uses
 from consent.db import AnySession
 from consent.documents.render import PDF_A_3B, PdfAttachment, PdfJob
@@ -105,6 +107,14 @@ def _ref(session: AnySession, rt: Runtime, item: MediaItem) -> MediaRef:
     )
 
 
+def _texts(session: AnySession, rt: Runtime, request: ConsentRequest) -> list[dict[str, str]]:
+    """The request's case texts as a document shows them: in full, with their SHA-256."""
+    return [
+        {"text": shown.text, "sha256": shown.sha256}
+        for shown in request_texts(session, rt.vault, request)
+    ]
+
+
 def form_job(session: AnySession, rt: Runtime, request_id: str, *, scope: Scope) -> PdfJob:
     """The blank paper form of an open request.
 
@@ -143,6 +153,7 @@ def form_job(session: AnySession, rt: Runtime, request_id: str, *, scope: Scope)
         # where the signed sheet's scan and its ticks are entered. Not a tablet link: a link is
         # single-use and lives minutes, a sheet lives days.
         "qr_url": rt.links.paper_upload(request.id),
+        "texts": _texts(session, rt, request),
     }
     return PdfJob(
         template="pdf/form.html",
@@ -197,6 +208,12 @@ def receipt_job(session: AnySession, rt: Runtime, consent_id: str, *, scope: Sco
         "withdraw_url": rt.links.withdrawal(code),
         "withdraw_page": rt.links.withdraw_page(),
         "files": [RECEIPT_FILE, PROOF_FILE, KEYS_FILE, VKEY_FILE],
+        # What the receipt binds, in full: only texts whose hash the receipt names.
+        "texts": [
+            text
+            for text in _texts(session, rt, request)
+            if text["sha256"] in {item["sha256"] for item in body.get("texts", [])}
+        ],
     }
     attachments = evidence_attachments(
         session,

@@ -19,7 +19,7 @@ from consent.consents.models import Consent, ConsentExpiry, MajorityReview
 from consent.crypto.vault import Vault
 from consent.db import AnySession
 from consent.db.types import insert_unless_present
-from consent.webhooks.events import consent_expired, media_sha256
+from consent.webhooks.events import consent_expired, media_sha256, text_sha256
 
 # Consents handled per transaction by the expiry run.
 BATCH = 500
@@ -90,6 +90,7 @@ def expire_batch(session: AnySession, now: datetime) -> tuple[list[ExpiredConsen
             log_index=row.log_index,
             expired_at=row.expires_at,
             media=media_sha256(row.receipt),
+            texts=text_sha256(row.receipt),
         )
         expired.append(ExpiredConsent(row.id, row.expires_at, notified))
     return expired, bool(rows)

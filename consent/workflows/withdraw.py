@@ -44,6 +44,7 @@ def withdraw_and_notify(
             log_index=withdrawal.log_index,
             purposes=json.loads(withdrawal.receipt)["purposes"],
             media=events.media_sha256(consent.receipt),
+            texts=events.text_sha256(consent.receipt),
         )
         # The informing clinician is told too, by e-mail, from the same transaction.
         notify_withdrawal(session, consent)

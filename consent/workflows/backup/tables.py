@@ -32,6 +32,9 @@ TABLES: tuple[str, ...] = (
     "consent_requests",
     "request_media",
     "request_uses",
+    # Case texts (issue 20), sealed with the patient's key like their identity, and their index.
+    "case_texts",
+    "case_text_bands",
     "signing_links",
     "pending_decisions",
     "log_leaves",
