@@ -23,11 +23,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from consent.client.answers import DECISIONS, METHODS, CheckedAnswer
 from consent.client.http import (
     MAX_RESPONSE_BYTES,
     ConfigurationError,
@@ -60,11 +60,6 @@ __all__ = [
     "is_loopback",
 ]
 
-# "modified": a case text edited from a consented one (verify/text); never allowed.
-DECISIONS = ("allowed", "not_covered", "withdrawn", "expired", "unknown", "modified")
-# How consent may have been collected; "integration" is what version 1 receipts said of a
-# decision entered through the API.
-METHODS = ("tablet", "paper", "external", "integration")
 KEYS_PATH = "/.well-known/consent-keys"
 VERIFY_PATH = "/api/v1/verify"
 VERIFY_TEXT_PATH = "/api/v1/verify/text"
@@ -73,37 +68,6 @@ DEFAULT_TIMEOUT = 10.0
 # replaying yesterday's "allowed" after a withdrawal is refused.
 DEFAULT_MAX_AGE = 300.0
 CLOCK_SKEW = 60.0
-
-
-@dataclass(frozen=True)
-class CheckedAnswer:
-    """A verify answer whose signature held and which answers the question asked.
-
-    ``accept_methods``: the publisher's policy on how consent was collected (for example
-    tablet and paper only); an ``allowed`` answer resting on another method is not allowed.
-    """
-
-    answer: dict[str, Any]
-    key_id: str
-    accept_methods: frozenset[str] | None = None
-
-    @property
-    def decision(self) -> str:
-        return str(self.answer["decision"])
-
-    @property
-    def method(self) -> str | None:
-        """How the governing consent was collected: tablet, paper or external."""
-        method = self.answer.get("method")
-        return str(method) if method is not None else None
-
-    @property
-    def method_accepted(self) -> bool:
-        return self.accept_methods is None or self.method in self.accept_methods
-
-    @property
-    def allowed(self) -> bool:
-        return self.decision == "allowed" and self.method_accepted
 
 
 class ConsentClient:

@@ -15,7 +15,8 @@ import filetype
 from pypdf import PdfReader
 
 from consent.errors import InvalidInput, UnsupportedMediaType
-from consent.media.fingerprints import image_format, refuse_markup, refuse_polyglot, sha256_stream
+from consent.media.contents import refuse_markup, refuse_polyglot
+from consent.media.fingerprints import image_format, sha256_stream
 
 PDF = "application/pdf"
 SCAN_TYPES = (PDF, "image/jpeg", "image/png")

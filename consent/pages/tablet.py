@@ -17,21 +17,15 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
 
 from consent.accounts.scope import EVERY_TEAM
 from consent.consents import signing
 from consent.consents.case_texts import request_texts
-from consent.consents.decisions import Signer
 from consent.consents.models import ConsentRequest, SigningLink
 from consent.consents.requests import get_request, request_form, request_media, requested_uses
-from consent.consents.signature import drawn_signature
-from consent.consents.uses import RELATIONSHIPS
 from consent.db import db
-from consent.errors import InvalidInput
 from consent.forms.glossary import use_label
 from consent.media.fingerprints import IMAGE_TYPES
-from consent.notifications.service import notify_waiting
 from consent.pages.tablet_steps import reading_pages, step_numbers
 from consent.web.context import runtime
 from consent.web.extensions import limiter
@@ -209,99 +203,3 @@ def check(link: SigningLink, ctx: dict[str, Any]) -> Any:
         wrong=wrong,
         step=ctx["steps"]["check"],
     ), (422 if wrong else 200)
-
-
-@blp.route("/who", methods=["GET", "POST"])
-@signing_step
-def who(link: SigningLink, ctx: dict[str, Any]) -> Any:
-    """The patient signs, or their legal representative (name and relationship)."""
-    if not session.get("choices"):
-        return redirect(url_for("tablet.choose"))
-    errors: dict[str, str] = {}
-    representative_only = ctx["definition"].get("audience") == "legal_representative"
-    values = dict(session.get("signer") or {})
-    if representative_only:
-        values.setdefault("role", "legal_representative")
-    if request.method == "POST":
-        values = {
-            "role": request.form.get("role", ""),
-            "name": request.form.get("name", "").strip()[:200],
-            "relationship": request.form.get("relationship", ""),
-        }
-        if values["role"] not in ("patient", "legal_representative"):
-            errors["role"] = _("Please say who is signing.")
-        elif representative_only and values["role"] != "legal_representative":
-            errors["role"] = _(
-                "This form is for the patient's legal representative. Please ask your care "
-                "team for the patient's own form."
-            )
-        elif values["role"] == "legal_representative":
-            if not values["name"]:
-                errors["name"] = _("Please write your full name.")
-            if values["relationship"] not in RELATIONSHIPS:
-                errors["relationship"] = _("Please say how you represent the patient.")
-        if not errors:
-            session["signer"] = values
-            return redirect(url_for("tablet.sign"))
-    return render_template(
-        "tablet/who.html",
-        **ctx,
-        values=values,
-        errors=errors,
-        relationships=RELATIONSHIPS,
-        representative_only=representative_only,
-        step=ctx["steps"]["who"],
-    ), (422 if errors else 200)
-
-
-@blp.route("/sign", methods=["GET", "POST"])
-@signing_step
-def sign(link: SigningLink, ctx: dict[str, Any]) -> Any:
-    """A summary of the choices, and the signature drawn with a finger or a stylus."""
-    chosen = session.get("choices")
-    signer_values = session.get("signer")
-    if not chosen or not signer_values:
-        return redirect(url_for("tablet.choose"))
-    error = None
-    if request.method == "POST":
-        try:
-            drawn = drawn_signature(request.form.get("signature", ""))
-            signer = Signer(
-                signer_values["role"],
-                signer_values.get("name") or None,
-                signer_values.get("relationship") or None,
-            )
-            if signer.role == "patient":
-                signer = Signer("patient")
-            signing.submit(
-                db.session,
-                runtime().vault,
-                link=link,
-                choices={purpose: value == "yes" for purpose, value in chosen.items()},
-                signer=signer,
-                drawn=drawn,
-            )
-            notify_waiting(db.session, link.request_id)
-        except InvalidInput as exc:
-            error = (
-                _("Please sign in the box.")
-                if "empty" in str(exc.errors)
-                else _(
-                    "This is too short to be a signature. Please sign with your name or your "
-                    "usual mark."
-                )
-            )
-        else:
-            db.session.commit()
-            session["submitted"] = link.request_id
-            # The end pages show the consent recorded from this submission, and no other.
-            session["submitted_link"] = link.id
-            return redirect(url_for("tablet.wait"))
-    return render_template(
-        "tablet/sign.html",
-        **ctx,
-        chosen=chosen,
-        signer=signer_values,
-        error=error,
-        step=ctx["steps"]["sign"],
-    ), (422 if error else 200)

@@ -1,0 +1,44 @@
+"""A verify answer as the publisher client hands it over, once its signature held: the
+decision, how the consent was collected, and the publisher's own policy on methods."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# "modified": a case text edited from a consented one (verify/text); never allowed.
+DECISIONS = ("allowed", "not_covered", "withdrawn", "expired", "unknown", "modified")
+# How consent may have been collected; "integration" is what version 1 receipts said of a
+# decision entered through the API.
+METHODS = ("tablet", "paper", "external", "integration")
+
+
+@dataclass(frozen=True)
+class CheckedAnswer:
+    """A verify answer whose signature held and which answers the question asked.
+
+    ``accept_methods``: the publisher's policy on how consent was collected (for example
+    tablet and paper only); an ``allowed`` answer resting on another method is not allowed.
+    """
+
+    answer: dict[str, Any]
+    key_id: str
+    accept_methods: frozenset[str] | None = None
+
+    @property
+    def decision(self) -> str:
+        return str(self.answer["decision"])
+
+    @property
+    def method(self) -> str | None:
+        """How the governing consent was collected: tablet, paper or external."""
+        method = self.answer.get("method")
+        return str(method) if method is not None else None
+
+    @property
+    def method_accepted(self) -> bool:
+        return self.accept_methods is None or self.method in self.accept_methods
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision == "allowed" and self.method_accepted
