@@ -30,7 +30,13 @@ run: $(STAMP)
 	CONSENT_INSTANCE_PATH=$(CURDIR)/instance GUNICORN_BIND=127.0.0.1:$(PORT) \
 		$(BIN)/gunicorn $(RUN_SERVER_OPTIONS)
 
-test: $(STAMP)
+# The OpenID provider the sign-on tests start (node's oidc-provider, pinned by its lock file).
+OIDC_PROVIDER := tests/oidc/provider/node_modules/.installed
+$(OIDC_PROVIDER): tests/oidc/provider/package-lock.json
+	if command -v npm >/dev/null; then \
+		npm ci --prefix tests/oidc/provider --no-audit --no-fund && touch $@; fi
+
+test: $(STAMP) $(OIDC_PROVIDER)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
