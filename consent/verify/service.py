@@ -241,17 +241,46 @@ def decide(
     decision, governing, grants = (
         weigh(rows, purpose, channel, keyring, now) if match is not None else ("unknown", None, [])
     )
+    return signed_answer(
+        bound=("media_sha256", sha256),
+        decision=decision,
+        purpose=purpose,
+        channel=channel,
+        match=match,
+        governing=governing,
+        grants=grants,
+        head=(head_size, head_root),
+        now=now,
+        keyring=keyring,
+    )
+
+
+def signed_answer(
+    *,
+    bound: tuple[str, str],
+    decision: str,
+    purpose: str,
+    channel: str | None,
+    match: dict[str, Any] | None,
+    governing: _Evidence | None,
+    grants: list[dict[str, Any]],
+    head: tuple[int, bytes],
+    now: datetime,
+    keyring: Keyring,
+) -> SignedAnswer:
+    """The verify answer, signed: the same shape for a file and for a text, but for the field
+    naming what was asked (``bound``: ``media_sha256`` or ``text_sha256``, and the hash)."""
     answer = {
         "type": "verify_answer",
         "decision": decision,
         "purpose": purpose,
         "channel": channel,
-        "media_sha256": sha256,
+        bound[0]: bound[1],
         "match": match,
         "consent_id": governing.consent_id if governing else None,
         "log_index": governing.log_index if governing else None,
         "method": governing.method if governing else None,
-        "checkpoint": {"size": int(head_size), "root": base64.b64encode(head_root).decode()},
+        "checkpoint": {"size": int(head[0]), "root": base64.b64encode(head[1]).decode()},
         "grants": grants,
         "expires_at": governing.expires_at if governing else None,
         "checked_at": rfc3339(now),

@@ -11,7 +11,6 @@ still. A text of fewer than ``MIN_NEAR_WORDS`` words is matched exactly or not a
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Any
 
@@ -29,11 +28,9 @@ from consent.consents.text_norm import (
     words,
 )
 from consent.crypto.keyring import Keyring
-from consent.crypto.receipts import signed_json
 from consent.db.readpath import PreparedRead
-from consent.db.types import rfc3339
 from consent.ledger.models import LogHead
-from consent.verify.service import SignedAnswer, weigh
+from consent.verify.service import SignedAnswer, signed_answer, weigh
 
 # The smallest excerpt a near match considers, and the estimated Jaccard similarity of word
 # 3-gram sets from which a text is taken for an edit of a consented one (bench/RESULTS.md
@@ -138,19 +135,15 @@ def decide_text(
     )
     if match is not None and match["kind"] == "near" and decision == "allowed":
         decision, grants = "modified", []
-    answer = {
-        "type": "verify_answer",
-        "decision": decision,
-        "purpose": purpose,
-        "channel": channel,
-        "text_sha256": sha256,
-        "match": match,
-        "consent_id": governing.consent_id if governing else None,
-        "log_index": governing.log_index if governing else None,
-        "method": governing.method if governing else None,
-        "checkpoint": {"size": int(head_size), "root": base64.b64encode(head_root).decode()},
-        "grants": grants,
-        "expires_at": governing.expires_at if governing else None,
-        "checked_at": rfc3339(now),
-    }
-    return SignedAnswer(answer, signed_json(body=answer, body_key="answer", keyring=keyring))
+    return signed_answer(
+        bound=("text_sha256", sha256),
+        decision=decision,
+        purpose=purpose,
+        channel=channel,
+        match=match,
+        governing=governing,
+        grants=grants,
+        head=(head_size, head_root),
+        now=now,
+        keyring=keyring,
+    )
