@@ -28,6 +28,19 @@ _head = LogHead.__table__
 _HEAD_SIZE = select(_head.c.size).where(_head.c.id == 1).scalar_subquery()
 _HEAD_ROOT = select(_head.c.root).where(_head.c.id == 1).scalar_subquery()
 HEAD = PreparedRead(select(_head.c.size, _head.c.root).where(_head.c.id == 1))
+# What verify weighs, after the bound hash: the consents that cover it and their withdrawals,
+# with the log's head. The same columns for a file and for a text (consent.verify.texts).
+EVIDENCE_COLUMNS = (
+    _consents.c.id.label("consent_id"),
+    _consents.c.receipt.label("consent_receipt"),
+    _consents.c.signature.label("consent_signature"),
+    _consents.c.key_id.label("consent_key_id"),
+    _withdrawals.c.id.label("withdrawal_id"),
+    _withdrawals.c.receipt.label("withdrawal_receipt"),
+    _withdrawals.c.signature.label("withdrawal_signature"),
+    _withdrawals.c.key_id.label("withdrawal_key_id"),
+)
+HEAD_COLUMNS = (_HEAD_SIZE.label("head_size"), _HEAD_ROOT.label("head_root"))
 
 
 _RENDITION_COLUMNS = (
@@ -56,19 +69,11 @@ def _records(*, via_rendition: bool) -> Select[Any]:
         source = _media
     return (
         select(
-            _HEAD_SIZE.label("head_size"),
-            _HEAD_ROOT.label("head_root"),
+            *HEAD_COLUMNS,
             _media.c.id.label("media_id"),
             _media.c.sha256.label("media_sha256"),
             *rendition,
-            _consents.c.id.label("consent_id"),
-            _consents.c.receipt.label("consent_receipt"),
-            _consents.c.signature.label("consent_signature"),
-            _consents.c.key_id.label("consent_key_id"),
-            _withdrawals.c.id.label("withdrawal_id"),
-            _withdrawals.c.receipt.label("withdrawal_receipt"),
-            _withdrawals.c.signature.label("withdrawal_signature"),
-            _withdrawals.c.key_id.label("withdrawal_key_id"),
+            *EVIDENCE_COLUMNS,
         )
         .select_from(source)
         .outerjoin(_links, _links.c.media_id == _media.c.id)

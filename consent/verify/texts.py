@@ -29,8 +29,8 @@ from consent.consents.text_norm import (
 )
 from consent.crypto.keyring import Keyring
 from consent.db.readpath import PreparedRead
-from consent.ledger.models import LogHead
 from consent.verify.service import SignedAnswer, signed_answer, weigh
+from consent.verify.statements import EVIDENCE_COLUMNS, HEAD, HEAD_COLUMNS
 
 # The smallest excerpt a near match considers, and the estimated Jaccard similarity of word
 # 3-gram sets from which a text is taken for an edit of a consented one (bench/RESULTS.md
@@ -39,24 +39,16 @@ MIN_NEAR_WORDS = 12
 NEAR_SIMILARITY = 0.25
 
 _texts, _bands = CaseText.__table__, CaseTextBand.__table__
-_consents, _withdrawals, _head = Consent.__table__, Withdrawal.__table__, LogHead.__table__
+_consents, _withdrawals = Consent.__table__, Withdrawal.__table__
 
 
 def _records() -> Any:
     return (
         select(
-            select(_head.c.size).where(_head.c.id == 1).scalar_subquery().label("head_size"),
-            select(_head.c.root).where(_head.c.id == 1).scalar_subquery().label("head_root"),
+            *HEAD_COLUMNS,
             # Named as the media rows are: the bound hash (consent.verify.service._evidence).
             _texts.c.sha256.label("media_sha256"),
-            _consents.c.id.label("consent_id"),
-            _consents.c.receipt.label("consent_receipt"),
-            _consents.c.signature.label("consent_signature"),
-            _consents.c.key_id.label("consent_key_id"),
-            _withdrawals.c.id.label("withdrawal_id"),
-            _withdrawals.c.receipt.label("withdrawal_receipt"),
-            _withdrawals.c.signature.label("withdrawal_signature"),
-            _withdrawals.c.key_id.label("withdrawal_key_id"),
+            *EVIDENCE_COLUMNS,
         )
         .select_from(_texts)
         .outerjoin(_consents, _consents.c.request_id == _texts.c.request_id)
@@ -79,7 +71,6 @@ NEAR_TEXTS = PreparedRead(
     )
     .distinct()
 )
-HEAD = PreparedRead(select(_head.c.size, _head.c.root).where(_head.c.id == 1))
 
 
 def near_candidates(text: str, engine: Engine) -> tuple[list[str], float, str] | None:
