@@ -27,6 +27,16 @@ IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska")
 ACCEPTED_TYPES = IMAGE_TYPES + VIDEO_TYPES
 # Pillow formats we decode for the perceptual hash.
+# What Pillow raises for a file it cannot decode, or decodes past its limits: all the same
+# answer to the caller (damaged or truncated).
+UNREADABLE_IMAGE = (
+    UnidentifiedImageError,
+    OSError,
+    SyntaxError,
+    ValueError,
+    Image.DecompressionBombWarning,
+    Image.DecompressionBombError,
+)
 _PIL_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
@@ -140,14 +150,7 @@ def _decoded(
                     )
                 image.load()
                 yield image
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombWarning,
-        Image.DecompressionBombError,
-    ) as exc:
+    except UNREADABLE_IMAGE as exc:
         raise InvalidInput("The image is damaged or truncated and cannot be read.") from exc
     finally:
         stream.seek(0)

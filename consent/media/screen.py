@@ -23,10 +23,11 @@ from __future__ import annotations
 import io
 import warnings
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from consent.errors import InvalidInput
 from consent.media.decoding import decode_slot
+from consent.media.fingerprints import UNREADABLE_IMAGE
 
 SCREEN_LONGEST_SIDE = 1600
 SCREEN_QUALITY = 80  # libjpeg / libwebp quality scale: ~150-350 KB for a 1600 px photo
@@ -72,14 +73,7 @@ def screen_copy(data: bytes, *, max_pixels: int) -> tuple[bytes, str]:
                 image.draft("RGB", (SCREEN_LONGEST_SIDE, SCREEN_LONGEST_SIDE))
                 upright = ImageOps.exif_transpose(image)
                 return _encode(upright)
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombWarning,
-        Image.DecompressionBombError,
-    ) as exc:
+    except UNREADABLE_IMAGE as exc:
         raise InvalidInput("The image is damaged or truncated and cannot be read.") from exc
 
 
