@@ -24,7 +24,7 @@ from consent.errors import ConsentError
 from consent.forms.models import FormVersion
 from consent.media.service import add_media
 from consent.pages.clinician import MAX_FILES, blp, patient_or_404
-from consent.pages.request_page import render_request
+from consent.pages.request_page import show_link_once
 from consent.pages.text_findings import highlighted
 from consent.patients.service import identity
 from consent.settings import places
@@ -179,9 +179,7 @@ def new_request(patient_id: str) -> Any:
             else:
                 db.session.commit()
                 if issued is not None:
-                    return render_request(
-                        consent_request.id, link_url=rt.links.signing(issued.token)
-                    )
+                    return show_link_once(consent_request.id, rt.links.signing(issued.token))
                 return redirect(url_for("clinician.request_page", request_id=consent_request.id))
     return _page(patient, forms, values, errors, findings)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, abort, flash, jsonify, redirect, render_template, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -37,7 +37,18 @@ from consent.workflows.documents import form_job, receipt_job
 from consent.workflows.withdrawal_documents import withdrawal_receipt_job
 from consent.workflows.worklist import request_state
 
-__all__ = ["blp", "render_request"]
+__all__ = ["blp", "render_request", "show_link_once"]
+
+# The tablet link made by a POST is carried to the page in the (sealed) session and shown
+# once there: a POST answered by a redirect, so that reloading the page never sends the form
+# again (a second request, a second upload) and the link never sits in the browser's history.
+_LINK_TO_SHOW = "tablet_link_to_show"
+
+
+def show_link_once(request_id: str, link_url: str) -> ResponseReturnValue:
+    """Redirect to the request's page, which shows ``link_url`` once."""
+    session[_LINK_TO_SHOW] = {"request": request_id, "url": link_url}
+    return redirect(url_for("clinician.request_page", request_id=request_id))
 
 
 def _request(request_id: str) -> ConsentRequest:
@@ -65,7 +76,11 @@ def _version(request_id: str) -> str:
 @blp.get("/requests/<request_id>")
 @staff_required
 def request_page(request_id: str) -> str:
-    return render_request(request_id, link_url=None)
+    shown = session.get(_LINK_TO_SHOW)
+    link_url = None
+    if isinstance(shown, dict) and shown.get("request") == request_id:
+        link_url = session.pop(_LINK_TO_SHOW)["url"]
+    return render_request(request_id, link_url=link_url)
 
 
 def render_request(request_id: str, *, link_url: str | None) -> str:
@@ -199,7 +214,7 @@ def create_link(request_id: str) -> Any:
         flash(exc.message)
         return redirect(url_for("clinician.request_page", request_id=request_id))
     db.session.commit()
-    return render_request(request_id, link_url=rt.links.signing(issued.token))
+    return show_link_once(request_id, rt.links.signing(issued.token))
 
 
 @blp.post("/requests/<request_id>/confirm")
