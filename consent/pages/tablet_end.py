@@ -14,6 +14,7 @@ next person to pick the tablet up finds neither the withdrawal code nor the rece
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,6 +109,10 @@ def _decided_elsewhere() -> tuple[str, int]:
     return render_template("tablet/link_problem.html", reason="decided"), 410
 
 
+# A name that begins with a title: French says "au Dr Martin" but "à Marie Martin".
+_TITLE = re.compile(r"(?i)(dr|docteur|doctor|pr|professeur|professor)\b")
+
+
 @blp.get("/wait")
 def wait() -> Any:
     outcome = _outcome()
@@ -123,7 +128,11 @@ def wait() -> Any:
     )
     total = int(session.get("steps_total") or 9)
     return render_template(
-        "tablet/wait.html", request=request_row, clinician=clinician, step=total - 1
+        "tablet/wait.html",
+        request=request_row,
+        clinician=clinician,
+        titled=bool(clinician and _TITLE.match(clinician)),
+        step=total - 1,
     )
 
 

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
 from consent import clock
+from consent.accounts.models import Account
 from consent.consents.models import ConsentRequest
 from consent.crypto.receipts import verify_envelope
 from consent.db import db
@@ -345,3 +346,31 @@ def test_language_switch_keeps_the_place_and_switches_the_form_text(
         "/tablet/language", data={"csrf_token": csrf(check), "lang": "en", "next": "//evil.test/"}
     )
     assert away.location.endswith("/tablet/start")
+
+
+@pytest.mark.parametrize(
+    ("display_name", "sentence"),
+    [
+        ("Dr House", "Merci de rendre la tablette au Dr House, qui confirmera"),
+        ("Marie Curie", "Merci de rendre la tablette à Marie Curie, qui confirmera"),
+    ],
+)
+def test_the_french_waiting_page_names_the_clinician_as_french_does(
+    app: Flask, clinician: dict[str, Any], opened: dict[str, Any], display_name: str, sentence: str
+) -> None:
+    """ "au Dr X" but "à Marie X" (the walk in French found "à Dr Demo")."""
+    account = db.session.get(Account, clinician["account_id"])
+    account.display_name = display_name
+    db.session.commit()
+    tablet = app.test_client()
+    walk_to_signature(tablet, opened)
+    sign = tablet.get("/tablet/sign").get_data(as_text=True)
+    tablet.post("/tablet/sign", data={"csrf_token": csrf(sign), "signature": strokes()})
+    page = tablet.get("/tablet/wait").get_data(as_text=True)
+    switched = tablet.post(
+        "/tablet/language", data={"csrf_token": csrf(page), "lang": "fr", "next": "/tablet/wait"}
+    )
+    assert switched.location.endswith("/tablet/wait")
+    french = tablet.get("/tablet/wait").get_data(as_text=True)
+    assert sentence in french
+    assert "expliqué le formulaire" in french
