@@ -56,7 +56,7 @@ def test_finish_ends_the_patients_session_on_the_tablet(
     tablet = confirmed_tablet(app, clinician, opened)
     done = tablet.get("/tablet/done").get_data(as_text=True)
     assert code_on(done)
-    assert "Finish" in done and "closes by itself in 3 minutes" in done
+    assert "Finish" in done and "closes by itself in 3 minutes." in done
     finished = tablet.post("/tablet/finish", data={"csrf_token": csrf(done)})
     assert finished.status_code == 200
     assert "hand the tablet back" in finished.get_data(as_text=True)
