@@ -155,3 +155,40 @@ class ApiKey(db.Model):  # type: ignore[name-defined,misc]
     account: Mapped[Account | None] = relationship(Account)
     integration: Mapped[Integration | None] = relationship(Integration)
     team: Mapped[Team] = relationship(Team)
+
+
+# What the admin journal records: every change an administrator makes, and the audit runs.
+ADMIN_ACTIONS = (
+    "account.invited",
+    "account.disabled",
+    "account.enabled",
+    "membership.added",
+    "membership.removed",
+    "api_key.created",
+    "api_key.revoked",
+    "integration.created",
+    "webhook_endpoint.registered",
+    "webhook_endpoint.deleted",
+    "webhook_endpoint.test_event",
+    "signing_key.rotated",
+    "log.audited",
+)
+
+
+class AdminJournalEntry(db.Model):  # type: ignore[name-defined,misc]
+    """One administrator's action: who (account), what (action and the object's id), when.
+
+    Written in the transaction of the action itself, so that neither exists without the other.
+    Never a secret: an API key is named by its id, a webhook endpoint by its id.
+    """
+
+    __tablename__ = "admin_journal"
+    __table_args__ = (CheckConstraint(f"action IN {ADMIN_ACTIONS!r}", name="action_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    account: Mapped[Account] = relationship(Account)

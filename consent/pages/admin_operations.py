@@ -9,6 +9,7 @@ from flask import Blueprint, abort, render_template
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from consent.accounts.journal import record_admin_action
 from consent.db import db
 from consent.records import proofs
 from consent.web.context import runtime
@@ -44,6 +45,10 @@ def run_audit() -> ResponseReturnValue:
     are named by log position only: a record's id may be another team's."""
     _admin()
     report = audit(db.session, runtime().keyring)
+    record_admin_action(
+        db.session, account_id=staff().id, action="log.audited", object_id=f"log:{report.leaves}"
+    )
+    db.session.commit()
     return _overview(report)
 
 
