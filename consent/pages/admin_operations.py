@@ -1,11 +1,13 @@
 """Administration of the service's operations, for admins: the log's state (size and the
 current signed checkpoint), the signing keys (active, next, retired), and the webhook endpoints
-of the admin's teams with their recent deliveries. Read-only: changes stay with the CLI and the
-API, which record them (accounts, teams and API keys: the `admin` blueprint)."""
+of the admin's teams with their recent deliveries, and a test event sent to one of them. Other
+changes stay with the CLI and the API (accounts, teams and API keys: the `admin` blueprint).
+Every action here goes in the admin journal."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -15,6 +17,7 @@ from consent.records import proofs
 from consent.web.context import runtime
 from consent.web.extensions import limiter
 from consent.web.staff import staff, staff_required, staff_scope, staff_teams
+from consent.webhooks.events import test_event
 from consent.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from consent.workflows.audit import audit
 from consent.workflows.audit_records import AuditReport
@@ -105,3 +108,37 @@ def webhooks() -> ResponseReturnValue:
         teams=teams,
         urls={e.id: e.url for e in endpoints},
     )
+
+
+@blp.post("/webhooks/<endpoint_id>/test")
+@staff_required
+@limiter.limit("10 per minute")
+def send_test_event(endpoint_id: str) -> ResponseReturnValue:
+    """Queue a signed ``webhook.test`` delivery to one endpoint of the admin's teams; the
+    deliverers send it like any event, and the history below shows how it went."""
+    _admin()
+    scope = staff_scope()
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id[:40])
+    if (
+        endpoint is None
+        or endpoint.deleted_at is not None
+        or (scope.teams is not None and endpoint.team_id not in scope.teams)
+    ):
+        abort(404)
+    delivery = test_event(db.session, endpoint)
+    record_admin_action(
+        db.session,
+        account_id=staff().id,
+        action="webhook_endpoint.test_event",
+        object_id=endpoint.id,
+    )
+    db.session.commit()
+    flash(
+        _(
+            "A test event is on its way to %(url)s (delivery %(id)s): its answer shows below "
+            "within a few seconds.",
+            url=endpoint.url,
+            id=delivery.id,
+        )
+    )
+    return redirect(url_for("admin_operations.webhooks"))

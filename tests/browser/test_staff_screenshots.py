@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from werkzeug.security import generate_password_hash
 
+from consent.accounts.journal import record_admin_action
 from consent.consents.models import Consent
 from consent.db import db
 from consent.web.context import runtime
@@ -38,6 +39,7 @@ def _pages(app: Flask) -> tuple[str, list[tuple[str, str]]]:
     withdraw_with_code(
         db.session, runtime().keyring, consent_id=decided["consent_id"], purposes=["teaching"]
     )
+    record_admin_action(db.session, account_id=account.id, action="log.audited", object_id="log:3")
     db.session.commit()
     patient = decided["patient_id"]
     media = api.media(patient, photo(72))
@@ -57,6 +59,7 @@ def _pages(app: Flask) -> tuple[str, list[tuple[str, str]]]:
         ("admin-integrations", "/admin/integrations"),
         ("admin-operations", "/admin/operations/"),
         ("admin-webhooks", "/admin/operations/webhooks"),
+        ("admin-journal", "/admin/journal"),
     ]
 
 
