@@ -6,14 +6,16 @@ Every action here goes in the admin journal."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from consent.accounts.journal import record_admin_action
 from consent.db import db
+from consent.errors import ConsentError
 from consent.records import proofs
+from consent.web.context import EXTENSION as RUNTIME
 from consent.web.context import runtime
 from consent.web.extensions import limiter
 from consent.web.staff import staff, staff_required, staff_scope, staff_teams
@@ -21,6 +23,7 @@ from consent.webhooks.events import test_event
 from consent.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from consent.workflows.audit import audit
 from consent.workflows.audit_records import AuditReport
+from consent.workflows.key_rotation import rotate_signing_key
 
 blp = Blueprint("admin_operations", __name__, url_prefix="/admin/operations")
 RECENT_DELIVERIES = 50
@@ -53,6 +56,54 @@ def run_audit() -> ResponseReturnValue:
     )
     db.session.commit()
     return _overview(report)
+
+
+@blp.get("/keys/rotate")
+@staff_required
+def confirm_rotation() -> ResponseReturnValue:
+    """What rotating does, and the button that does it."""
+    _admin()
+    return render_template(
+        "admin_operations/rotate.html", active=runtime().keyring.active, error=None
+    )
+
+
+@blp.post("/keys/rotate")
+@staff_required
+@limiter.limit("2 per minute")
+def rotate_key() -> ResponseReturnValue:
+    """A new active signing key (the CLI's rotate-key); the old one retires and still
+    verifies. This process signs with it at once; other workers after their reload."""
+    _admin()
+    try:
+        rotation = rotate_signing_key(runtime())
+    except ConsentError as exc:
+        error = exc.message
+        if runtime().settings.signing_keys:
+            error = _(
+                "The signing keys come from the environment (CONSENT_SIGNING_KEYS): rotate them "
+                "there, as docs/operations.md says."
+            )
+        page = render_template(
+            "admin_operations/rotate.html", active=runtime().keyring.active, error=error
+        )
+        return page, 409
+    current_app.extensions[RUNTIME] = rotation.runtime
+    record_admin_action(
+        db.session,
+        account_id=staff().id,
+        action="signing_key.rotated",
+        object_id=rotation.key.key_id,
+    )
+    db.session.commit()
+    flash(
+        _(
+            "The key %(key)s signs from now on; the previous key is retired and still verifies "
+            "every receipt it signed. Reload the other workers and nodes of the service.",
+            key=rotation.key.key_id,
+        )
+    )
+    return redirect(url_for("admin_operations.overview"))
 
 
 def _overview(report: AuditReport | None) -> ResponseReturnValue:
