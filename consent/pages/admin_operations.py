@@ -186,8 +186,8 @@ def send_test_event(endpoint_id: str) -> ResponseReturnValue:
     db.session.commit()
     flash(
         _(
-            "A test event is on its way to %(url)s (delivery %(id)s): its answer shows below "
-            "within a few seconds.",
+            "A test event is on its way to %(url)s (delivery %(id)s): reload this page in a few "
+            "seconds to see its answer in the history below.",
             url=endpoint.url,
             id=delivery.id,
         )

@@ -18,6 +18,7 @@ ACTION_LABELS = {
     "account.enabled": _l("Account enabled"),
     "membership.added": _l("Member added to a team"),
     "membership.removed": _l("Member removed from a team"),
+    "team.notices_changed": _l("Who gets a team's withdrawal e-mails changed"),
     "api_key.created": _l("API key issued"),
     "api_key.revoked": _l("API key revoked"),
     "integration.created": _l("Integration registered"),

@@ -142,6 +142,29 @@ def remove_member_page(team_slug: str, account_id: int) -> Any:
     return redirect(url_for("admin.teams_page"))
 
 
+@blp.post("/teams/<team_slug>/notices")
+@admin_required
+def team_notices_page(team_slug: str) -> Any:
+    """Whether a patient's withdrawal is e-mailed to the whole team or only to the clinician
+    who informed them (the default)."""
+    team = _team(team_slug)
+    choice = request.form.get("to", "")[:20]
+    if choice not in ("clinician", "team"):
+        return _teams_page(error=_("Choose who gets the withdrawal e-mails."), status=422)
+    team.withdrawal_notices_to_team = choice == "team"
+    _journal("team.notices_changed", f"{team.id}:{choice}")
+    db.session.commit()
+    flash(
+        _("Withdrawals in %(team)s are e-mailed to the whole team.", team=team.name)
+        if team.withdrawal_notices_to_team
+        else _(
+            "Withdrawals in %(team)s are e-mailed to the informing clinician only.",
+            team=team.name,
+        )
+    )
+    return redirect(url_for("admin.teams_page"))
+
+
 def _journal(action: str, object_id: str | int) -> None:
     record_admin_action(db.session, account_id=staff().id, action=action, object_id=object_id)
 

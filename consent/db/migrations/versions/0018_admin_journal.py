@@ -24,6 +24,7 @@ ACTIONS = (
     "account.enabled",
     "membership.added",
     "membership.removed",
+    "team.notices_changed",
     "api_key.created",
     "api_key.revoked",
     "integration.created",
