@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from consent.accounts import journal
-from consent.accounts.models import AdminJournalEntry, ApiKey
+from consent.accounts.models import Account, AdminJournalEntry, ApiKey
 from consent.db import db
 from tests.factories import staff
 from tests.pages.test_admin_pages import _signed_in
@@ -126,3 +126,26 @@ def test_the_database_refuses_an_unknown_action(app: Flask, admin_id: int) -> No
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
+
+
+def test_webhook_endpoints_changed_through_the_api_are_recorded(app: Flask, admin_id: int) -> None:
+    from tests.factories import auth, key_for
+
+    key = key_for(db.session.get_one(Account, admin_id), ("webhooks:manage",), days=30)
+    db.session.commit()
+    client = app.test_client()
+    made = client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://publisher.example/hooks", "events": ["consent.created"]},
+        headers=auth(key),
+    )
+    assert made.status_code == 201, made.json
+    assert (
+        client.delete(f"/api/v1/webhooks/{made.json['id']}", headers=auth(key)).status_code == 204
+    )
+    assert _entries() == [
+        (admin_id, "webhook_endpoint.registered", made.json["id"]),
+        (admin_id, "webhook_endpoint.deleted", made.json["id"]),
+    ]
+    # The endpoint's signing secret is never recorded.
+    assert all(made.json["secret"] not in object_id for _who, _what, object_id in _entries())
