@@ -107,6 +107,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # After the API's: its error handlers replace flask-smorest's own.
     setup.init_app(app, settings)
     app.extensions[setup.RUNTIME] = load_runtime(settings, app.url_map)
+    setup.watch_keys(app)
     register_commands(app)
     setup.wrap(app, settings)
     return app

@@ -25,9 +25,11 @@ from werkzeug.routing.converters import NumberConverter
 from consent.accounts.models import Account
 from consent.consents.models import Consent, ConsentRequest, ConsentUse, SigningLink
 from consent.db import db
+from consent.errors import ConfigurationError
 from consent.interop.iso27560 import FORMATS
 from consent.ledger.models import LogLeaf
 from consent.media.models import MediaRendition
+from consent.pages import admin_operations
 from consent.pages.login import VERSION as SESSION_VERSION
 from consent.patients.models import Patient
 from consent.webhooks.models import WebhookEndpoint
@@ -187,7 +189,16 @@ def _verdict(rule: str, role: str, mark: str, status: int, location: str) -> str
 def page_app(app: Flask) -> Flask:
     # CSRF is its own test (tests/pages); here an empty form must meet the role check.
     app.config["WTF_CSRF_ENABLED"] = False
+
+    # The walk checks who may rotate the signing key, not the rotation (its own test, on a
+    # private instance): the shared test keys must not change under the other tests.
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise ConfigurationError("no rotation in the role walk")
+
+    original = admin_operations.rotate_signing_key
+    admin_operations.rotate_signing_key = refuse
     yield app  # type: ignore[misc]
+    admin_operations.rotate_signing_key = original
     app.config["WTF_CSRF_ENABLED"] = True
 
 

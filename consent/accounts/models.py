@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consent.db import db
@@ -36,6 +46,10 @@ class Team(db.Model):  # type: ignore[name-defined,misc]
     slug: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A patient's withdrawal is e-mailed to the whole team, not only to the informing clinician.
+    withdrawal_notices_to_team: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class Membership(db.Model):  # type: ignore[name-defined,misc]
@@ -96,6 +110,8 @@ class Account(db.Model):  # type: ignore[name-defined,misc]
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The failed log-ins since then are shown to the owner at the next log-in.
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The person's own choice: notification e-mails (withdrawals, waiting signatures, digests).
+    notification_emails: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     # Flask-Login's user protocol (its UserMixin, without the import).
     is_authenticated = True
@@ -155,3 +171,41 @@ class ApiKey(db.Model):  # type: ignore[name-defined,misc]
     account: Mapped[Account | None] = relationship(Account)
     integration: Mapped[Integration | None] = relationship(Integration)
     team: Mapped[Team] = relationship(Team)
+
+
+# What the admin journal records: every change an administrator makes, and the audit runs.
+ADMIN_ACTIONS = (
+    "account.invited",
+    "account.disabled",
+    "account.enabled",
+    "membership.added",
+    "membership.removed",
+    "team.notices_changed",
+    "api_key.created",
+    "api_key.revoked",
+    "integration.created",
+    "webhook_endpoint.registered",
+    "webhook_endpoint.deleted",
+    "webhook_endpoint.test_event",
+    "signing_key.rotated",
+    "log.audited",
+)
+
+
+class AdminJournalEntry(db.Model):  # type: ignore[name-defined,misc]
+    """One administrator's action: who (account), what (action and the object's id), when.
+
+    Written in the transaction of the action itself, so that neither exists without the other.
+    Never a secret: an API key is named by its id, a webhook endpoint by its id.
+    """
+
+    __tablename__ = "admin_journal"
+    __table_args__ = (CheckConstraint(f"action IN {ADMIN_ACTIONS!r}", name="action_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    account: Mapped[Account] = relationship(Account)

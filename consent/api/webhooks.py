@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from consent.accounts.journal import record_admin_action
 from consent.db import db
 from consent.errors import Forbidden
 from consent.web.auth import current_caller, require_scope
@@ -142,6 +143,7 @@ def register(payload: dict[str, Any]) -> dict[str, Any]:
         allow_http=rt.settings.webhooks_allow_http,
         allowed_networks=rt.settings.webhooks_allow_networks,
     )
+    _journal("webhook_endpoint.registered", registered.record.id)
     db.session.commit()
     return {**_endpoint(registered.record), "secret": registered.secret}
 
@@ -186,4 +188,13 @@ def deliveries(endpoint_id: str) -> list[dict[str, Any]]:
 def delete(endpoint_id: str) -> None:
     """Delete an endpoint: nothing more is sent to it, and its secret is forgotten."""
     service.delete_endpoint(db.session, endpoint_id, current_caller())
+    _journal("webhook_endpoint.deleted", endpoint_id)
     db.session.commit()
+
+
+def _journal(action: str, object_id: str) -> None:
+    # admin_only: the caller is an administrator's account, never an integration.
+    account_id = current_caller().account_id
+    if account_id is None:
+        raise Forbidden("Only an administrator's key manages webhook endpoints.")
+    record_admin_action(db.session, account_id=account_id, action=action, object_id=object_id)

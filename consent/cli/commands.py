@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import click
 from flask import Flask, current_app
 
 from consent.db import db
 from consent.errors import ConsentError
-from consent.runtime import Runtime
 from consent.web.context import EXTENSION as RUNTIME
 from consent.web.context import runtime
 
@@ -116,61 +113,32 @@ def rotate_key_command(upcoming: bool, promote: bool) -> None:
     On more than one node: ``--next`` first (copy the key file to every node and reload each),
     then ``--promote`` (copy and reload again): no node ever meets a key it does not know.
     """
-    from consent.crypto.keyring import add_signing_key, promote_next_key
-    from consent.errors import ConfigurationError
-    from consent.runtime import keys_dir, load_keyring
+    from consent.workflows.key_rotation import rotate_signing_key
 
-    rt = runtime()
-    if upcoming and promote:
-        raise click.UsageError("--next publishes a key, --promote makes it sign: one at a time")
-    if rt.settings.signing_keys:
-        raise click.UsageError(
-            "signing keys come from CONSENT_SIGNING_KEYS: put a new seed in "
-            "CONSENT_NEXT_SIGNING_KEYS, then move it to the end of CONSENT_SIGNING_KEYS "
-            "(docs/operations.md)"
-        )
     try:
-        if promote:
-            promote_next_key(keys_dir(rt.settings))
-        else:
-            add_signing_key(keys_dir(rt.settings), name=rt.keyring.name, upcoming=upcoming)
-    except ConfigurationError as exc:
+        rotation = rotate_signing_key(runtime(), upcoming=upcoming, promote=promote)
+    except ConsentError as exc:
         raise click.UsageError(exc.message) from exc
-    keyring = load_keyring(rt.settings)
-    current_app.extensions[RUNTIME] = dataclasses.replace(rt, keyring=keyring)
-    if not upcoming:
-        _rotate_throwaway_document_certificate(rt)
+    current_app.extensions[RUNTIME] = rotation.runtime
+    key = rotation.key
     if upcoming:
-        key = next(k for k in keyring.public_keys() if k.status == "next")
         click.echo(
             f"new next key {key.key_id}: published and verifying after a reload, not signing; "
             "copy the key file to every node, reload each, then run rotate-key --promote"
         )
     else:
-        key = keyring.active
+        if rotation.certificate_fingerprint:
+            click.echo(
+                "new THROW-AWAY document-signing certificate, SHA-256 "
+                f"{rotation.certificate_fingerprint}"
+            )
+        else:
+            click.echo(
+                "the document-signing certificate is not renewed here: install the hospital's "
+                "next one with rotate-document-certificate --cert PEM --key PEM"
+            )
         click.echo(f"new active key {key.key_id}; reload the service to sign with it")
     click.echo(key.vkey)
-
-
-def _rotate_throwaway_document_certificate(rt: Runtime) -> None:
-    """A demo's throw-away document-signing certificate is renewed with the signing key; a
-    hospital's certificate follows its own PKI (rotate-document-certificate --cert --key)."""
-    from consent.crypto.document_signing import renew_throwaway_identity
-    from consent.runtime import keys_dir
-
-    if rt.sealer is None or not rt.sealer.identity.is_throwaway:
-        click.echo(
-            "the document-signing certificate is not renewed here: install the hospital's "
-            "next one with rotate-document-certificate --cert PEM --key PEM"
-        )
-        return
-    identity = renew_throwaway_identity(
-        keys_dir(rt.settings),
-        organisation=rt.settings.controller,
-        cert_name=rt.settings.document_signing_cert,
-        key_name=rt.settings.document_signing_key,
-    )
-    click.echo(f"new THROW-AWAY document-signing certificate, SHA-256 {identity.fingerprint}")
 
 
 @click.command("sync-forms")

@@ -7,28 +7,57 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from consent import clock
+from consent.accounts.models import Account, Membership, Team
 from consent.consents.models import Consent, ConsentRequest
 from consent.db import AnySession
 from consent.db.types import new_id
 from consent.notifications.models import EmailMessage
 
 
-def notify_withdrawal(session: AnySession, consent: Consent) -> EmailMessage | None:
-    """Queue "a patient withdrew" for the clinician who informed the patient; None when the
-    request names no account (requests from before teams)."""
+def notify_withdrawal(session: AnySession, consent: Consent) -> list[EmailMessage]:
+    """Queue "a patient withdrew" for the clinician who informed the patient and, when the
+    team chose so, for every other member with a staff page (clinicians and administrators).
+    Nobody for a request that names no account (requests from before teams) and a team that
+    did not choose the whole team; people who turned their e-mails off are skipped."""
     request = session.get_one(ConsentRequest, consent.request_id)
-    if request.account_id is None:
-        return None
-    message = EmailMessage(
-        id=new_id("em"),
-        team_id=consent.team_id,
-        account_id=request.account_id,
-        request_id=request.id,
-        kind="consent.withdrawn",
-        next_attempt_at=clock.now(),
+    team = session.get_one(Team, consent.team_id)
+    recipients: list[int] = []
+    if request.account_id is not None:
+        recipients.append(request.account_id)
+    if team.withdrawal_notices_to_team:
+        recipients += [
+            account_id
+            for account_id in session.scalars(
+                select(Membership.account_id)
+                .join(Account, Account.id == Membership.account_id)
+                .where(
+                    Membership.team_id == team.id,
+                    Account.role.in_(("clinician", "admin")),
+                    Account.disabled_at.is_(None),
+                )
+                .order_by(Membership.account_id)
+            )
+            if account_id not in recipients
+        ]
+    wanted = set(
+        session.scalars(
+            select(Account.id).where(Account.id.in_(recipients), Account.notification_emails)
+        )
     )
-    session.add(message)
-    return message
+    messages = [
+        EmailMessage(
+            id=new_id("em"),
+            team_id=consent.team_id,
+            account_id=account_id,
+            request_id=request.id,
+            kind="consent.withdrawn",
+            next_attempt_at=clock.now(),
+        )
+        for account_id in recipients
+        if account_id in wanted
+    ]
+    session.add_all(messages)
+    return messages
 
 
 # A signature still waiting for the clinician's confirmation this long gets them an e-mail.

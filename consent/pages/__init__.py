@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         admin_operations,
         clinician,
         login,
+        my_settings,
         new_request,
         paper,
         phone,
@@ -49,7 +50,7 @@ def init_app(app: Flask) -> None:
     assert login.blp is clinician.blp is sign_on.blp
     assert tablet_end.blp is tablet_choose.blp is tablet_sign.blp is tablet.blp
     assert worklist.blp is clinician.blp and request_page.blp is clinician.blp
-    assert new_request.blp is clinician.blp
+    assert new_request.blp is clinician.blp and my_settings.blp is clinician.blp
     for module in (tablet, clinician, paper, public, withdraw, admin_operations, phone):
         app.register_blueprint(module.blp)
     app.register_blueprint(admin.init_app())

@@ -91,7 +91,9 @@ def login() -> Any:
                     ],
                 }
             db.session.commit()
-            return redirect(url_for("clinician.dashboard"))
+            # An auditor has one page: the admin journal; the others start on the worklist.
+            start = "admin.journal" if account.role == "auditor" else "clinician.dashboard"
+            return redirect(url_for(start))
         if account is not None:
             logins.record_failure(db.session, account, _address())
             db.session.commit()

@@ -31,7 +31,7 @@ from consent.db import db
 from consent.verify.query import parse_hash_query
 from consent.verify.service import decide
 from consent.web import verifylimit as ratelimit
-from consent.web.context import runtime
+from consent.web.keywatch import current_keyring
 from consent.web.metrics import ROUTE
 
 PATH = "/api/v1/verify"
@@ -61,15 +61,15 @@ class VerifyFastPath:
     def __init__(self, app: Flask, flask_wsgi_app: WSGIApp) -> None:
         self.app = app
         self.flask_wsgi_app = flask_wsgi_app
-        self._engine_and_keys: tuple[Engine, Keyring] | None = None
+        self._engine: Engine | None = None
 
     def _resources(self) -> tuple[Engine, Keyring]:
-        # The app's engine and keyring, looked up once: pushing an app context per request
-        # would cost more than the SQL.
-        if self._engine_and_keys is None:
+        # The app's engine, looked up once: pushing an app context per request would cost more
+        # than the SQL. The keyring through the key-file watch, so that a rotation is followed.
+        if self._engine is None:
             with self.app.app_context():
-                self._engine_and_keys = (db.engine, runtime().keyring)
-        return self._engine_and_keys
+                self._engine = db.engine
+        return self._engine, current_keyring(self.app)
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]

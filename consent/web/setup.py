@@ -8,7 +8,7 @@ from flask import Flask
 from consent.settings import Settings
 from consent.web.context import EXTENSION as RUNTIME
 
-__all__ = ["RUNTIME", "init_app", "wrap"]
+__all__ = ["RUNTIME", "init_app", "watch_keys", "wrap"]
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -31,6 +31,13 @@ def init_app(app: Flask, settings: Settings) -> None:
     ratelimits.init_app(app, settings)
     init_verify_limit(app, settings)
     init_worker(app, enabled=settings.webhook_worker, interval=settings.webhook_poll_seconds)
+
+
+def watch_keys(app: Flask) -> None:
+    """Every worker follows the key file (consent.web.keywatch); after the runtime is set."""
+    from consent.web import keywatch
+
+    keywatch.init_app(app)
 
 
 def wrap(app: Flask, settings: Settings) -> None:

@@ -1,4 +1,5 @@
 """The three events and what their ``data`` holds, in one place. None names a patient.
+The test event (``webhook.test``) goes to one endpoint, when an administrator asks.
 
 Each is written to the outbox by ``emit`` in the transaction that records what it reports, for
 the endpoints of the consent's team.
@@ -14,9 +15,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from consent import clock
 from consent.db import AnySession
-from consent.db.types import rfc3339
+from consent.db.types import new_id, rfc3339
 from consent.media.models import MediaItem, MediaRendition
+from consent.webhooks.models import TEST_EVENT, WebhookDelivery, WebhookEndpoint
 from consent.webhooks.service import emit
 
 
@@ -124,3 +127,27 @@ def consent_expired(
             **_texts(texts),
         },
     )
+
+
+def test_event(session: AnySession, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """Queue a ``webhook.test`` delivery to this one endpoint, whatever events it hears: the
+    deliverers send it, signed and retried like any other (the caller commits)."""
+    now = clock.now()
+    payload = json.dumps(
+        {"type": TEST_EVENT, "timestamp": rfc3339(now), "data": {"endpoint_id": endpoint.id}},
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+    delivery = WebhookDelivery(
+        id=new_id("msg"),
+        endpoint_id=endpoint.id,
+        event_type=TEST_EVENT,
+        payload=payload,
+        state="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(delivery)
+    session.flush()
+    return delivery

@@ -20,6 +20,9 @@ from consent.db import db
 from consent.db.types import UTCDateTime, utcnow
 
 EVENTS = ("consent.created", "consent.withdrawn", "consent.expired")
+# Sent to one endpoint when an administrator asks ("Send a test event"); never subscribed to.
+TEST_EVENT = "webhook.test"
+DELIVERY_EVENTS = (*EVENTS, TEST_EVENT)
 # pending: due at next_attempt_at; sending: claimed by a deliverer until lease_until;
 # delivered: a 2xx answer; dead: CONSENT_WEBHOOK_MAX_ATTEMPTS failures; cancelled: the
 # endpoint was deleted before the delivery succeeded.
@@ -70,7 +73,7 @@ class WebhookDelivery(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         CheckConstraint(f"state IN {DELIVERY_STATES!r}", name="state_known"),
-        CheckConstraint(f"event_type IN {EVENTS!r}", name="event_known"),
+        CheckConstraint(f"event_type IN {DELIVERY_EVENTS!r}", name="event_known"),
         CheckConstraint("attempts >= 0", name="attempts_counted"),
         CheckConstraint(
             "(state = 'sending') = (lease_until IS NOT NULL AND claim_token IS NOT NULL)",

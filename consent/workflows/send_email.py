@@ -96,11 +96,12 @@ def send_due(session: AnySession, rt: Runtime, *, limit: int = 100) -> SendRepor
     if rt.settings.smtp_host is None:
         return report
     for message in due(session, now=clock.now(), limit=limit):
-        if not still_true(session, message):
+        account = session.get(Account, message.account_id)
+        # The person turned their notification e-mails off after it was queued: not sent.
+        if not still_true(session, message) or (account and not account.notification_emails):
             message.state = "cancelled"
             session.commit()
             continue
-        account = session.get(Account, message.account_id)
         message.attempts += 1
         try:
             if account is None or not account.email:

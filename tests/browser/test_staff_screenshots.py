@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from werkzeug.security import generate_password_hash
 
+from consent.accounts.journal import record_admin_action
 from consent.consents.models import Consent
 from consent.db import db
 from consent.web.context import runtime
@@ -30,7 +31,9 @@ def _pages(app: Flask) -> tuple[str, list[tuple[str, str]]]:
     """An admin of the ward (staff pages and admin pages), and the pages to visit."""
     account = member(email="admin.shots@hospital.test", display_name="Dr Admin", role="admin")
     account.password_hash = generate_password_hash(PASSWORD)
-    key = issue_key(name="ehr", scopes=["consents:write"], days=30, account=account)
+    key = issue_key(
+        name="ehr", scopes=["consents:write", "webhooks:manage"], days=30, account=account
+    )
     db.session.commit()
     api = Flow(app.test_client(), key.secret)
     decided = api.consent(photo(71), {"teaching": True, "public_social_network": True})
@@ -38,7 +41,15 @@ def _pages(app: Flask) -> tuple[str, list[tuple[str, str]]]:
     withdraw_with_code(
         db.session, runtime().keyring, consent_id=decided["consent_id"], purposes=["teaching"]
     )
+    record_admin_action(db.session, account_id=account.id, action="log.audited", object_id="log:3")
     db.session.commit()
+    # An endpoint, for its "Send a test event" button.
+    hooked = api.client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://publisher.example/hooks", "events": ["consent.withdrawn"]},
+        headers=api.headers,
+    )
+    assert hooked.status_code == 201, hooked.json
     patient = decided["patient_id"]
     media = api.media(patient, photo(72))
     waiting = api.request(patient, [media["id"]], [{"purpose": "teaching"}])
@@ -57,6 +68,9 @@ def _pages(app: Flask) -> tuple[str, list[tuple[str, str]]]:
         ("admin-integrations", "/admin/integrations"),
         ("admin-operations", "/admin/operations/"),
         ("admin-webhooks", "/admin/operations/webhooks"),
+        ("admin-journal", "/admin/journal"),
+        ("admin-rotate-key", "/admin/operations/keys/rotate"),
+        ("my-settings", "/clinician/settings"),
     ]
 
 

@@ -28,6 +28,8 @@ from tests.factories import Flow, api_key, auth, photo
 # - _mark_route: the URL rule for the metrics (web.metrics); the fast path marks its own.
 # - refuse_unreadable_text: control characters and lone surrogates (web.textinput); the fast
 #   path takes only plain queries ([A-Za-z0-9._-] values), which hold neither.
+# - follow_the_key_file: a rotated key file read again (web.keywatch); the fast path takes its
+#   keyring through the same watch (tests/pages/test_key_rotation_page.py).
 # A new hook (a rate limit, a security header, a log line) fails this test until the fast path
 # does what the hook does for GET /api/v1/verify and the hook is added here.
 KNOWN_HOOKS = {
@@ -37,6 +39,7 @@ KNOWN_HOOKS = {
         "_check_request_limit",
         "_mark_route",
         "refuse_unreadable_text",
+        "follow_the_key_file",
     },
     "after_request": {"_update_remember_cookie", "__inject_headers"},
     "teardown_request": {"__release_context"},

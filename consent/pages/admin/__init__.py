@@ -1,8 +1,8 @@
 """The administrator's pages (blueprint "admin", under /admin/): API keys, integrations,
 accounts and team memberships. They call the same service functions as the `flask` commands
 (consent.cli.keys, consent.cli.teams). Administrators only: a signed-in clinician gets 403,
-anyone else the log-in page. Teams are hospital-wide here: an administrator manages every
-team's keys and members.
+anyone else the log-in page; auditors read the admin journal too. Teams are hospital-wide
+here: an administrator manages every team's keys and members.
 """
 
 from __future__ import annotations
@@ -32,6 +32,19 @@ def admin_required(view: F) -> F:
     return checked
 
 
+def reader_required(view: F) -> F:
+    """Signed in with the role admin or auditor (else 403): for what auditors may read."""
+
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if current_user.role not in ("admin", "auditor"):
+            abort(403)
+        return view(*args, **kwargs)
+
+    checked: F = login_required(guarded)
+    return checked
+
+
 @blp.get("/")
 @admin_required
 def index() -> Any:
@@ -40,6 +53,6 @@ def index() -> Any:
 
 def init_app() -> Blueprint:
     """The blueprint with every section's routes added."""
-    from consent.pages.admin import keys, people  # noqa: F401  (they add their routes)
+    from consent.pages.admin import journal, keys, people  # noqa: F401  (they add their routes)
 
     return blp

@@ -9,6 +9,7 @@ from flask import abort, flash, make_response, redirect, render_template, reques
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from consent.accounts.journal import record_admin_action
 from consent.accounts.keys import api_keys, create_api_key, revoke_api_key
 from consent.accounts.models import SCOPES, Account, ApiKey, Integration
 from consent.accounts.service import accounts
@@ -17,6 +18,7 @@ from consent.db import db
 from consent.errors import ConsentError, InvalidInput
 from consent.pages.admin import admin_required, blp
 from consent.web.context import settings
+from consent.web.staff import staff
 
 
 def _form_page(*, error: str | None = None, form: Any = None, status: int = 200) -> Any:
@@ -69,6 +71,9 @@ def create_key() -> Any:
             account=account,
             integration=integration,
         )
+        record_admin_action(
+            db.session, account_id=staff().id, action="api_key.created", object_id=issued.record.id
+        )
     except ConsentError as exc:
         db.session.rollback()
         return _form_page(error=exc.message, form=form, status=422)
@@ -92,6 +97,9 @@ def confirm_revoke(key_id: int) -> Any:
 def revoke_key(key_id: int) -> Any:
     key = _key(key_id)
     revoke_api_key(db.session, key)
+    record_admin_action(
+        db.session, account_id=staff().id, action="api_key.revoked", object_id=key.id
+    )
     db.session.commit()
     flash(
         _(

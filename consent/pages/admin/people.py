@@ -8,6 +8,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from consent.accounts.journal import record_admin_action
 from consent.accounts.models import Account, Team
 from consent.accounts.service import account_by_email, accounts, disable_account, enable_account
 from consent.accounts.teams import (
@@ -51,6 +52,7 @@ def create_integration_page() -> Any:
         integration = create_integration(
             db.session, team=team, name=request.form.get("name", "")[:100]
         )
+        _journal("integration.created", integration.id)
     except ConsentError as exc:
         db.session.rollback()
         return _integrations_page(error=exc.message, status=422)
@@ -75,6 +77,7 @@ def disable_account_page(account_id: int) -> Any:
         flash(_("You cannot disable your own account."))
         return redirect(url_for("admin.accounts_page"))
     disable_account(db.session, account)
+    _journal("account.disabled", account.id)
     db.session.commit()
     flash(
         _("%(name)s can no longer log in; their API keys stop working.", name=account.display_name)
@@ -87,6 +90,7 @@ def disable_account_page(account_id: int) -> Any:
 def enable_account_page(account_id: int) -> Any:
     account = _account(account_id)
     enable_account(db.session, account)
+    _journal("account.enabled", account.id)
     db.session.commit()
     flash(_("%(name)s can log in again.", name=account.display_name))
     return redirect(url_for("admin.accounts_page"))
@@ -118,6 +122,7 @@ def add_member_page(team_slug: str) -> Any:
     except NotFound:
         return _teams_page(error=_("No account has this e-mail."), status=422)
     add_member(db.session, account=account, team=team)
+    _journal("membership.added", f"{team.id}:{account.id}")
     db.session.commit()
     flash(_("%(name)s is a member of %(team)s.", name=account.display_name, team=team.name))
     return redirect(url_for("admin.teams_page"))
@@ -129,11 +134,39 @@ def remove_member_page(team_slug: str, account_id: int) -> Any:
     team = _team(team_slug)
     account = _account(account_id)
     remove_member(db.session, account=account, team=team)
+    _journal("membership.removed", f"{team.id}:{account.id}")
     db.session.commit()
     flash(
         _("%(name)s is no longer a member of %(team)s.", name=account.display_name, team=team.name)
     )
     return redirect(url_for("admin.teams_page"))
+
+
+@blp.post("/teams/<team_slug>/notices")
+@admin_required
+def team_notices_page(team_slug: str) -> Any:
+    """Whether a patient's withdrawal is e-mailed to the whole team or only to the clinician
+    who informed them (the default)."""
+    team = _team(team_slug)
+    choice = request.form.get("to", "")[:20]
+    if choice not in ("clinician", "team"):
+        return _teams_page(error=_("Choose who gets the withdrawal e-mails."), status=422)
+    team.withdrawal_notices_to_team = choice == "team"
+    _journal("team.notices_changed", f"{team.id}:{choice}")
+    db.session.commit()
+    flash(
+        _("Withdrawals in %(team)s are e-mailed to the whole team.", team=team.name)
+        if team.withdrawal_notices_to_team
+        else _(
+            "Withdrawals in %(team)s are e-mailed to the informing clinician only.",
+            team=team.name,
+        )
+    )
+    return redirect(url_for("admin.teams_page"))
+
+
+def _journal(action: str, object_id: str | int) -> None:
+    record_admin_action(db.session, account_id=staff().id, action=action, object_id=object_id)
 
 
 def _account(account_id: int) -> Account:

@@ -56,6 +56,8 @@ TABLES: tuple[str, ...] = (
     "webhook_attempts",
     # Messages to clinicians still to send (a withdrawal's notice must not be lost).
     "email_outbox",
+    # Who changed what on the administration pages and API, and when (issue 18).
+    "admin_journal",
 )
 # Tables of the schema deliberately left out of a backup: the receipt's phone hand-offs live ten
 # minutes and work on one phone; a restore must not bring an old one back to life.
