@@ -24,7 +24,9 @@ def test_patient_withdraws_in_arabic(
     app: Flask, live_server: str, tablet_page: Any, orientation: str
 ) -> None:
     api = Flow(app.test_client(), api_key())
-    decision = api.consent(photo(44), {"teaching": True, "public_social_network": True})
+    decision = api.consent(
+        photo(44), {"teaching": True, "public_social_network": True}, language="ar"
+    )
     sha = decision["media"]["sha256"]
     code = decision["withdrawal_url"].split("#code=", 1)[1]
     shot = f"ar-withdraw-{orientation}"
@@ -47,6 +49,8 @@ def test_patient_withdraws_in_arabic(
     assert_right_to_left(page)
     assert page.locator("h1").inner_text() == "موافقتك"
     assert page.locator("input[type=checkbox]:checked").count() == 0
+    # The consent was signed on the Arabic form: its words, right to left.
+    assert page.locator("label[for=use-teaching]").inner_text().strip() == "التعليم"
     check_page(page, f"{shot}-2-consent")
     press(page, "#use-teaching", "Space")
     press(page, "button[value=some]")
