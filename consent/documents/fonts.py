@@ -76,7 +76,7 @@ def arabic_font_files() -> tuple[Path, ...]:
             raise ConfigurationError(
                 f"fontconfig (fc-match) is needed to find {ARABIC_FONT}: {exc}"
             ) from exc
-        family, path = (found + ["", ""])[:2]
+        family, path = [*found, "", ""][:2]
         if ARABIC_FONT not in family.split(",") or not Path(path).is_file():
             raise ConfigurationError(
                 f"The Arabic PDFs need the font {ARABIC_FONT} {style}: install Debian's "

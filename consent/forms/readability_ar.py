@@ -1,6 +1,6 @@
 """OSMAN, the Arabic readability score of the Arabic form texts, computed offline.
 
-Source: El-Haj, M. & Rayson, P. (2016), "OSMAN – A Novel Arabic Readability Metric", Proceedings
+Source: El-Haj, M. & Rayson, P. (2016), "OSMAN - A Novel Arabic Readability Metric", Proceedings
 of LREC 2016, pp. 250-255 (ELRA); the authors' reference implementation is OsmanReadability
 (Java, by M. El-Haj). The formula, an Arabic adaptation of Flesch's reading ease (higher reads
 more easily, on the same scale):
@@ -13,7 +13,8 @@ hold a mark of classical style (the hamza forms ء ئ ؤ, the letters ذ and ظ,
 endings وا and ون).
 
 Syllables, as the paper counts them on vowelled text: a short vowel (fatha, damma, kasra) is a
-short syllable (one); a short vowel followed by a long-vowel letter (ا و ي) is a long syllable;
+short syllable (one); a short vowel followed by a long-vowel letter (alif, waw, ya) is a long
+syllable;
 tanween and shadda make stress syllables; long and stress syllables count two.
 
 Printed Arabic, and our forms, carry no short vowels. The authors first vowel the text with an
@@ -37,7 +38,8 @@ ALIF_MAQSURA = "\u0649"
 FASEEH_LETTERS = re.compile("[\u0621\u0624\u0626\u0630\u0638]")  # ء ؤ ئ ذ ظ
 FASEEH_ENDINGS = ("\u0648\u0627", "\u0648\u0646")  # وا ، ون
 _ARABIC_WORD = re.compile(f"[\u0621-\u064a{DIACRITICS}\u0671]+")
-# Sentences end at . ! ? and their Arabic forms (؟ U+061F, ۔ U+06D4), or at a line break.
+# Sentences end at . ! ? and their Arabic forms (U+061F question mark, U+06D4 full stop), or at
+# a line break.
 _SENTENCE_END = re.compile("[.!?\u061f\u06d4]+|\n")
 
 
@@ -106,12 +108,13 @@ def syllables(word: str) -> int:
 def _bare_syllables(word: str) -> int:
     """The syllables the vowelled spelling of an unvowelled word would count (an estimate).
 
-    Read as Modern Standard Arabic in pause (no case ending): the article ال carries no vowel
-    mark (hamzat al-wasl, then a sukun on the lam); a consonant before a long-vowel letter (ا و
-    ي ى) has a short vowel then the long vowel: a long syllable, two; the last consonant of the
-    word is silent (pausal sukun); every other consonant has a short vowel: one. Consonant
-    clusters (an inner sukun, as in مستشفى) are not recognised, so a word with one counts one
-    more than its vowelled spelling; shadda, not written either, is not counted.
+    Read as Modern Standard Arabic in pause (no case ending): the article al- carries no vowel
+    mark (hamzat al-wasl, then a sukun on the lam); a consonant before a long-vowel letter (alif,
+    waw, ya, alif maqsura) has a short vowel then the long vowel: a long syllable, two; the last
+    consonant of the word is silent (pausal sukun); every other consonant has a short vowel: one.
+    Consonant clusters (an inner sukun, as in mustashfa, hospital) are not recognised, so a word
+    with one counts one more than its vowelled spelling; shadda, not written either, is not
+    counted. tests/forms/test_readability_ar.py checks the estimate on worked words.
     """
     bare = letters(word)
     if bare.startswith("\u0627\u0644") and len(bare) > 3:  # the article al-

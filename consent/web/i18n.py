@@ -35,5 +35,5 @@ def select_locale() -> str:
 
 
 def direction(language: object) -> str:
-    """"rtl" for a language written right to left, else "ltr"."""
+    """ "rtl" for a language written right to left, else "ltr"."""
     return "rtl" if str(language) in RIGHT_TO_LEFT else "ltr"

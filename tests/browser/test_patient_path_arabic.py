@@ -41,11 +41,13 @@ def assert_right_to_left(page: Any) -> None:
 
 
 def assert_mirrored_steps(page: Any) -> None:
-    """Back on the right, going on (the primary button) on its left; the bar fills from the right."""
+    """Back on the right, going on (the primary button) on its left; the bar runs from the right."""
     back = page.locator("nav.steps a.button:not(.primary)").bounding_box()
     forward = page.locator("nav.steps .primary").bounding_box()
     assert back and forward and back["x"] > forward["x"], (back, forward)
-    assert page.locator(".progress progress").evaluate("e => getComputedStyle(e).direction") == "rtl"
+    assert (
+        page.locator(".progress progress").evaluate("e => getComputedStyle(e).direction") == "rtl"
+    )
 
 
 @pytest.mark.parametrize("orientation", ["portrait", "landscape"])
@@ -95,7 +97,9 @@ def test_patient_signs_in_arabic(
     press(page, "main button.primary")
 
     page.wait_for_url("**/tablet/question/1")
-    assert "هل يمكننا أن نعرض هذه الصور ومقاطع الفيديو على الطلاب" in page.locator("h1").inner_text()
+    assert (
+        "هل يمكننا أن نعرض هذه الصور ومقاطع الفيديو على الطلاب" in page.locator("h1").inner_text()
+    )
     assert_large_target(page, "button.answer")
     # Yes first in reading order: on the right.
     yes = page.locator("button.answer.yes").bounding_box()

@@ -118,8 +118,8 @@ def test_arabic_receipt_keeps_the_withdrawal_code_left_to_right(flow: Flow) -> N
         "احتفظ بهذا الرمز. به يمكنك أن تسحب موافقتك في أي وقت",
     ):
         assert in_order(phrase, text), phrase
-    from consent.consents.decisions import get_consent, withdrawal_code
     from consent.accounts.scope import EVERY_TEAM
+    from consent.consents.decisions import get_consent, withdrawal_code
     from consent.web.context import runtime
 
     code = withdrawal_code(
