@@ -6,7 +6,11 @@ the clinician's language."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -18,6 +22,7 @@ from tests.factories import Flow
 from tests.pages.test_worklist import _page, doctor
 
 __all__ = ["doctor"]  # fixture
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_an_arabic_choice_turns_the_patient_pages_arabic_and_not_the_staff_pages(
@@ -53,3 +58,43 @@ def test_the_arabic_form_is_scored_with_osman_in_the_clinicians_language(
         session["lang"] = "fr"
     french = _page(client, url)
     assert f"arabe, lisibilité {expected:.1f}".replace(".", ",") in french
+
+
+# What a patient reads: the tablet, withdrawal, public and phone pages, the PDFs, the error page
+# and the views and labels behind them. The staff's pages stay in English or French.
+PATIENT_FACING = re.compile(
+    r"^(templates/(tablet|withdraw|public|phone|pdf)/|templates/(base|error|_code)\.html"
+    r"|consent/pages/(tablet|tablet_choose|tablet_end|tablet_sign|withdraw|public|phone|labels)\.py"
+    r"|consent/web/|consent/workflows/(sealing|documents|withdrawal_documents)\.py)"
+)
+PLACEHOLDER = re.compile(r"%\((\w+)\)[a-zA-Z]")
+ARABIC = ROOT / "consent" / "translations" / "ar" / "LC_MESSAGES"
+
+
+def test_every_patient_facing_string_is_in_arabic_and_compiled() -> None:
+    with (ARABIC / "messages.po").open("rb") as f:
+        catalogue = read_po(f, locale="ar")
+    with (ARABIC / "messages.mo").open("rb") as f:
+        compiled = {_key(m.id): _key(m.string) for m in read_mo(f) if m.id}
+    missing, placeholders, stale = [], [], []
+    patient_facing = 0
+    for message in catalogue:
+        if not message.id or not any(PATIENT_FACING.match(f) for f, _ in message.locations):
+            continue
+        patient_facing += 1
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if not all(strings) or message.fuzzy:
+            missing.append(ids[0])
+            continue
+        wanted = set(PLACEHOLDER.findall(ids[-1]))
+        if any(set(PLACEHOLDER.findall(s)) != wanted for s in strings):
+            placeholders.append(ids[0])
+        if compiled.get(_key(message.id)) != _key(message.string):
+            stale.append(ids[0])
+    assert patient_facing > 200
+    assert missing == [] and placeholders == [] and stale == []
+
+
+def _key(value: str | tuple[str, ...] | list[str]) -> str | tuple[str, ...]:
+    return value if isinstance(value, str) else tuple(value)
