@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 # (consent.web.serving), so that slow clients cannot pin them. tests/serving reads this line.
 RUN_SERVER_OPTIONS := -c deploy/gunicorn.conf.py --workers 2 --threads 8 --worker-class consent.web.serving.BufferingThreadWorker
 
-.PHONY: run test lint bench deploy-test clean-venv
+.PHONY: run test lint bench deploy-test clean-venv fonts
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,16 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-run: $(STAMP)
+# The Arabic PDFs embed Noto Naskh Arabic from Debian's fonts-noto-core, found through fontconfig
+# (consent/documents/fonts.py); installed here when missing (as root), never fetched at run time.
+ARABIC_FONT := Noto Naskh Arabic
+fonts:
+	@fc-list ':family=$(ARABIC_FONT)' family | grep -q '$(ARABIC_FONT)' || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -q && apt-get install -y -q fonts-noto-core; \
+	  else echo "error: the Arabic PDFs need $(ARABIC_FONT): apt-get install fonts-noto-core" >&2; exit 1; fi; }
+
+run: $(STAMP) fonts
 	$(BIN)/python -m consent.scripts.bootstrap --demo --instance instance
 	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl-C to stop)"
 	CONSENT_INSTANCE_PATH=$(CURDIR)/instance GUNICORN_BIND=127.0.0.1:$(PORT) \

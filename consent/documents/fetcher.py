@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 from weasyprint.urls import URLFetcher
 
+from consent.documents.fonts import allowed_font_file
 from consent.documents.paths import ALLOWED_DIRS, FONTS_DIR, TEMPLATES_DIR
 
 log = logging.getLogger(__name__)
@@ -48,4 +49,6 @@ def _inside_allowed(url: str) -> bool:
     if parts.netloc not in ("", "localhost"):
         return False
     path = Path(unquote(parts.path)).resolve()
+    if allowed_font_file(path):  # the Arabic font, from the system (consent.documents.fonts)
+        return True
     return any(path.is_relative_to(root) for root in ALLOWED_DIRS) and path.is_file()

@@ -149,7 +149,7 @@ def _rendered(job: PdfJob, *, cache_: RenderCache, max_pixels: int) -> bytes:
             thumbnails=thumbnails,
             qr=partial(qr_svg, paper=True),
             long_date=long_date,
-            font_css=font_face_css(),
+            font_css=font_face_css(str(job.locale)),
         )
     pdf = html_to_pdf(html, attachments=job.attachments, variant=job.variant)
     cache_.put(key, pdf)

@@ -18,6 +18,9 @@ import yaml
 
 GLOSSARY_PATH = Path(__file__).resolve().parents[2] / "schemas" / "glossary.yaml"
 DEFAULT_LANGUAGE = "en"
+# Languages that write "the", "and", "with"... joined to the next word (Arabic: الملف، والملف،
+# بالملف): an avoided name is found inside a word as well as at its start.
+JOINED_PREFIXES = frozenset({"ar"})
 
 
 @dataclass(frozen=True)
@@ -25,11 +28,14 @@ class Entry:
     concept: str
     term: str
     avoid: tuple[str, ...]
+    joined: bool = False
 
     def avoided(self) -> re.Pattern[str] | None:
         """The other names of this concept, as one case-insensitive pattern (None if none)."""
         if not self.avoid:
             return None
+        if self.joined:  # prefixes joined to the word: no boundary before the name
+            return re.compile("(?:" + "|".join(self.avoid) + r")(?!\w)", re.IGNORECASE)
         return re.compile(r"(?<!\w)(?:" + "|".join(self.avoid) + r")(?!\w)", re.IGNORECASE)
 
 
@@ -61,7 +67,12 @@ def entries(language: str) -> list[Entry]:
     """Every concept of one language, uses first."""
     block = _language(language)
     return [
-        Entry(f"{kind}.{concept}", str(item["term"]), tuple(item.get("avoid") or ()))
+        Entry(
+            f"{kind}.{concept}",
+            str(item["term"]),
+            tuple(item.get("avoid") or ()),
+            joined=language in JOINED_PREFIXES,
+        )
         for kind in ("uses", "terms")
         for concept, item in block[kind].items()
     ]

@@ -1,4 +1,5 @@
-"""Readability scores of form texts, computed offline: Flesch (English), Kandel-Moles (French).
+"""Readability scores of form texts, computed offline: Flesch (English), Kandel-Moles (French),
+OSMAN (Arabic, consent/forms/readability_ar.py: El-Haj & Rayson 2016).
 
 DOMAIN.md, plain language: a form text should score 60 or more. Syllables are counted with pyphen's
 hyphenation dictionaries, corrected by a vowel-group count (see ``syllables``); textstat is not
@@ -12,6 +13,8 @@ from functools import cache
 from typing import Any
 
 import pyphen
+
+from consent.forms.readability_ar import osman
 
 # DOMAIN.md: "a form text should score 60 or more" (6th to 8th US grade).
 READABILITY_MINIMUM = 60.0
@@ -50,7 +53,7 @@ def kandel_moles_fr(text: str) -> float:
 
 
 def score(text: str, language: str) -> float:
-    """The reading ease of ``text`` by the formula for ``language`` ("en" or "fr").
+    """The reading ease of ``text`` by the formula for ``language`` ("en", "fr" or "ar").
 
     Raises ValueError for another language, or when the text has no word.
     """
@@ -58,6 +61,9 @@ def score(text: str, language: str) -> float:
         return flesch_reading_ease_en(text)
     if language == "fr":
         return kandel_moles_fr(text)
+    if language == "ar":
+        # OSMAN is Flesch's reading ease adapted to Arabic, on the same scale: the same minimum.
+        return osman(text)
     raise ValueError(f"no readability formula for language {language!r}")
 
 

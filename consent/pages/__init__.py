@@ -39,7 +39,7 @@ def init_app(app: Flask) -> None:
     )
     from consent.web.context import settings
     from consent.web.extensions import babel, csrf, login_manager
-    from consent.web.i18n import select_locale
+    from consent.web.i18n import NATIVE_NAMES, direction, page_languages, select_locale
 
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -61,7 +61,10 @@ def init_app(app: Flask) -> None:
         relationship_labels=RELATIONSHIP_LABELS,
         state_labels=STATE_LABELS,
         role_labels=ROLE_LABELS,
+        page_languages=page_languages,
+        native_language_names=NATIVE_NAMES,
     )
+    app.jinja_env.filters["text_direction"] = direction
     app.jinja_env.filters["purpose_label"] = lambda purpose: PURPOSE_LABELS.get(purpose, purpose)
     # "29 November 2027" in the person's language, rather than 2027-11-29.
     app.jinja_env.filters["long_date"] = long_date

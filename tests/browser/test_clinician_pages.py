@@ -84,7 +84,7 @@ def test_public_consent_page_is_accessible(app: Flask, live_server: str, tablet_
     assert "Jeanne" not in page.content()
     check_page(page, "public-consent")
     with page.expect_navigation():
-        press(page, "header button")  # switch language, back on the same page
+        press(page, "header button[lang=fr]")  # switch language, back on the same page
     assert page.url.endswith(f"/v/{given['consent_id']}")
     assert page.locator("html").get_attribute("lang") == "fr"
     check_page(page, "public-consent-fr")

@@ -83,7 +83,7 @@ def test_listen_is_hidden_without_a_voice_for_the_language(
     french.context.add_cookies(page.context.cookies())
     french.goto(live_server + "/tablet/read/2")
     assert french.locator("button.listen").is_hidden()  # the page is still in English
-    french.click("form.language button")
+    french.click("form.language button[lang=fr]")
     french.locator("form.language button[lang=en]").wait_for()
     assert french.locator("button.listen").is_visible()
     french.locator("button.listen").click()

@@ -106,7 +106,7 @@ def test_patient_signs_on_the_tablet_and_verify_follows(
     page.goto(live_server + opened["path"])
     if language == "fr":
         # The patient switches to French on the first page: the form's text follows.
-        press(page, "form.language button")
+        press(page, "form.language button[lang=fr]")
         page.locator("form.language button[lang=en]").wait_for()
         assert page.url.endswith("/tablet/start")
     assert page.title().startswith(words["title"])

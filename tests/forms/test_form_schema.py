@@ -82,7 +82,7 @@ def test_catalogue_reads_both_forms_in_both_languages() -> None:
         (form, version, language)
         for form in ("media-publication", "media-publication-representative")
         for version in (1, 2)
-        for language in ("en", "fr")
+        for language in (("en", "fr") if version == 1 else ("en", "fr", "ar"))
     }
 
 

@@ -27,7 +27,8 @@ from consent.forms.uses import PURPOSES
 from tests.factories import Flow, issue_key, member, photo, tablet_consent
 
 ROOT = Path(__file__).resolve().parents[2]
-PO = ROOT / "consent" / "translations" / "fr" / "LC_MESSAGES" / "messages.po"
+TRANSLATIONS = ROOT / "consent" / "translations"
+PO = TRANSLATIONS / "fr" / "LC_MESSAGES" / "messages.po"
 POT = ROOT / "consent" / "translations" / "messages.pot"
 
 
@@ -55,7 +56,7 @@ def newest_forms() -> list[dict[str, Any]]:
 
 
 def test_the_glossary_names_every_use_in_every_language() -> None:
-    assert set(glossary.languages()) >= {"en", "fr"}
+    assert set(glossary.languages()) >= {"en", "fr", "ar"}
     for language in glossary.languages():
         for purpose in PURPOSES:
             assert glossary.use_label(purpose, language).strip()
@@ -69,9 +70,14 @@ def test_a_surface_with_another_name_for_a_concept_fails() -> None:
     assert not offending("Demande en cours", "fr")
     assert offending("Kept in your medical file", "en")
     assert not offending("Vous pouvez en parler à votre équipe soignante.", "fr")
+    # Arabic joins "and", "with", "the" to the word: the other name is found inside it too.
+    assert offending("نحفظها في السجل الطبي", "ar")
+    assert offending("تحدث مع الفريق الطبي", "ar")
+    assert offending("وبالسجل الطبي", "ar")
+    assert not offending("نحفظها في الملف الطبي. تحدث مع الفريق المعالج.", "ar")
 
 
-@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("language", ["en", "fr", "ar"])
 def test_the_forms_patients_read_use_the_glossary(language: str) -> None:
     for definition in newest_forms():
         block = definition["languages"][language]
@@ -84,18 +90,19 @@ def test_the_forms_patients_read_use_the_glossary(language: str) -> None:
         assert offending(text, language) == [], definition["id"]
 
 
-def test_every_interface_string_uses_the_glossary() -> None:
-    with PO.open("rb") as f:
-        french = read_po(f, locale="fr")
+@pytest.mark.parametrize("language", ["fr", "ar"])
+def test_every_interface_string_uses_the_glossary(language: str) -> None:
+    with (TRANSLATIONS / language / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        catalogue = read_po(f, locale=language)
     problems = []
-    for message in french:
+    for message in catalogue:
         if not message.id:
             continue
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         # Strings no longer in the templates or code are not shown anywhere.
         if message.locations:
-            problems += offending(" ".join(ids), "en") + offending(" ".join(strings), "fr")
+            problems += offending(" ".join(ids), "en") + offending(" ".join(strings), language)
     assert problems == []
 
 
@@ -128,7 +135,7 @@ def visible(html: str) -> str:
     return re.sub(r"<[^>]+>", " ", html)
 
 
-@pytest.mark.parametrize("consent_in", ["en", "fr"], indirect=True)
+@pytest.mark.parametrize("consent_in", ["en", "fr", "ar"], indirect=True)
 def test_pages_and_receipt_of_a_consent_use_the_glossary(
     app: Flask, consent_in: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -144,7 +151,8 @@ def test_pages_and_receipt_of_a_consent_use_the_glossary(
     assert receipt.status_code == 200, receipt.status_code
     printed = pdf_text(receipt.get_data(), tmp_path)
     assert offending(text, language) == [] and offending(printed, language) == []
-    # pdftotext keeps the no-break spaces of dates; compare words.
-    flat = re.sub(r"\s+", " ", printed.replace("\u00a0", " "))
+    # pdftotext keeps the no-break spaces of dates, and marks the direction of Arabic runs with
+    # embedding controls (U+202A-U+202E) a reader never sees; compare words.
+    flat = re.sub(r"\s+", " ", re.sub("[\u202a-\u202e]", "", printed).replace("\u00a0", " "))
     for purpose in PURPOSES:
         assert glossary.use_label(purpose, language) in flat
