@@ -25,6 +25,7 @@ from consent.consents.models import ConsentRequest, SigningLink
 from consent.consents.requests import get_request, request_form, request_media, requested_uses
 from consent.db import db
 from consent.forms.glossary import use_label
+from consent.forms.shown import shown_sections
 from consent.media.fingerprints import IMAGE_TYPES
 from consent.pages.tablet_steps import reading_pages, step_numbers
 from consent.web.context import runtime
@@ -72,7 +73,19 @@ def _context(link: SigningLink) -> dict[str, Any]:
     uses = [(use.purpose, use.channels) for use in requested_uses(db.session, request_row.id)]
     media = request_media(db.session, request_row.id)
     texts = request_texts(db.session, runtime().vault, request_row)
-    steps = step_numbers(len(reading_pages(definition["sections"])), len(uses), bool(texts))
+    # Only the requested uses' paragraphs, in the request's order (issue 21): the text the
+    # receipt binds (consent.forms.binding).
+    purposes = [purpose for purpose, _channels in uses]
+    sections = shown_sections(definition, purposes)
+    definition = {
+        **definition,
+        "comprehension": [
+            question
+            for question in definition["comprehension"]
+            if question.get("purpose") in (None, *purposes)
+        ],
+    }
+    steps = step_numbers(len(reading_pages(sections)), len(uses), bool(texts))
     # The pages after the submission (wait, done) number their steps from this.
     session["steps_total"] = steps["total"]
     return {
@@ -90,8 +103,8 @@ def _context(link: SigningLink) -> dict[str, Any]:
         ],
         "media": media,
         "texts": texts,
-        "sections": definition["sections"],
-        "pages": reading_pages(definition["sections"]),
+        "sections": sections,
+        "pages": reading_pages(sections),
         "steps": steps,
     }
 
