@@ -33,6 +33,7 @@ from consent.web.extensions import limiter
 from consent.web.media import media_response, photo_response
 from consent.web.ratelimits import limit_value, refused
 from consent.workflows.screen_rendition import screen_rendition
+from consent.workflows.screen_video import stored_video_copy
 
 blp = Blueprint("tablet", __name__, url_prefix="/tablet")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -156,7 +157,7 @@ def media(link: SigningLink, ctx: dict[str, Any]) -> str:
 @signing_step
 def media_file(media_id: str, link: SigningLink, ctx: dict[str, Any]) -> Response:
     """The media item, decrypted, only for the request this browser is signing: a photo as its
-    screen copy, a video as it is with range requests."""
+    screen copy, a video as its screen copy (or as uploaded until that is made), in ranges."""
     item = next((m for m in ctx["media"] if m.id == media_id), None)
     if item is None:
         abort(404)
@@ -167,6 +168,10 @@ def media_file(media_id: str, link: SigningLink, ctx: dict[str, Any]) -> Respons
         # A photo as the screen needs it, never the original (consent.media.screen).
         copy = screen_rendition(db.session, rt, item)
         return photo_response(copy.data, copy.media_type, private_seconds=private_seconds)
+    # A video as its screen copy once made (consent.media.screen_video), else as uploaded.
+    video = stored_video_copy(db.session, rt, item)
+    if video is not None:
+        return photo_response(video, "video/mp4", ranges=True, private_seconds=private_seconds)
     return media_response(item, ranges=True, private_seconds=private_seconds)
 
 
