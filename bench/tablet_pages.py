@@ -328,12 +328,14 @@ def report(figures: dict[str, Any], command: str) -> bool:
     if video["copy_made_s"] is not None:
         how = (
             f"The tablet is sent the video's screen copy ({served / 1000:.0f} KB: H.264 Main, "
-            "480 px high, about 400 kbit/s, AAC mono, its index first; made by FFmpeg in the "
-            f"background after the upload, ready {video['copy_made_s']:.0f} s after it; "
-            "consent.media.screen_video). With its index first and a low bitrate, Chromium "
-            "starts playing after the first tens of KB. Before (the original streamed, the "
-            "service without FFmpeg, `--original-video`): 6.07 s on 2026-12-07, about 1.3 MB "
-            "read first."
+            "at most 480 px high and 300 kbit/s, AAC mono, its index first; made by FFmpeg in "
+            f"the background after the upload, ready {video['copy_made_s']:.0f} s after it on "
+            "this shared machine; consent.media.screen_video). With the index first, Chromium "
+            "needs no probing of the whole stream before playing. Before (the original "
+            "streamed: `--original-video`, the service without FFmpeg): 6.07 s on 2026-12-07 "
+            "12:55 UTC with 1294 KB read first, and 5.02 s at 15:06 UTC (a leaner recording, "
+            "226 kbit/s, read whole: 988 KB) on the same loaded machine. With the copy capped at "
+            "400 kbit/s instead (15:26 UTC): 2.98 s, 518 KB read first; hence 300 kbit/s."
         )
     else:
         how = (

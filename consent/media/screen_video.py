@@ -3,7 +3,7 @@
 A video as a phone records it (H.264 at 10-17 Mbit/s, its index at the end of the file) or as a
 browser records it (WebM without cues) cannot start playing on a tablet over a slow, shared
 hospital Wi-Fi (1.6 Mbit/s) before several MB have arrived. The tablet is sent instead a copy made
-with FFmpeg: H.264 Main at most 480 px high and at most 400 kbit/s, AAC mono at 48 kbit/s, the
+with FFmpeg: H.264 Main at most 480 px high and at most 300 kbit/s, AAC mono at 48 kbit/s, the
 index (moov atom) first (``+faststart``) so that playing starts after the first kilobytes, every
 metadata block and every stream but the first video and audio left behind. What the patient sees
 is the same recording: the receipt binds the original's SHA-256, which is what was uploaded.
@@ -26,7 +26,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 SCREEN_VIDEO_HEIGHT = 480  # an iPad shows the video in a column about 800 points wide
-SCREEN_VIDEO_KBITS = 400  # at most a quarter of the hospital Wi-Fi's 1.6 Mbit/s
+SCREEN_VIDEO_KBITS = 300  # under a fifth of the hospital Wi-Fi's 1.6 Mbit/s (bench/RESULTS.md)
 SCREEN_VIDEO_CRF = 28  # x264's constant-quality scale (0-51): plain to see on a tablet
 SCREEN_AUDIO_KBITS = 48
 # Bounds on one encoding; a copy past them is not made (the original is streamed instead).
