@@ -335,7 +335,9 @@ def report(figures: dict[str, Any], command: str) -> bool:
             "streamed: `--original-video`, the service without FFmpeg): 6.07 s on 2026-12-07 "
             "12:55 UTC with 1294 KB read first, and 5.02 s at 15:06 UTC (a leaner recording, "
             "226 kbit/s, read whole: 988 KB) on the same loaded machine. With the copy capped at "
-            "400 kbit/s instead (15:26 UTC): 2.98 s, 518 KB read first; hence 300 kbit/s."
+            "400 kbit/s instead: 2.06 s (15:13 UTC) and 2.98 s (15:26 UTC); at 300 kbit/s, "
+            "3.42 s at 15:35 UTC, when the media page itself took 2.58 s to show (load average "
+            "near 10 on the 2 cores: the figures move with the machine's load)."
         )
     else:
         how = (
