@@ -362,9 +362,14 @@ class Flow:
 
 
 def comprehension_answers(
-    form_id: str = "media-publication", language: str = "en"
+    form_id: str = "media-publication",
+    language: str = "en",
+    *,
+    purposes: list[str] | None = None,
 ) -> dict[str, str]:
-    """The right answer to each comprehension question of a form version."""
+    """The right answer to each comprehension question of a form's newest version; with
+    ``purposes`` (the request's uses), only the questions asked for them (issue 21: a question
+    about one use is asked only when that use is)."""
     import json
 
     from sqlalchemy import select
@@ -372,10 +377,16 @@ def comprehension_answers(
     from consent.forms.models import FormVersion
 
     definition = db.session.scalar(
-        select(FormVersion.definition).filter_by(form_id=form_id, language=language)
+        select(FormVersion.definition)
+        .filter_by(form_id=form_id, language=language)
+        .order_by(FormVersion.version.desc())
     )
     assert definition is not None
-    return {q["key"]: q["correct"] for q in json.loads(definition)["comprehension"]}
+    return {
+        q["key"]: q["correct"]
+        for q in json.loads(definition)["comprehension"]
+        if purposes is None or q.get("purpose") in (None, *purposes)
+    }
 
 
 # Strings planted in every metadata block of ``tagged_image``: none may survive stripping.

@@ -3,6 +3,8 @@ perceptual fallback for re-encoded copies. Runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +16,8 @@ from consent import clock
 from consent.accounts.models import Account
 from consent.crypto.receipts import verify_envelope
 from consent.db import db
+from consent.forms.catalogue import render_text
+from consent.forms.models import FormVersion
 from consent.web.context import runtime
 from tests.factories import Flow, api_key, photo, reencode
 
@@ -166,13 +170,25 @@ def test_receipt_binds_form_text_and_media_hashes(flow: Flow, app: Flask) -> Non
     given = flow.consent(photo(10), {"teaching": True, "survey": False})
     receipt = given["receipt"]["receipt"]
     forms = flow.client.get("/api/v1/forms", headers=flow.headers).json["forms"]
-    # New requests use the newest version of a form (issue 21: version 2).
-    english = next(f for f in forms if f["language"] == "en" and f["version"] == 2)
+    # New requests use the newest version of a form (issue 21: version 3, whose text names
+    # only the requested uses): the receipt binds the text shown for teaching then survey, and
+    # names the catalogued version's text and those uses, so that it can be rendered again.
+    english = next(f for f in forms if f["language"] == "en" and f["version"] == 3)
+    definition = json.loads(
+        db.session.query(FormVersion)
+        .filter_by(form_id="media-publication", version=3, language="en")
+        .one()
+        .definition
+    )
+    shown = render_text(definition, {}, ["teaching", "survey"])
+    assert "Teaching: " in shown and "Health study: " in shown and "Medical journal" not in shown
     assert receipt["form"] == {
         "id": "media-publication",
-        "version": 2,
+        "version": 3,
         "language": "en",
-        "sha256": english["text_sha256"],
+        "sha256": hashlib.sha256(shown.encode()).hexdigest(),
+        "version_sha256": english["text_sha256"],
+        "purposes": ["teaching", "survey"],
     }
     assert [m["sha256"] for m in receipt["media"]] == [given["media"]["sha256"]]
     assert receipt["media"][0]["phash"] == given["media"]["phash"]

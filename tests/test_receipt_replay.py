@@ -8,7 +8,10 @@ clock and predictable identifiers; every log entry
 tests/assets/receipt-replay.json, recorded before the refactoring of issue 15 and again for
 receipts of version 2 (issue 16: teams, recorders, evidence), and for version 2 of the forms
 (issue 21: the French wording fixes and the glossary's names need a new form version, so the
-receipts name form v2 and its text hash), on purpose.
+receipts name form v2 and its text hash), on purpose. Form version 3 (issue 21: the text a
+patient reads names only the requested uses, and the receipt's form block says which) was
+recorded in a new file, on purpose; the file of form version 2 is replayed too, unchanged, with
+version 3 taken out of the catalogue, so that receipts of version 2 forms keep their bytes.
 
 A change that alters what a receipt says on purpose records the file again, with
 ``CONSENT_TEST_RECORD_REPLAY=1 pytest tests/test_receipt_replay.py``, and says why in its commit.
@@ -30,10 +33,12 @@ from typing import Any
 import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
+from sqlalchemy import delete
 from werkzeug.security import generate_password_hash
 
 from consent import clock
 from consent.db import db
+from consent.forms.models import FormVersion
 from tests.conftest import dispose, make_app
 from tests.factories import (
     Flow,
@@ -48,6 +53,8 @@ from tests.factories import (
 )
 
 GOLDEN = Path(__file__).parent / "assets" / "receipt-replay.json"
+# Recorded with form version 2, before version 3 (issue 21); never recorded again.
+GOLDEN_FORM_V2 = Path(__file__).parent / "assets" / "receipt-replay-form-v2.json"
 SEED = base64.b64encode(bytes(range(32))).decode()
 NOW = datetime(2026, 12, 1, 9, 0, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"
@@ -232,13 +239,21 @@ def play(app: Flask) -> dict[str, Any]:
     return {"entries": entries, "checkpoint": checkpoint.get_data(as_text=True)}
 
 
-def test_receipts_replay_byte_for_byte(replay_app: Flask) -> None:
+@pytest.mark.parametrize("form_version", [3, 2])
+def test_receipts_replay_byte_for_byte(replay_app: Flask, form_version: int) -> None:
+    """Form version 3 (issue 21: the text names only the requested uses) is what new requests
+    use; with version 3 taken out of the catalogue, requests use version 2 again and its
+    receipts keep the exact bytes recorded before version 3 existed."""
+    golden = GOLDEN if form_version == 3 else GOLDEN_FORM_V2
+    if form_version == 2:
+        db.session.execute(delete(FormVersion).where(FormVersion.version > 2))
+        db.session.commit()
     played = play(replay_app)
     # consent x3, withdrawal x2, rendition, erasure (with the withdrawals it issues)
     assert len(played["entries"]) >= 7
-    if os.environ.get("CONSENT_TEST_RECORD_REPLAY") == "1":
-        GOLDEN.write_text(json.dumps(played, indent=1) + "\n")
-    recorded = json.loads(GOLDEN.read_text())
+    if os.environ.get("CONSENT_TEST_RECORD_REPLAY") == "1" and golden is GOLDEN:
+        golden.write_text(json.dumps(played, indent=1) + "\n")
+    recorded = json.loads(golden.read_text())
     assert len(played["entries"]) == len(recorded["entries"])
     for index, (now, then) in enumerate(zip(played["entries"], recorded["entries"], strict=True)):
         assert now == then, f"log entry {index} differs from the recorded receipt"

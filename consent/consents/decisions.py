@@ -29,6 +29,7 @@ from consent.crypto.vault import Vault, open_sealed, seal
 from consent.db import AnySession
 from consent.db.types import new_id
 from consent.errors import Conflict, InvalidInput, NotFound
+from consent.forms.binding import form_binding
 from consent.patients.service import data_key, get_patient
 from consent.records.log import sign_and_log
 from consent.records.receipts import Recorder, consent_receipt
@@ -144,12 +145,8 @@ def record_consent(
         controller=controller.name,
         jurisdiction=controller.jurisdiction,
         team=request.team_id,
-        form={
-            "id": form.form_id,
-            "version": form.version,
-            "language": form.language,
-            "sha256": form.text_sha256,
-        },
+        # The exact text this patient read: only the requested uses, in the request's order.
+        form=form_binding(form, [use["purpose"] for use in uses]),
         media=[
             {
                 "sha256": item.sha256,

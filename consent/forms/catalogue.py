@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -19,6 +19,7 @@ import yaml
 
 from consent.errors import ConfigurationError
 from consent.forms.schema import validate_definition
+from consent.forms.shown import per_use, shown_purposes, shown_sections
 from consent.forms.uses import PURPOSES
 
 FORMS_DIR = Path(__file__).resolve().parents[2] / "schemas" / "forms"
@@ -38,15 +39,22 @@ class FormText:
         return hashlib.sha256(self.text.encode()).hexdigest()
 
 
-def render_text(language_block: dict[str, Any], placeholders: dict[str, str]) -> str:
+def render_text(
+    language_block: dict[str, Any],
+    placeholders: dict[str, str],
+    purposes: Sequence[str] | None = None,
+) -> str:
     """The patient-facing text of one language, exactly as shown: title, sections, then uses.
 
+    ``purposes``: the uses a request asks about, in its order; a form with per-use paragraphs
+    (consent.forms.shown) then shows only theirs. ``None``: the whole text, as catalogued.
     NFC-normalised with ``\\n`` line ends, so the same definition always hashes the same.
     """
     parts = [language_block["title"].strip(), ""]
-    for section in language_block["sections"]:
+    for section in shown_sections(language_block, purposes):
         parts += [section["heading"].strip(), "", section["body"].strip(), ""]
-    for purpose, item in language_block["purposes"].items():
+    for purpose in shown_purposes(language_block, purposes):
+        item = language_block["purposes"][purpose]
         if purpose in PURPOSES:
             parts += [f"{item['label'].strip()}: {item['explanation'].strip()}"]
     text = "\n".join(parts).strip() + "\n"
@@ -73,12 +81,19 @@ def read_definitions(forms_dir: Path, placeholders: dict[str, str]) -> Iterator[
             placed = json.loads(_fill(json.dumps(block, ensure_ascii=False), placeholders))
             # Who the form is written for decides who may sign it on the tablet.
             placed["audience"] = definition["audience"]
+            text = render_text(block, placeholders)
+            if per_use(block) and render_text(placed, {}) != text:
+                # A per-use text is rendered again for each request from the stored definition.
+                raise ConfigurationError(
+                    f"form {definition['id']} v{definition['version']} ({language}): a "
+                    "placeholder value changes the text around it; it cannot be re-rendered"
+                )
             yield FormText(
                 form_id=definition["id"],
                 version=int(definition["version"]),
                 language=language,
                 title=placed["title"],
-                text=render_text(block, placeholders),
+                text=text,
                 definition=placed,
             )
 

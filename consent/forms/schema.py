@@ -107,6 +107,14 @@ def _cross_checks(definition: dict[str, Any]) -> Iterator[tuple[str, str]]:
                     f"{path}.purposes.{purpose}",
                     f"label for purpose {purpose!r}, which the form does not list",
                 )
+        for index, section in enumerate(block["sections"]):
+            for purpose in section.get("uses", {}):
+                if purpose not in listed:
+                    # A paragraph for a use the form never asks about would never be shown.
+                    yield (
+                        f"{path}.sections[{index}].uses.{purpose}",
+                        f"paragraph for purpose {purpose!r}, which the form does not list",
+                    )
         yield from _check_questions(path, block["comprehension"], reference_answers)
     yield from _check_placeholders("$", definition)
 

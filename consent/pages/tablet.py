@@ -25,6 +25,7 @@ from consent.consents.models import ConsentRequest, SigningLink
 from consent.consents.requests import get_request, request_form, request_media, requested_uses
 from consent.db import db
 from consent.forms.glossary import use_label
+from consent.forms.shown import shown_sections
 from consent.media.fingerprints import IMAGE_TYPES
 from consent.pages.tablet_steps import reading_pages, step_numbers
 from consent.web.context import runtime
@@ -32,6 +33,7 @@ from consent.web.extensions import limiter
 from consent.web.media import media_response, photo_response
 from consent.web.ratelimits import limit_value, refused
 from consent.workflows.screen_rendition import screen_rendition
+from consent.workflows.screen_video import stored_video_copy
 
 blp = Blueprint("tablet", __name__, url_prefix="/tablet")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,7 +74,19 @@ def _context(link: SigningLink) -> dict[str, Any]:
     uses = [(use.purpose, use.channels) for use in requested_uses(db.session, request_row.id)]
     media = request_media(db.session, request_row.id)
     texts = request_texts(db.session, runtime().vault, request_row)
-    steps = step_numbers(len(reading_pages(definition["sections"])), len(uses), bool(texts))
+    # Only the requested uses' paragraphs, in the request's order (issue 21): the text the
+    # receipt binds (consent.forms.binding).
+    purposes = [purpose for purpose, _channels in uses]
+    sections = shown_sections(definition, purposes)
+    definition = {
+        **definition,
+        "comprehension": [
+            question
+            for question in definition["comprehension"]
+            if question.get("purpose") in (None, *purposes)
+        ],
+    }
+    steps = step_numbers(len(reading_pages(sections)), len(uses), bool(texts))
     # The pages after the submission (wait, done) number their steps from this.
     session["steps_total"] = steps["total"]
     return {
@@ -90,8 +104,8 @@ def _context(link: SigningLink) -> dict[str, Any]:
         ],
         "media": media,
         "texts": texts,
-        "sections": definition["sections"],
-        "pages": reading_pages(definition["sections"]),
+        "sections": sections,
+        "pages": reading_pages(sections),
         "steps": steps,
     }
 
@@ -143,7 +157,7 @@ def media(link: SigningLink, ctx: dict[str, Any]) -> str:
 @signing_step
 def media_file(media_id: str, link: SigningLink, ctx: dict[str, Any]) -> Response:
     """The media item, decrypted, only for the request this browser is signing: a photo as its
-    screen copy, a video as it is with range requests."""
+    screen copy, a video as its screen copy (or as uploaded until that is made), in ranges."""
     item = next((m for m in ctx["media"] if m.id == media_id), None)
     if item is None:
         abort(404)
@@ -154,6 +168,10 @@ def media_file(media_id: str, link: SigningLink, ctx: dict[str, Any]) -> Respons
         # A photo as the screen needs it, never the original (consent.media.screen).
         copy = screen_rendition(db.session, rt, item)
         return photo_response(copy.data, copy.media_type, private_seconds=private_seconds)
+    # A video as its screen copy once made (consent.media.screen_video), else as uploaded.
+    video = stored_video_copy(db.session, rt, item)
+    if video is not None:
+        return photo_response(video, "video/mp4", ranges=True, private_seconds=private_seconds)
     return media_response(item, ranges=True, private_seconds=private_seconds)
 
 

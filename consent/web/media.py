@@ -56,10 +56,26 @@ def media_response(
     return response
 
 
-def photo_response(data: bytes, media_type: str, *, private_seconds: int | None = None) -> Response:
-    """A screen copy of a photo (consent.workflows.screen_rendition), held whole: it is small."""
-    response = Response(data, mimetype=media_type)
-    response.headers["Content-Length"] = str(len(data))
+def photo_response(
+    data: bytes, media_type: str, *, ranges: bool = False, private_seconds: int | None = None
+) -> Response:
+    """A screen copy of a photo or a video (consent.workflows.screen_rendition, screen_video),
+    held whole: it is small. ``ranges`` as for ``media_response``."""
+    size = len(data)
+    wanted = _range(request.headers.get("Range"), size) if ranges else None
+    if wanted == "bad":
+        response = Response(status=416)
+        response.headers["Content-Range"] = f"bytes */{size}"
+    elif isinstance(wanted, tuple):
+        start, end = wanted
+        response = Response(data[start : end + 1], status=206, mimetype=media_type)
+        response.headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response.headers["Content-Length"] = str(end - start + 1)
+    else:
+        response = Response(data, mimetype=media_type)
+        response.headers["Content-Length"] = str(size)
+    if ranges:
+        response.headers["Accept-Ranges"] = "bytes"
     if private_seconds:
         response.headers["Cache-Control"] = f"private, max-age={private_seconds}"
         response.headers["Vary"] = "Cookie"

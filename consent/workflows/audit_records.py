@@ -26,7 +26,9 @@ from consent.crypto.receipts import (
 )
 from consent.db import AnySession
 from consent.db.types import rfc3339
-from consent.errors import VerificationError
+from consent.errors import IntegrityFailure, VerificationError
+from consent.forms.binding import check_binding
+from consent.forms.models import FormVersion
 from consent.ledger.merkle import EMPTY_ROOT
 from consent.records.mixin import SignedRecord
 
@@ -123,6 +125,10 @@ def check_consents(
         uses.setdefault(use.consent_id, {})[use.purpose] = use
     scans = {scan.consent_id: scan for scan in session.scalars(select(PaperScan))}
     documents = {row.consent_id: row for row in session.scalars(select(ExternalEvidence))}
+    forms = {
+        (form.form_id, form.version, form.language): form
+        for form in session.scalars(select(FormVersion))
+    }
     for consent in stream(session, select(Consent).order_by(Consent.log_index)):
         report.consents += 1
         signed = logged_receipt(report, keyring, leaves, consent, "consent")
@@ -139,6 +145,7 @@ def check_consents(
             or body.get("team", consent.team_id) != consent.team_id
         ):
             report.findings.append(Finding(consent.id, "columns differ from the signed receipt"))
+        _check_form(report, consent.id, body, forms)
         _check_evidence_file(report, consent.id, body, "paper", scans.pop(consent.id, None))
         _check_evidence_file(report, consent.id, body, "external", documents.pop(consent.id, None))
         # Since version 2 the tablet method can only be written with its evidence.
@@ -240,3 +247,25 @@ def check_withdrawals(
                 Finding(withdrawal.id, "not bound to the consent receipt it names")
             )
     return withdrawn
+
+
+def _check_form(
+    report: AuditReport,
+    consent_id: str,
+    body: dict[str, Any],
+    forms: dict[tuple[str, int, str], FormVersion],
+) -> None:
+    """The form text the receipt binds is the catalogued one, rendered again for its uses
+    (consent.forms.binding), and names the uses in the receipt's order (issue 21)."""
+    bound = body["form"]
+    form = forms.get((bound.get("id"), bound.get("version"), bound.get("language")))
+    if form is None:
+        report.findings.append(Finding(consent_id, "the form version it names is not catalogued"))
+        return
+    try:
+        check_binding(form, bound)
+    except IntegrityFailure as exc:
+        report.findings.append(Finding(consent_id, exc.message))
+        return
+    if "purposes" in bound and bound["purposes"] != [use["purpose"] for use in body["uses"]]:
+        report.findings.append(Finding(consent_id, "the form text names other uses than it"))

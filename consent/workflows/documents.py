@@ -22,8 +22,9 @@ from consent.db import AnySession
 from consent.documents.render import PDF_A_3B, PdfAttachment, PdfJob
 from consent.documents.thumbnails import MediaRef
 from consent.errors import Conflict
+from consent.forms.binding import form_binding
 from consent.forms.glossary import use_label
-from consent.forms.models import FormVersion
+from consent.forms.shown import shown_sections
 from consent.media.models import MediaItem
 from consent.patients.service import data_key, get_patient
 from consent.records.envelope import receipt_envelope
@@ -36,15 +37,6 @@ RECEIPT_FILE = "receipt.json"
 PROOF_FILE = "receipt.tlog-proof"
 KEYS_FILE = "consent-keys.json"
 VKEY_FILE = "consent-keys.vkey"
-
-
-def form_meta(form: FormVersion) -> dict[str, Any]:
-    return {
-        "id": form.form_id,
-        "version": form.version,
-        "language": form.language,
-        "sha256": form.text_sha256,
-    }
 
 
 def evidence_attachments(
@@ -135,10 +127,13 @@ def form_job(session: AnySession, rt: Runtime, request_id: str, *, scope: Scope)
         }
         for use in requested_uses(session, request_id)
     ]
+    purposes = [use["purpose"] for use in uses]
     content = {
-        "form": form_meta(form),
+        # The block a receipt will bind: the hash of the text as shown (consent.forms.binding).
+        "form": form_binding(form, purposes),
         "title": definition["title"],
-        "sections": definition["sections"],
+        # Only the requested uses' paragraphs, in the request's order (issue 21).
+        "sections": shown_sections(definition, purposes),
         "audience": definition.get("audience", "patient"),
         "uses": uses,
         "expires_at": request.expires_at.isoformat(),
@@ -190,7 +185,8 @@ def receipt_job(session: AnySession, rt: Runtime, consent_id: str, *, scope: Sco
         for use in body["uses"]
     ]
     content = {
-        "form": form_meta(form),
+        # What the receipt signed, not a form block computed again.
+        "form": body["form"],
         "title": definition["title"],
         "consent_id": consent.id,
         "issued_at": body["issued_at"],

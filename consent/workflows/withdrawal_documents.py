@@ -16,7 +16,7 @@ from consent.documents.render import PDF_A_3B, PdfJob
 from consent.forms.glossary import use_label
 from consent.records.envelope import receipt_envelope, verified_receipt
 from consent.runtime import Runtime
-from consent.workflows.documents import KEYS_FILE, VKEY_FILE, evidence_attachments, form_meta
+from consent.workflows.documents import KEYS_FILE, VKEY_FILE, evidence_attachments
 from consent.workflows.sealing import seal_words
 
 RECEIPT_FILE = "withdrawal-receipt.json"
@@ -50,7 +50,7 @@ def withdrawal_receipt_job(
 
     granted = [use for use in consent_body["uses"] if use["granted"]]
     content = {
-        "form": form_meta(form),
+        "form": consent_body["form"],
         "title": definition["title"],
         "controller": consent_body["controller"],
         "withdrawal_id": withdrawal.id,

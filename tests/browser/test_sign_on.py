@@ -95,7 +95,7 @@ def test_a_clinician_signs_on_through_the_provider_and_walks_a_consent(
         if "/tablet/check" in tablet.url:
             break
     tablet.wait_for_url("**/tablet/check")
-    for key, answer in comprehension_answers().items():
+    for key, answer in comprehension_answers(purposes=["teaching"]).items():
         press(tablet, f"#{key}-{answer}", "Space")
     press(tablet, "main button.primary")
     tablet.wait_for_url("**/tablet/question/1")

@@ -23,12 +23,13 @@ from tests.factories import Flow, api_key, photo
 def test_forms_endpoint_lists_both_languages_with_text_hashes(client: FlaskClient) -> None:
     flow = Flow(client, api_key())
     forms = client.get("/api/v1/forms", headers=flow.headers).json["forms"]
-    # Version 2 (issue 21) speaks the glossary's words; version 1 stays for the requests that
-    # used it. Arabic came with version 2.
+    # Version 2 (issue 21) speaks the glossary's words, version 3 (issue 21) writes each use's
+    # paragraphs apart; the older versions stay for the requests that used them. Arabic came
+    # with version 2.
     assert {(f["form"], f["version"], f["language"]) for f in forms} == {
         (form, version, language)
         for form in ("media-publication", "media-publication-representative")
-        for version in (1, 2)
+        for version in (1, 2, 3)
         for language in (("en", "fr") if version == 1 else ("en", "fr", "ar"))
     }
     for form in forms:
@@ -53,7 +54,7 @@ def test_changing_text_of_a_used_version_is_refused(
     Flow(client, api_key()).consent(photo(1), {"teaching": True})
     copy = tmp_path / "forms"
     shutil.copytree(FORMS_DIR, copy)
-    path = copy / "media-publication-v2.yaml"  # the newest version, which new requests use
+    path = copy / "media-publication-v3.yaml"  # the newest version, which new requests use
     path.write_text(path.read_text().replace("Your care team took photos", "We took photos"))
     with pytest.raises(ConfigurationError, match="already used"):
         sync_catalogue(db.session, copy, form_placeholders(settings(app)))

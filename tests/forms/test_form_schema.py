@@ -81,7 +81,7 @@ def test_catalogue_reads_both_forms_in_both_languages() -> None:
     assert loaded == {
         (form, version, language)
         for form in ("media-publication", "media-publication-representative")
-        for version in (1, 2)
+        for version in (1, 2, 3)
         for language in (("en", "fr") if version == 1 else ("en", "fr", "ar"))
     }
 

@@ -340,7 +340,7 @@ def test_language_switch_keeps_the_place_and_switches_the_form_text(
     request_row = db.session.get(ConsentRequest, opened["request_id"])
     db.session.refresh(request_row)
     form = db.session.get(FormVersion, request_row.form_version_id)
-    assert (form.language, form.version) == ("fr", 2)
+    assert (form.language, form.version) == ("fr", 3)
     # Off-site targets are not followed.
     away = tablet.post(
         "/tablet/language", data={"csrf_token": csrf(check), "lang": "en", "next": "//evil.test/"}

@@ -4,6 +4,7 @@ proof files verified offline, the fonts embedded, nothing fetched, and the cache
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -20,6 +21,7 @@ from consent.accounts.scope import EVERY_TEAM
 from consent.cli.verify_tool import main as consent_verify
 from consent.db import db
 from consent.documents import render as render_module
+from consent.forms.catalogue import render_text
 from consent.forms.models import FormVersion
 from consent.web.context import runtime
 from tests.factories import (
@@ -112,13 +114,23 @@ def test_blank_form_reads_back_and_its_qr_code_opens_the_paper_upload_page(
     text = pdf_text(pdf)
     form = (
         db.session.query(FormVersion)
-        .filter_by(form_id="media-publication", version=2, language="en")
+        .filter_by(form_id="media-publication", version=3, language="en")
         .one()
     )
     definition = json.loads(form.definition)
     assert definition["title"] in text
     for section in definition["sections"]:
         assert section["heading"] in text
+    # Issue 21: the form text names the three requested uses, in the request's order, and
+    # none of the three others.
+    asked = [use["purpose"] for use in USES]
+    assert len(asked) == 3
+    for section in definition["sections"]:
+        for purpose, paragraph in section.get("uses", {}).items():
+            shown = " ".join(paragraph.removeprefix("- ").split())
+            assert (shown in text) == (purpose in asked), (purpose, shown)
+    for purpose in ("care_record", "professional_network", "survey"):
+        assert definition["purposes"][purpose]["label"] not in text
     assert "anyone in the whole world can see a post" in text.lower()  # the form's own text
     for purpose in ("teaching", "public_social_network", "journal_publication"):
         assert definition["purposes"][purpose]["label"] in text
@@ -132,8 +144,16 @@ def test_blank_form_reads_back_and_its_qr_code_opens_the_paper_upload_page(
     assert "Jeanne" not in text  # neither the identity nor the photo's EXIF description
     # Every page carries the form's id, version, language and text hash, and the request.
     pages = page_count(pdf)
+    # The hash of the text as shown for these uses, the one the receipt will bind.
+    shown = render_text(definition, {}, asked)
+    assert "Health study" not in shown and "Teaching: " in shown
+    # In the request's order (the sheet's two columns may split a list when read back).
+    listed = next(section for section in definition["sections"] if section["key"] == "uses")
+    items = [shown.index(listed["uses"][purpose]) for purpose in asked]
+    assert items == sorted(items)
     footer = (
-        f"Form media-publication, version 2, language en. SHA-256 of its text: {form.text_sha256}"
+        "Form media-publication, version 3, language en. SHA-256 of its text: "
+        + hashlib.sha256(shown.encode()).hexdigest()
     )
     assert text.count(footer) == pages
     assert text.count(f"Consent request {opened['id']}") == pages

@@ -32,7 +32,8 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("accounts", schema=None) as batch_op:
-        batch_op.drop_column("notification_emails")
-    with op.batch_alter_table("teams", schema=None) as batch_op:
-        batch_op.drop_column("withdrawal_notices_to_team")
+    # In place, not in batch mode: rebuilding accounts or teams would break the references to
+    # them (SQLite refuses to drop a referenced table). SQLite drops a column in place since
+    # 3.35, as PostgreSQL does.
+    op.drop_column("accounts", "notification_emails")
+    op.drop_column("teams", "withdrawal_notices_to_team")
