@@ -25,6 +25,7 @@ from consent.errors import Conflict
 from consent.forms.glossary import use_label
 from consent.forms.models import FormVersion
 from consent.media.models import MediaItem
+from consent.media.subjects import media_key
 from consent.patients.service import data_key, get_patient
 from consent.records.envelope import receipt_envelope
 from consent.records.proofs import bundle_as_appended
@@ -95,7 +96,7 @@ def _ref(session: AnySession, rt: Runtime, item: MediaItem) -> MediaRef:
     erased = item.bytes_erased_at is not None
 
     def load() -> bytes:
-        key = data_key(session, rt.vault, item.patient_id)
+        key = media_key(session, rt.vault, item)
         return b"".join(rt.files.read(media_id=item.id, data_key=key))
 
     return MediaRef(
