@@ -73,7 +73,8 @@ def resolved_duplicate(
     """The stored item the clinician chose to use, after being told a photo was already
     stored: the same person (reuse; they must be a subject of it), or another person in the
     same picture (the patient is added to it). None for no choice or a mistake (cancel)."""
-    media_id, choice = form.get("duplicate_of", "")[:40], form.get("duplicate_choice", "")
+    media_id = str(form.get("duplicate_of", ""))[:40]
+    choice = str(form.get("duplicate_choice", ""))
     if not media_id or choice not in CHOICES or choice == "cancel":
         return None
     item = db.session.get(MediaItem, media_id)

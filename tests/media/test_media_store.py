@@ -1,4 +1,5 @@
-"""Media items: stored encrypted under their own key (sealed for each subject), streamed hashing, typed by content."""
+"""Media items: stored encrypted under their own key (sealed for each subject), streamed
+hashing, typed by content."""
 
 from __future__ import annotations
 
