@@ -5,6 +5,7 @@ keeps the bytes and the receipts the other subject relies on."""
 from __future__ import annotations
 
 import hashlib
+import io
 
 import pytest
 from flask.testing import FlaskClient, FlaskCliRunner
@@ -12,8 +13,11 @@ from sqlalchemy import func, select
 
 from consent.crypto.receipts import verify_envelope
 from consent.db import db
-from consent.media.models import MediaItem
+from consent.errors import IntegrityFailure
+from consent.media.models import MediaItem, MediaSubject
+from consent.media.screen import screen_id
 from consent.media.subjects import media_key
+from consent.patients.service import data_key
 from consent.web.context import runtime
 from consent.workflows.audit import audit
 from tests.factories import Flow, api_key, photo
@@ -109,3 +113,39 @@ def test_erasing_one_subject_keeps_the_other_subjects_evidence(
     assert not runtime().files.holds(media["id"])
     report = audit(db.session, runtime().keyring)
     assert report.ok, report.findings
+
+
+def test_an_item_stored_before_subjects_gets_its_own_key_when_a_second_person_is_added(
+    flow: Flow, runner: FlaskCliRunner
+) -> None:
+    """Migration 0018 leaves old items under their patient's own key; that key also opens the
+    patient's identity, so a second subject never gets a copy of it: the bytes move under a
+    key of their own first, and erasing the first patient leaves them to the second."""
+    data = photo(1913)
+    a, b = flow.patient(), flow.patient()
+    media = flow.media(a, data)
+    rt = runtime()
+    # As 0018 leaves an item stored before it: bytes under A's key, no sealed copy.
+    row = db.session.get_one(MediaSubject, (media["id"], a))
+    row.key_sealed = None
+    rt.files.put(
+        media_id=media["id"], data_key=data_key(db.session, rt.vault, a), source=io.BytesIO(data)
+    )
+    rt.files.delete(screen_id(media["id"]))
+    db.session.commit()
+    assert _bytes(media["id"]) == data
+
+    added = flow.client.post(
+        f"/api/v1/media/{media['id']}/subjects", json={"patient_id": b}, headers=flow.headers
+    )
+    assert added.status_code == 201, added.json
+    db.session.expire_all()
+    assert db.session.get_one(MediaSubject, (media["id"], a)).key_sealed is not None
+    with pytest.raises(IntegrityFailure):  # no longer under A's own key
+        b"".join(rt.files.read(media_id=media["id"], data_key=data_key(db.session, rt.vault, a)))
+    assert _bytes(media["id"]) == data
+    assert not any(path.name.endswith(".previous") for path in rt.files.root.rglob("*"))
+
+    assert runner.invoke(args=["erase-patient", a, "--yes"]).exit_code == 0
+    db.session.expire_all()
+    assert _bytes(media["id"]) == data  # B's copy of the key opens it
