@@ -258,17 +258,23 @@ class Flow:
         assert response.status_code == 201, response.json
         return str(response.json["id"])
 
-    def media(self, patient_id: str, data: bytes, name: str = "photo.jpg") -> dict[str, Any]:
-        response = self.client.post(
-            "/api/v1/media",
-            data={
-                "patient_id": patient_id,
-                "description": "wound, day 3",
-                "file": (io.BytesIO(data), name),
-            },
-            headers=self.headers,
-        )
-        assert response.status_code == 201, response.json
+    def media(
+        self,
+        patient_id: str,
+        data: bytes,
+        name: str = "photo.jpg",
+        resolution: str | None = None,
+        status: int = 201,
+    ) -> dict[str, Any]:
+        form: dict[str, Any] = {
+            "patient_id": patient_id,
+            "description": "wound, day 3",
+            "file": (io.BytesIO(data), name),
+        }
+        if resolution is not None:
+            form["resolution"] = resolution
+        response = self.client.post("/api/v1/media", data=form, headers=self.headers)
+        assert response.status_code == status, response.json
         return dict(response.json)
 
     def open_request(

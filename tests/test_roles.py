@@ -255,6 +255,7 @@ def _their_records(app: Flask) -> tuple[Theirs, dict[str, Credentials]]:
     theirs = _credentials(THEIRS)
     flow = Flow(app.test_client(), str(theirs["admin"].api_key))
     patient = flow.patient()
+    second = flow.patient()
     media = flow.media(patient, photo(71))
     decided = flow.request(patient, [media["id"]], [{"purpose": "teaching"}, {"purpose": "survey"}])
     paper = flow.paper(decided, {"teaching": "granted", "survey": "granted"}, scan_pdf("TheirScan"))
@@ -294,6 +295,10 @@ def _their_records(app: Flask) -> tuple[Theirs, dict[str, Credentials]]:
     bodies: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
         ("POST", "/api/v1/media"): lambda: {
             "data": {"patient_id": patient, "file": (io.BytesIO(photo(73)), "p.jpg")}
+        },
+        # Adding their own patient to their photo: only the team is wrong.
+        ("POST", "/api/v1/media/<string(maxlength=40):media_id>/subjects"): lambda: {
+            "json": {"patient_id": second}
         },
         # Screening with another team's consent would read that patient's identity.
         ("POST", "/api/v1/screen/text"): lambda: {
@@ -406,6 +411,7 @@ def test_the_attack_paths_of_another_team_are_walked() -> None:
         ("GET", "/api/v1/consents/<consent_id>/receipt.pdf"),
         ("POST", "/api/v1/consents/<consent_id>/withdrawal"),
         ("POST", "/api/v1/media/<string(maxlength=40):media_id>/publishable"),
+        ("POST", "/api/v1/media/<string(maxlength=40):media_id>/subjects"),
         ("POST", "/api/v1/requests/<request_id>/decision"),
     ):
         assert table[row]["other"] in ("404", "own"), row

@@ -14,7 +14,7 @@ from consent.accounts.teams import member_for
 from consent.api.schemas import EnvelopeSchema, FullMatch
 from consent.consents.case_texts import MAX_TEXT_CHARACTERS, MAX_TEXTS
 from consent.consents.decisions import get_consent
-from consent.consents.requests import UseRequest, open_request
+from consent.consents.requests import UseRequest, group_of, open_request
 from consent.consents.signing import issue_link
 from consent.consents.uses import CHANNEL, PURPOSES
 from consent.db import db
@@ -72,15 +72,36 @@ class RequestIn(Schema):
     )
 
 
+SIGNING_URL_DOC = (
+    "Single-use link that opens the request on the patient's tablet; it expires (30 minutes "
+    "by default). Shown once."
+)
+
+
+class GroupRequestOut(Schema):
+    id = fields.String(required=True)
+    patient_id = fields.String(required=True)
+    status = fields.String(required=True)
+    signing_url = fields.String(required=True, metadata={"description": SIGNING_URL_DOC})
+
+
 class RequestOut(Schema):
     id = fields.String(required=True)
     status = fields.String(required=True)
-    signing_url = fields.String(
+    signing_url = fields.String(required=True, metadata={"description": SIGNING_URL_DOC})
+    group_id = fields.String(
+        allow_none=True,
         required=True,
         metadata={
-            "description": "Single-use link that opens the request on the patient's tablet; "
-            "it expires (30 minutes by default). Shown once."
+            "description": "When the media show other patients too (their subjects): the id "
+            "shared by this request and one request per other subject, each decided by that "
+            "person on their own; null otherwise."
         },
+    )
+    group = fields.List(
+        fields.Nested(GroupRequestOut),
+        required=True,
+        metadata={"description": "The other subjects' requests of the group ([] without)."},
     )
 
 
@@ -139,16 +160,30 @@ def create_request(payload: dict[str, Any]) -> dict[str, Any]:
         vault=rt.vault,
         places=places(rt.settings),
     )
-    link = issue_link(
-        db.session,
-        request_id=request.id,
-        minutes=rt.settings.signing_link_minutes,
-        scope=caller.scope,
-    )
+    links = {
+        member.id: issue_link(
+            db.session,
+            request_id=member.id,
+            minutes=rt.settings.signing_link_minutes,
+            scope=caller.scope,
+        )
+        for member in group_of(db.session, request)
+    }
     answer = {
         "id": request.id,
         "status": request.status,
-        "signing_url": rt.links.signing(link.token),
+        "signing_url": rt.links.signing(links[request.id].token),
+        "group_id": request.group_id,
+        "group": [
+            {
+                "id": member.id,
+                "patient_id": member.patient_id,
+                "status": member.status,
+                "signing_url": rt.links.signing(links[member.id].token),
+            }
+            for member in group_of(db.session, request)
+            if member.id != request.id
+        ],
     }
     db.session.commit()
     return answer

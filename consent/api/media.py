@@ -13,12 +13,15 @@ from marshmallow import Schema, fields, validate
 from consent.api.schemas import EnvelopeSchema, ErrorSchema
 from consent.db import db
 from consent.media.fingerprints import IMAGE_TYPES
-from consent.media.service import add_media
+from consent.media.models import MediaItem
+from consent.media.service import RESOLUTIONS, add_media
+from consent.media.subjects import add_subject, subject_ids
 from consent.records.envelope import receipt_envelope
 from consent.records.proofs import bundle_for
+from consent.records.receipts import made_by
 from consent.web.auth import RECORD_READERS, current_caller, require_scope
 from consent.web.context import runtime
-from consent.web.guards import accepts_multipart
+from consent.web.guards import accepts_json, accepts_multipart
 from consent.workflows.rendition import publishable_copy, recorded_copy
 from consent.workflows.screen_rendition import prepare_screen_rendition
 
@@ -28,6 +31,21 @@ blp = Blueprint("media", __name__, url_prefix="/api/v1/media", description="Medi
 class MediaForm(Schema):
     patient_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
     description = fields.String(load_default="", validate=validate.Length(max=2000))
+    resolution = fields.String(
+        load_default=None,
+        validate=validate.OneOf(RESOLUTIONS),
+        metadata={
+            "description": "For a file the team already holds (the same SHA-256, or the same "
+            "picture by perceptual hash), after a 409 named it: `reuse` when it shows the same "
+            "person (the stored item is answered), `add_subject` when it shows another person "
+            "in the same picture (the patient becomes one more subject of the stored item). "
+            "Without it such a file is not stored."
+        },
+    )
+
+
+class SubjectIn(Schema):
+    patient_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
 
 
 class MediaFile(Schema):
@@ -40,6 +58,11 @@ class MediaOut(Schema):
     phash = fields.String(allow_none=True, required=True)
     media_type = fields.String(required=True)
     size = fields.Integer(required=True)
+    subjects = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "The patients the item shows, the uploader's first."},
+    )
 
 
 @blp.route("", methods=["POST"])
@@ -48,28 +71,71 @@ class MediaOut(Schema):
 @blp.arguments(MediaForm(), location="form")
 @blp.arguments(MediaFile(), location="files")
 @blp.response(201, MediaOut)
+@blp.alt_response(
+    409,
+    schema=ErrorSchema,
+    description="The team already holds this file or picture: `errors.duplicate` names the "
+    "item (`media_id`, `match` exact or perceptual, `distance`); send `resolution`. A file "
+    "held by another team is refused with no word on what it matched.",
+)
 def upload_media(form: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
-    """Store a media item, encrypted; answer its SHA-256 and perceptual hash."""
+    """Store a media item, encrypted; answer its SHA-256 and perceptual hash. A file the team
+    already holds is stored once: see `resolution`."""
     rt = runtime()
+    caller = current_caller()
     item = add_media(
         db.session,
         rt.vault,
         rt.files,
         patient_id=form["patient_id"],
-        scope=current_caller().scope,
+        scope=caller.scope,
         description=form["description"],
         stream=files["file"].stream,
         limit=rt.settings.max_media_bytes,
         max_pixels=rt.settings.max_image_pixels,
+        max_distance=rt.settings.phash_max_distance,
+        resolution=form["resolution"],
+        added_by=made_by(caller.recorder()),
     )
     prepare_screen_rendition(db.session, rt, item)
     db.session.commit()
+    return _media_out(item)
+
+
+@blp.route("/<string(maxlength=40):media_id>/subjects", methods=["POST"])
+@require_scope("consents:write")
+@accepts_json
+@blp.arguments(SubjectIn())
+@blp.response(201, MediaOut)
+@blp.alt_response(404, schema=ErrorSchema, description="No such item or patient in the team.")
+@blp.alt_response(409, schema=ErrorSchema, description="The patient already is a subject.")
+@blp.alt_response(410, schema=ErrorSchema, description="The patient or the bytes were erased.")
+def add_media_subject(payload: dict[str, Any], media_id: str) -> dict[str, Any]:
+    """Add a patient of the item's team as one more person the item shows: each subject
+    decides for themselves, and verify asks every one of them."""
+    rt = runtime()
+    caller = current_caller()
+    item = add_subject(
+        db.session,
+        rt.vault,
+        rt.files,
+        media_id=media_id,
+        patient_id=payload["patient_id"],
+        scope=caller.scope,
+        added_by=made_by(caller.recorder()),
+    )
+    db.session.commit()
+    return _media_out(item)
+
+
+def _media_out(item: MediaItem) -> dict[str, Any]:
     return {
         "id": item.id,
         "sha256": item.sha256,
         "phash": item.phash,
         "media_type": item.media_type,
         "size": item.size_bytes,
+        "subjects": subject_ids(db.session, item.id),
     }
 
 

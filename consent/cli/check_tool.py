@@ -120,6 +120,8 @@ def describe(checked: CheckedAnswer, file: str) -> str:
                 basis += " (a method this check does not accept)"
         if answer.get("expires_at"):
             basis += f", until {answer['expires_at']}"
+        if checked.subjects > 1:
+            basis += f"; {checked.subjects} people in it, each asked"
         basis += f"{how}; signed by key {checked.key_id})"
     else:
         basis = f" ({how.lstrip(', ') + '; ' if how else ''}signed by key {checked.key_id})"

@@ -36,8 +36,27 @@ class CheckedAnswer:
         return str(method) if method is not None else None
 
     @property
+    def methods(self) -> list[str | None]:
+        """How each subject's governing consent was collected (a file may show several
+        people, each deciding for themselves); the top-level method for an answer without the
+        per-subject list."""
+        governing = self.answer.get("governing")
+        if isinstance(governing, list) and governing:
+            return [item.get("method") for item in governing if isinstance(item, dict)]
+        return [self.method]
+
+    @property
+    def subjects(self) -> int:
+        """How many people the file shows (1 for an answer from before several subjects)."""
+        count = self.answer.get("subjects")
+        return int(count) if isinstance(count, int) else 1
+
+    @property
     def method_accepted(self) -> bool:
-        return self.accept_methods is None or self.method in self.accept_methods
+        """Whether every subject's consent was collected by a method the publisher accepts."""
+        return self.accept_methods is None or all(
+            method in self.accept_methods for method in self.methods
+        )
 
     @property
     def allowed(self) -> bool:

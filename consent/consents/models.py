@@ -58,6 +58,9 @@ class ConsentRequest(db.Model):  # type: ignore[name-defined,misc]
     clinician_name: Mapped[str] = mapped_column(String(200))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Requests made together for the several subjects of the same media (one per subject,
+    # each decided on its own): the id they share; None for a request of one subject.
+    group_id: Mapped[str | None] = mapped_column(String(40), index=True)
 
 
 class RequestMedia(db.Model):  # type: ignore[name-defined,misc]

@@ -20,7 +20,8 @@ from consent.db import AnySession
 from consent.db.types import new_id
 from consent.errors import InvalidInput, NotFound
 from consent.forms.models import FormVersion
-from consent.media.models import MediaItem
+from consent.media.models import MediaItem, MediaSubject
+from consent.patients.models import Patient
 from consent.patients.service import get_patient
 
 # The longest a consent may run before it must be asked again.
@@ -96,19 +97,106 @@ def open_request(
     missing = [media_id for media_id in media_ids if media_id not in by_id]
     if missing:
         raise NotFound(f"No media item {', '.join(missing)}.")
-    foreign = [item.id for item in found if item.patient_id != patient_id]
+    shown = _subjects(session, media_ids)
+    foreign = [media_id for media_id in media_ids if patient_id not in shown[media_id]]
     if foreign:
         raise InvalidInput(
-            "Every media item must be of this patient.", errors={"media_ids": foreign}
+            "Every media item must show this patient (be of this patient, or have them added "
+            "as a subject).",
+            errors={"media_ids": foreign},
         )
+    # Everyone else the media show decides too, each on a request of their own: one request
+    # per subject, sharing a group id (a request of one subject has none).
+    others = sorted(
+        {subject for media_id in media_ids for subject in shown[media_id]} - {patient_id}
+    )
+    group_id = new_id("rg") if others else None
+    request = _request(
+        session,
+        patient_id,
+        patient.team_id,
+        form.id,
+        expires_at,
+        clinician,
+        group_id,
+        media_ids,
+        uses,
+    )
+    for other in others:
+        sibling = _request(
+            session,
+            other,
+            patient.team_id,
+            form.id,
+            expires_at,
+            clinician,
+            group_id,
+            [media_id for media_id in media_ids if other in shown[media_id]],
+            uses,
+        )
+        if texts:
+            _texts(session, vault, sibling, texts, purposes, confirm_identifiers, clinician, places)
+    if texts:
+        _texts(session, vault, request, texts, purposes, confirm_identifiers, clinician, places)
+    return request
+
+
+def _subjects(session: AnySession, media_ids: list[str]) -> dict[str, set[str]]:
+    """The subjects not erased of each media item."""
+    shown: dict[str, set[str]] = {media_id: set() for media_id in media_ids}
+    for media_id, subject in session.execute(
+        select(MediaSubject.media_id, MediaSubject.patient_id)
+        .join(Patient, Patient.id == MediaSubject.patient_id)
+        .where(MediaSubject.media_id.in_(media_ids), Patient.erased_at.is_(None))
+    ):
+        shown[media_id].add(subject)
+    return shown
+
+
+def _texts(
+    session: AnySession,
+    vault: Vault | None,
+    request: ConsentRequest,
+    texts: list[str],
+    purposes: list[str],
+    confirm_identifiers: bool,
+    clinician: Account,
+    places: tuple[str, ...],
+) -> None:
+    if vault is None:
+        raise InvalidInput("Case texts need the vault.", errors={"texts": ["Not accepted."]})
+    add_texts(
+        session,
+        vault,
+        request=request,
+        texts=texts,
+        purposes=purposes,
+        confirm_identifiers=confirm_identifiers,
+        account_id=clinician.id,
+        places=places,
+    )
+
+
+def _request(
+    session: AnySession,
+    patient_id: str,
+    team_id: str,
+    form_version_id: int,
+    expires_at: datetime,
+    clinician: Account,
+    group_id: str | None,
+    media_ids: list[str],
+    uses: list[UseRequest],
+) -> ConsentRequest:
     request = ConsentRequest(
         id=new_id("rq"),
-        team_id=patient.team_id,
+        team_id=team_id,
         patient_id=patient_id,
-        form_version_id=form.id,
+        form_version_id=form_version_id,
         expires_at=expires_at,
         clinician_name=clinician.display_name,
         account_id=clinician.id,
+        group_id=group_id,
     )
     session.add(request)
     session.flush()
@@ -126,20 +214,21 @@ def open_request(
         for position, use in enumerate(uses)
     )
     session.flush()
-    if texts:
-        if vault is None:
-            raise InvalidInput("Case texts need the vault.", errors={"texts": ["Not accepted."]})
-        add_texts(
-            session,
-            vault,
-            request=request,
-            texts=texts,
-            purposes=purposes,
-            confirm_identifiers=confirm_identifiers,
-            account_id=clinician.id,
-            places=places,
-        )
     return request
+
+
+def group_of(session: AnySession, request: ConsentRequest) -> list[ConsentRequest]:
+    """The requests made together with ``request`` for the other subjects of its media, this
+    one included, oldest first ([request] alone for a request of one subject)."""
+    if request.group_id is None:
+        return [request]
+    return list(
+        session.scalars(
+            select(ConsentRequest)
+            .where(ConsentRequest.group_id == request.group_id)
+            .order_by(ConsentRequest.created_at, ConsentRequest.id)
+        )
+    )
 
 
 def get_request(session: AnySession, request_id: str, *, scope: Scope) -> ConsentRequest:

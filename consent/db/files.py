@@ -98,6 +98,22 @@ class MediaStore:
         finally:
             after_rollback(session, lambda: self.delete(media_id))
 
+    def replace_for(
+        self, session: AnySession, *, media_id: str, data_key: bytes, source: IO[bytes]
+    ) -> None:
+        """Re-encrypt a stored file under another key in ``session``'s transaction: the old
+        file is kept aside, put back if the transaction is rolled back, deleted once it holds."""
+        path = self._path(media_id)
+        previous = path.with_name(path.name + ".previous")
+        os.replace(path, previous)
+        try:
+            self.put(media_id=media_id, data_key=data_key, source=source)
+        except BaseException:
+            os.replace(previous, path)
+            raise
+        after_rollback(session, lambda: os.replace(previous, path))
+        after_commit(session, lambda: previous.unlink(missing_ok=True))
+
     def delete_after_commit(self, session: AnySession, media_id: str) -> None:
         """Delete the file once ``session``'s transaction is committed (an erasure)."""
         after_commit(session, lambda: self.delete(media_id))

@@ -35,6 +35,8 @@ class MediaItem(db.Model):  # type: ignore[name-defined,misc]
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), index=True)
+    # The first subject, whose patient the upload named (kept for compatibility); every
+    # subject, this one included, is a row of media_subjects.
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
     sha256: Mapped[str] = mapped_column(String(64))
     # 64-bit pHash as 16 hex digits; images only.
@@ -45,6 +47,27 @@ class MediaItem(db.Model):  # type: ignore[name-defined,misc]
     description_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     bytes_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class MediaSubject(db.Model):  # type: ignore[name-defined,misc]
+    """A patient seen in a media item: every subject decides for themselves, and verify asks
+    every one of them (consent.verify.service).
+
+    ``key_sealed``: the media item's own data key, sealed with this subject's patient key, so
+    that any subject not erased can open the bytes and erasing one subject shreds only their
+    copy of it (consent.media.keys). NULL for an item stored before subjects existed
+    (migration 0021): its bytes are then under the patient key of its first subject itself.
+    """
+
+    __tablename__ = "media_subjects"
+    __table_args__ = (Index("ix_media_subjects_patient_id", "patient_id"),)
+
+    media_id: Mapped[str] = mapped_column(ForeignKey("media_items.id"), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Who added them ("account:3", "api-key:12", "integration:in_...", as made_by says it).
+    added_by: Mapped[str] = mapped_column(String(60))
+    key_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class PerceptualBand(db.Model):  # type: ignore[name-defined,misc]

@@ -1,4 +1,5 @@
-"""Adding media items: fingerprint, encrypt into the store, index the perceptual hash."""
+"""Adding media items: fingerprint, refuse a silent duplicate, encrypt into the store under the
+item's own key (consent.media.subjects), index the perceptual hash."""
 
 from __future__ import annotations
 
@@ -9,10 +10,17 @@ from consent.crypto.vault import Vault, seal
 from consent.db import AnySession
 from consent.db.files import MediaStore
 from consent.db.types import new_id
-from consent.errors import NotFound
+from consent.errors import Conflict, NotFound
+from consent.media.duplicates import Duplicate, find_duplicate
 from consent.media.fingerprints import bands, fingerprint
-from consent.media.models import MediaItem, PerceptualBand
+from consent.media.models import MediaItem, MediaSubject, PerceptualBand
+from consent.media.subjects import add_subject, first_subject, new_media_key
 from consent.patients.service import data_key, get_patient
+
+# What the uploader says of a file the team already holds: the same person (use the stored
+# item), another person in the same picture (add the patient as one more subject of it). No
+# resolution: nothing is stored, and the answer names the stored item.
+RESOLUTIONS = ("reuse", "add_subject")
 
 
 def add_media(
@@ -26,16 +34,38 @@ def add_media(
     stream: IO[bytes],
     limit: int,
     max_pixels: int,
+    max_distance: int = 0,
+    resolution: str | None = None,
+    added_by: str = "upload",
 ) -> MediaItem:
-    """Store a photo or video of a patient: the row, and its bytes encrypted in the store
-    (removed again if the transaction is rolled back).
+    """Store a photo or video of a patient: the row, its first subject, and its bytes
+    encrypted in the store (removed again if the transaction is rolled back). A file the team
+    already holds (same SHA-256, or a pHash within ``max_distance``) is stored once: see
+    RESOLUTIONS; the stored item is returned.
 
     Raises NotFound/Gone for the patient (NotFound for another team's), UnsupportedMediaType,
-    PayloadTooLarge or InvalidInput for the file; nothing is stored when it raises.
+    PayloadTooLarge or InvalidInput for the file, Conflict for a file already held (in the
+    caller's team: ``errors["duplicate"]`` names the item and the match; in another team: no
+    word on it); nothing is stored when it raises.
     """
     patient = get_patient(session, patient_id, scope=scope)
     print_ = fingerprint(stream, limit=limit, max_pixels=max_pixels)
-    key = data_key(session, vault, patient_id)
+    duplicate = find_duplicate(
+        session, sha256=print_.sha256, phash=print_.phash, max_distance=max_distance
+    )
+    if duplicate is not None:
+        return _resolve(
+            session,
+            vault,
+            files,
+            duplicate,
+            patient_id,
+            patient.team_id,
+            scope=scope,
+            resolution=resolution,
+            added_by=added_by,
+        )
+    key = new_media_key()
     item = MediaItem(
         id=new_id("md"),
         team_id=patient.team_id,
@@ -44,10 +74,12 @@ def add_media(
         phash=print_.phash,
         media_type=print_.media_type,
         size_bytes=print_.size,
-        description_sealed=seal(key, description.encode()),
+        # The description may name the uploading patient: sealed with their own key.
+        description_sealed=seal(data_key(session, vault, patient_id), description.encode()),
     )
     session.add(item)
     session.flush()
+    first_subject(session, vault, item, key, added_by)
     if print_.phash:
         session.add_all(
             PerceptualBand(band=band, value=value, media_id=item.id)
@@ -55,6 +87,61 @@ def add_media(
         )
     files.put_for(session, media_id=item.id, data_key=key, source=stream)
     return item
+
+
+def _resolve(
+    session: AnySession,
+    vault: Vault,
+    files: MediaStore,
+    duplicate: Duplicate,
+    patient_id: str,
+    team_id: str,
+    *,
+    scope: Scope,
+    resolution: str | None,
+    added_by: str,
+) -> MediaItem:
+    """The stored item, as ``resolution`` says (RESOLUTIONS); see add_media for what raises."""
+    item = duplicate.item
+    if item.team_id != team_id:
+        raise Conflict(
+            "This file cannot be stored: it matches a file the service already holds. Ask the "
+            "service's administrators."
+        )
+    subject = session.get(MediaSubject, (item.id, patient_id))
+    if resolution == "reuse":
+        if subject is None:
+            raise Conflict(
+                f"Media item {item.id} does not show patient {patient_id}: if this is another "
+                "person in the same picture, send resolution=add_subject.",
+                errors={"resolution": ["The stored item is of another patient."]},
+            )
+        return item
+    if resolution == "add_subject":
+        if subject is not None:
+            return item
+        return add_subject(
+            session,
+            vault,
+            files,
+            media_id=item.id,
+            patient_id=patient_id,
+            scope=scope,
+            added_by=added_by,
+        )
+    what = "the same file" if duplicate.match == "exact" else "the same picture"
+    raise Conflict(
+        f"Media item {item.id} of this team is {what}. Send it again with resolution=reuse if "
+        "it shows the same person, resolution=add_subject if it shows another person in the "
+        "same picture; otherwise nothing was stored.",
+        errors={
+            "duplicate": {
+                "media_id": item.id,
+                "match": duplicate.match,
+                "distance": duplicate.distance,
+            }
+        },
+    )
 
 
 def get_media(session: AnySession, media_id: str, *, scope: Scope) -> MediaItem:

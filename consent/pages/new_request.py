@@ -25,6 +25,12 @@ from consent.forms.models import FormVersion
 from consent.media.service import add_media
 from consent.pages.clinician import MAX_FILES, blp, patient_or_404
 from consent.pages.request_page import show_link_once
+from consent.pages.subjects_choice import (
+    add_others,
+    duplicate_info,
+    other_subjects,
+    resolved_duplicate,
+)
 from consent.pages.text_findings import highlighted
 from consent.patients.service import identity
 from consent.settings import places
@@ -81,6 +87,8 @@ def new_request(patient_id: str) -> Any:
         "form": _default_form(forms),
         "case_text": "",
         "confirm_identifiers": False,
+        "others": "",
+        "duplicate": None,
     }
     findings: list[dict[str, Any]] = []
     if request.method == "POST":
@@ -91,6 +99,8 @@ def new_request(patient_id: str) -> Any:
             "expires": request.form.get("expires", "")[:20],
             "case_text": normalise(request.form.get("case_text", "")[: MAX_TEXT_CHARACTERS + 1]),
             "confirm_identifiers": request.form.get("confirm_identifiers") == "yes",
+            "others": request.form.get("others", "")[:2000],
+            "duplicate": None,
         }
         if len(values["case_text"]) > MAX_TEXT_CHARACTERS:
             errors["case_text"] = _("A text has at most %(n)s characters.", n=MAX_TEXT_CHARACTERS)
@@ -100,7 +110,8 @@ def new_request(patient_id: str) -> Any:
             return _page(patient, forms, values, errors, findings)
         form_id, _sep, language = values["form"].partition(":")
         files = [f for f in request.files.getlist("media") if f and f.filename][:MAX_FILES]
-        if not files:
+        chose_stored = request.form.get("duplicate_choice") in ("reuse", "add_subject")
+        if not files and not chose_stored:
             errors["media"] = _("Add at least one photo or video.")
         elif not all(plain_file_name(file.filename or "") for file in files):
             errors["media"] = _("A file name holds folders or strange characters. Rename the file.")
@@ -121,8 +132,12 @@ def new_request(patient_id: str) -> Any:
         except ValueError:
             # The browser's date field shows the date in the person's own format: name none.
             errors["expires"] = _("Choose the day the consent ends.")
+        others = other_subjects(rt, patient, values["others"], errors) if not errors else []
         if not errors:
             try:
+                stored = resolved_duplicate(rt, staff_scope(), patient, request.form, errors)
+                if errors:
+                    raise ConsentError(errors["duplicate"])
                 added = [
                     add_media(
                         db.session,
@@ -134,12 +149,18 @@ def new_request(patient_id: str) -> Any:
                         stream=f.stream,
                         limit=rt.settings.max_media_bytes,
                         max_pixels=rt.settings.max_image_pixels,
+                        max_distance=rt.settings.phash_max_distance,
+                        added_by=f"account:{staff().id}",
                     )
                     for f in files
                 ]
                 for item in added:
                     prepare_screen_rendition(db.session, rt, item)
-                media_ids = [item.id for item in added]
+                media_ids = ([stored] if stored else []) + [item.id for item in added]
+                if not media_ids:
+                    errors["media"] = _("Add at least one photo or video.")
+                    raise ConsentError(errors["media"])
+                add_others(rt, staff_scope(), media_ids, others)
                 consent_request = open_request(
                     db.session,
                     patient_id=patient.id,
@@ -167,7 +188,15 @@ def new_request(patient_id: str) -> Any:
                 )
             except ConsentError as exc:
                 db.session.rollback()
-                if "expires_at" in exc.errors:
+                if "duplicate" in exc.errors:
+                    values["duplicate"] = duplicate_info(rt, staff_scope(), exc.errors["duplicate"])
+                    errors["duplicate"] = _(
+                        "This photo is already stored for this care team. Say who it shows "
+                        "below. Your other files were not kept: choose them again."
+                    )
+                elif errors:
+                    pass
+                elif "expires_at" in exc.errors:
                     errors["expires"] = _("Choose a day in the future, at most 10 years ahead.")
                 elif "texts.0" in exc.errors:
                     errors["case_text"] = _(

@@ -18,7 +18,7 @@ from consent.consents import signing
 from consent.consents.decisions import consent_for_request, get_consent
 from consent.consents.models import ConsentRequest, Withdrawal
 from consent.consents.paper import paper_scan
-from consent.consents.requests import get_request, request_media, requested_uses
+from consent.consents.requests import get_request, group_of, request_media, requested_uses
 from consent.consents.requests import request_form as form_of
 from consent.db import db
 from consent.documents.qr import qr_svg
@@ -98,6 +98,7 @@ def render_request(request_id: str, *, link_url: str | None) -> str:
     media = request_media(session, request_id) if who is not None else []
     return render_template(
         "clinician/request.html",
+        group=_group(consent_request),
         request=consent_request,
         identity=who,
         form=form,
@@ -122,6 +123,26 @@ def render_request(request_id: str, *, link_url: str | None) -> str:
             [use.purpose for use in requested_uses(session, request_id)],
         ),
     )
+
+
+def _group(consent_request: ConsentRequest) -> list[dict[str, Any]]:
+    """The other people the request's photos show, each with their own request and its state
+    (one request per subject: each decides for themselves)."""
+    session, scope = db.session, staff_scope()
+    members = []
+    for member in group_of(session, consent_request):
+        if member.id == consent_request.id:
+            continue
+        try:
+            name: str | None = identity(session, runtime().vault, member.patient_id, scope=scope)[
+                "name"
+            ]
+        except Gone:
+            name = None
+        members.append(
+            {"request": member, "name": name, "state": request_state(session, scope, member.id)}
+        )
+    return members
 
 
 @blp.get("/requests/<request_id>/status")

@@ -1,34 +1,52 @@
 """Decide whether a file may be published for a purpose, and sign the answer.
 
 The decision is taken from the signed receipts themselves, each checked byte for byte: a row
-edited in the database cannot turn into ``allowed`` (invariant 4). The answer names a consent id
-and a log position, never the patient.
+edited in the database cannot turn into ``allowed`` (invariant 4). The answer names consent ids
+and log positions, never a patient.
 
-Rule when several consents cover a file: among the consents whose use for this purpose covers
-the channel, the newest one governs. So a newer grant wins over an older refusal, and the
-withdrawal or expiry of the newest grant wins over older grants.
+The rule (docs/api.md, "Several people in one file"). A file may show several people: the
+subjects of every media item it matches (directly, through a rendition, or perceptually), and
+the subject of every consent found for those items. Each subject decides for themselves:
+
+1. Per subject, among THAT subject's consents whose use for this purpose covers the channel,
+   the newest governs (so a newer grant wins over their older refusal, and the withdrawal or
+   expiry of their newest grant wins over their older grants). It gives ``allowed``, or
+   ``not_covered`` (refused), ``withdrawn`` or ``expired``; a subject with no such consent is
+   ``not_covered``.
+2. The file's decision is the most protective of the subjects' decisions, in the order of
+   ``PROTECTION``: one person's refusal or withdrawal is enough to stop a use (DOMAIN.md, "For
+   this round"). ``allowed`` only when every subject allows.
+
+The answer counts the subjects and lists each one's governing consent (``governing``); its
+top-level ``consent_id``, ``log_index``, ``method`` and ``expires_at`` are those of the
+deciding subject's (the newest among those whose decision is the file's).
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
 from consent import clock
-from consent.consents.uses import channel_covered
 from consent.crypto.keyring import Keyring
-from consent.crypto.receipts import signed_json, verify_stored
+from consent.crypto.receipts import signed_json
 from consent.db.types import rfc3339
-from consent.errors import IntegrityFailure, VerificationError
+from consent.verify.evidence import Evidence, evidence, exact_match, subjects_of
 from consent.verify.statements import BY_MEDIA_IDS, BY_SHA256, HEAD, perceptual_candidates
 
 # "modified": a case text that is an edit of a consented one (consent.verify.texts).
 DECISIONS = ("allowed", "not_covered", "withdrawn", "expired", "unknown", "modified")
+
+# The per-subject decisions from the least to the most protective: the file's decision is the
+# last of its subjects' in this order (withdrawn, then expired, then not_covered, then unknown,
+# ..., then allowed). A new decision takes its place here and nowhere else; ``masked_only``
+# (issue 19, faces) sits between allowed and unknown.
+PROTECTION = ("allowed", "unknown", "not_covered", "expired", "withdrawn")
 
 
 @dataclass(frozen=True)
@@ -39,145 +57,53 @@ class SignedAnswer:
     envelope_json: bytes
 
 
-@dataclass
-class _Evidence:
-    """What one verified consent receipt says about the purpose asked."""
+@dataclass(frozen=True)
+class SubjectDecision:
+    """One subject's decision and the consent that governs it (None: no consent covers)."""
 
-    consent_id: str
-    log_index: int
-    issued_at: str
-    expires_at: str
-    # How the patient's decision was collected: tablet, paper, external (integration in
-    # version 1 receipts). Publishers may accept some methods only.
-    method: str
-    use: dict[str, Any]
-    withdrawn: set[str] = field(default_factory=set)
+    decision: str
+    governing: Evidence | None
 
 
-def _verified(
-    keyring: Keyring, kind: str, record_id: str, body_bytes: bytes, signature: bytes, key_id: str
-) -> dict[str, Any]:
-    try:
-        return verify_stored(
-            body_bytes=body_bytes, signature=signature, key_id=key_id, keys=keyring
-        )
-    except VerificationError as exc:
-        raise IntegrityFailure(
-            f"The receipt of {kind} {record_id} does not verify; no answer is given."
-        ) from exc
+def most_protective(decisions: Iterable[SubjectDecision]) -> SubjectDecision:
+    """The decision of a file from its subjects': the most protective in ``PROTECTION``; among
+    subjects of that decision, the newest governing consent names it.
 
-
-def _exact_match(rows: Sequence[Any], sha256: str, keyring: Keyring) -> dict[str, Any]:
-    """The match of rows found by ``sha256``: the file itself, or a rendition of an original.
-
-    Every rendition row must carry a verified receipt binding this very hash to the original
-    it joined: a rendition row added in the database cannot make a file verify.
-    Raises IntegrityFailure otherwise.
+    Raises ValueError for no decisions at all (a file with no subject has no decision) and
+    KeyError for a decision not in ``PROTECTION``.
     """
-    direct = False
-    originals: dict[str, str] = {}
-    for row in rows:
-        if row.rendition_id is None:
-            direct = True
-            continue
-        if row.rendition_id in originals:
-            continue
-        body = _verified(
-            keyring,
-            "rendition",
-            row.rendition_id,
-            row.rendition_receipt,
-            row.rendition_signature,
-            row.rendition_key_id,
-        )
-        if (
-            body.get("type") != "rendition"
-            or body.get("receipt_id") != row.rendition_id
-            or body.get("sha256") != sha256
-            or body.get("media_sha256") != row.media_sha256
-            or body.get("kind") != row.rendition_kind
-        ):
-            raise IntegrityFailure(f"Rendition {row.rendition_id} is not bound to this file.")
-        originals[row.rendition_id] = row.media_sha256
-    if direct:
-        return {"kind": "exact"}
-    # Two uploads of one photo that differ only in metadata have one publishable copy: the
-    # answer names the first original by hash, the decision weighs the consents of both.
-    first = min(originals.items(), key=lambda entry: entry[1])
-    kind = next(row.rendition_kind for row in rows if row.rendition_id == first[0])
-    return {"kind": "exact", "rendition_of": first[1], "rendition": kind}
+    ranked = [(PROTECTION.index(item.decision), item) for item in decisions]
+    if not ranked:
+        raise ValueError("a decision needs at least one subject")
+    worst = max(rank for rank, _item in ranked)
+    tied = [item for rank, item in ranked if rank == worst]
+    return max(
+        tied,
+        key=lambda item: (
+            (item.governing.issued_at, item.governing.consent_id) if item.governing else ("", "")
+        ),
+    )
 
 
-def _evidence(
-    rows: Sequence[Any],
-    purpose: str,
-    channel: str | None,
-    keyring: Keyring,
-    bound_in: str = "media",
-) -> list[_Evidence]:
-    """What the verified receipts in ``rows`` say about this purpose and channel; each must
-    bind the rows' ``media_sha256`` in its ``bound_in`` list (``media``, or ``texts`` for the
-    case texts, whose rows carry the text's hash in that column).
+def subject_decision(governing: Evidence | None, purpose: str, now: datetime) -> SubjectDecision:
+    """What one subject's governing consent says (None: nothing of theirs covers the use)."""
+    if governing is None or not governing.use["granted"]:
+        return SubjectDecision("not_covered", governing)
+    if purpose in governing.withdrawn:
+        return SubjectDecision("withdrawn", governing)
+    if governing.expires_at <= rfc3339(now):
+        return SubjectDecision("expired", governing)
+    return SubjectDecision("allowed", governing)
 
-    Raises IntegrityFailure when a receipt does not verify or is not bound to the media item.
-    """
-    bound = {row.media_sha256 for row in rows}
-    consents: dict[str, _Evidence | None] = {}
-    withdrawn: dict[str, set[str]] = {}
-    seen_withdrawals: set[str] = set()
-    for row in rows:
-        if row.consent_id is None:
-            continue
-        if row.consent_id not in consents:
-            body = _verified(
-                keyring,
-                "consent",
-                row.consent_id,
-                row.consent_receipt,
-                row.consent_signature,
-                row.consent_key_id,
-            )
-            if body.get("receipt_id") != row.consent_id or not bound & {
-                item["sha256"] for item in body.get(bound_in, [])
-            }:
-                raise IntegrityFailure(f"Consent {row.consent_id} is not bound to this media item.")
-            use = next(
-                (
-                    use
-                    for use in body["uses"]
-                    if use["purpose"] == purpose and channel_covered(use["channels"], channel)
-                ),
-                None,
-            )
-            consents[row.consent_id] = (
-                _Evidence(
-                    row.consent_id,
-                    body["log_index"],
-                    body["issued_at"],
-                    body["expires_at"],
-                    body["method"],
-                    use,
-                )
-                if use
-                else None
-            )
-        if row.withdrawal_id is not None and row.withdrawal_id not in seen_withdrawals:
-            seen_withdrawals.add(row.withdrawal_id)
-            body = _verified(
-                keyring,
-                "withdrawal",
-                row.withdrawal_id,
-                row.withdrawal_receipt,
-                row.withdrawal_signature,
-                row.withdrawal_key_id,
-            )
-            if body.get("consent_id") != row.consent_id:
-                raise IntegrityFailure(f"Withdrawal {row.withdrawal_id} names another consent.")
-            withdrawn.setdefault(row.consent_id, set()).update(body["purposes"])
-    found = [evidence for evidence in consents.values() if evidence is not None]
-    for evidence in found:
-        evidence.withdrawn = withdrawn.get(evidence.consent_id, set())
-    return found
+
+@dataclass(frozen=True)
+class Weighed:
+    """The file's decision, the deciding consent, the grants, and each subject's decision."""
+
+    decision: str
+    governing: Evidence | None
+    grants: list[dict[str, Any]]
+    subjects: list[SubjectDecision]
 
 
 def weigh(
@@ -187,23 +113,43 @@ def weigh(
     keyring: Keyring,
     now: datetime,
     bound_in: str = "media",
-) -> tuple[str, _Evidence | None, list[dict[str, Any]]]:
-    """The decision the matched rows' receipts give: (decision, governing consent, grants).
+) -> Weighed:
+    """The decision the matched rows' receipts give, subject by subject (the module's rule).
 
     Raises IntegrityFailure when a receipt does not verify or is not bound.
     """
-    evidence = _evidence(rows, purpose, channel, keyring, bound_in)
-    if not evidence:
-        return "not_covered", None, []
-    governing = max(evidence, key=lambda item: (item.issued_at, item.consent_id))
-    use = governing.use
-    if not use["granted"]:
-        return "not_covered", governing, []
-    if purpose in governing.withdrawn:
-        return "withdrawn", governing, []
-    if governing.expires_at <= rfc3339(now):
-        return "expired", governing, []
-    return "allowed", governing, [{"purpose": use["purpose"], "channels": use["channels"]}]
+    found, consent_subjects = evidence(rows, purpose, channel, keyring, bound_in)
+    subjects = subjects_of(rows) | consent_subjects
+    per_subject = [
+        subject_decision(
+            max(
+                (item for item in found if item.subject == subject),
+                key=lambda item: (item.issued_at, item.consent_id),
+                default=None,
+            ),
+            purpose,
+            now,
+        )
+        for subject in sorted(subjects)
+    ]
+    if not per_subject:
+        return Weighed("not_covered", None, [], [])
+    decided = most_protective(per_subject)
+    grants: list[dict[str, Any]] = []
+    if decided.decision == "allowed":
+        grants = [{"purpose": purpose, "channels": _common_channels(per_subject)}]
+    return Weighed(decided.decision, decided.governing, grants, per_subject)
+
+
+def _common_channels(decisions: Sequence[SubjectDecision]) -> list[str]:
+    """The channels every subject granted ([] for any channel: no subject limited it)."""
+    common: set[str] | None = None
+    for item in decisions:
+        assert item.governing is not None
+        channels = item.governing.use["channels"]
+        if channels:
+            common = set(channels) if common is None else common & set(channels)
+    return sorted(common) if common is not None else []
 
 
 def decide(
@@ -225,7 +171,7 @@ def decide(
     now = now or clock.now()
     # Straight on a pooled DBAPI cursor, not the ORM session: this is the hot path.
     rows: list[Any] = BY_SHA256.all(engine, sha256=sha256)
-    match = _exact_match(rows, sha256, keyring) if rows else None
+    match = exact_match(rows, sha256, keyring) if rows else None
     if not rows and phash is not None:
         near = perceptual_candidates(phash, engine, max_distance=max_distance)
         if near is not None:
@@ -238,17 +184,17 @@ def decide(
     else:
         # No record of this file: the answer still names the tree it was checked against.
         head_size, head_root = HEAD.all(engine)[0]
-    decision, governing, grants = (
-        weigh(rows, purpose, channel, keyring, now) if match is not None else ("unknown", None, [])
+    weighed = (
+        weigh(rows, purpose, channel, keyring, now)
+        if match is not None
+        else Weighed("unknown", None, [], [])
     )
     return signed_answer(
         bound=("media_sha256", sha256),
-        decision=decision,
+        weighed=weighed,
         purpose=purpose,
         channel=channel,
         match=match,
-        governing=governing,
-        grants=grants,
         head=(head_size, head_root),
         now=now,
         keyring=keyring,
@@ -258,21 +204,20 @@ def decide(
 def signed_answer(
     *,
     bound: tuple[str, str],
-    decision: str,
+    weighed: Weighed,
     purpose: str,
     channel: str | None,
     match: dict[str, Any] | None,
-    governing: _Evidence | None,
-    grants: list[dict[str, Any]],
     head: tuple[int, bytes],
     now: datetime,
     keyring: Keyring,
 ) -> SignedAnswer:
     """The verify answer, signed: the same shape for a file and for a text, but for the field
     naming what was asked (``bound``: ``media_sha256`` or ``text_sha256``, and the hash)."""
+    governing = weighed.governing
     answer = {
         "type": "verify_answer",
-        "decision": decision,
+        "decision": weighed.decision,
         "purpose": purpose,
         "channel": channel,
         bound[0]: bound[1],
@@ -281,8 +226,25 @@ def signed_answer(
         "log_index": governing.log_index if governing else None,
         "method": governing.method if governing else None,
         "checkpoint": {"size": int(head[0]), "root": base64.b64encode(head[1]).decode()},
-        "grants": grants,
+        "grants": weighed.grants,
         "expires_at": governing.expires_at if governing else None,
+        "subjects": len(weighed.subjects),
+        # One per subject, the most protective first; consent ids only, never a patient.
+        "governing": [
+            {
+                "consent_id": item.governing.consent_id if item.governing else None,
+                "log_index": item.governing.log_index if item.governing else None,
+                "method": item.governing.method if item.governing else None,
+                "decision": item.decision,
+            }
+            for item in sorted(
+                weighed.subjects,
+                key=lambda item: (
+                    -PROTECTION.index(item.decision),
+                    item.governing.consent_id if item.governing else "",
+                ),
+            )
+        ],
         "checked_at": rfc3339(now),
     }
     return SignedAnswer(answer, signed_json(body=answer, body_key="answer", keyring=keyring))

@@ -13,7 +13,7 @@ from consent.consents.models import Consent, RequestMedia, Withdrawal
 from consent.db.readpath import PreparedRead
 from consent.ledger.models import LogHead
 from consent.media.fingerprints import bands, hamming
-from consent.media.models import MediaItem, MediaRendition, PerceptualBand
+from consent.media.models import MediaItem, MediaRendition, MediaSubject, PerceptualBand
 
 # One round trip for everything verify needs about a file: its media items, the consents whose
 # requests include them, and their withdrawals. Built once; executed on the Core connection,
@@ -21,6 +21,7 @@ from consent.media.models import MediaItem, MediaRendition, PerceptualBand
 _media, _links = MediaItem.__table__, RequestMedia.__table__
 _consents, _withdrawals = Consent.__table__, Withdrawal.__table__
 _renditions = MediaRendition.__table__
+_subjects = MediaSubject.__table__
 _bands = PerceptualBand.__table__
 _head = LogHead.__table__
 # The log head in the same statement: on PostgreSQL one snapshot, so the checkpoint an answer
@@ -72,10 +73,14 @@ def _records(*, via_rendition: bool) -> Select[Any]:
             *HEAD_COLUMNS,
             _media.c.id.label("media_id"),
             _media.c.sha256.label("media_sha256"),
+            # Every patient the item shows: each decides (consent.verify.service). One row per
+            # subject, so a photo of one person reads as many rows as before.
+            _subjects.c.patient_id.label("subject_id"),
             *rendition,
             *EVIDENCE_COLUMNS,
         )
         .select_from(source)
+        .outerjoin(_subjects, _subjects.c.media_id == _media.c.id)
         .outerjoin(_links, _links.c.media_id == _media.c.id)
         .outerjoin(_consents, _consents.c.request_id == _links.c.request_id)
         .outerjoin(_withdrawals, _withdrawals.c.consent_id == _consents.c.id)

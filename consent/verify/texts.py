@@ -29,7 +29,7 @@ from consent.consents.text_norm import (
 )
 from consent.crypto.keyring import Keyring
 from consent.db.readpath import PreparedRead
-from consent.verify.service import SignedAnswer, signed_answer, weigh
+from consent.verify.service import SignedAnswer, Weighed, signed_answer, weigh
 from consent.verify.statements import EVIDENCE_COLUMNS, HEAD, HEAD_COLUMNS
 
 # The smallest excerpt a near match considers, and the estimated Jaccard similarity of word
@@ -119,21 +119,19 @@ def decide_text(
                 rows = list(connection.execute(BY_TEXT_IDS, {"text_ids": text_ids}).all())
             match = {"kind": "near", "similarity": round(score, 3), "sha256": matched}
     head_size, head_root = (rows[0].head_size, rows[0].head_root) if rows else HEAD.all(engine)[0]
-    decision, governing, grants = (
+    weighed = (
         weigh(rows, purpose, channel, keyring, now, bound_in="texts")
         if match is not None
-        else ("unknown", None, [])
+        else Weighed("unknown", None, [], [])
     )
-    if match is not None and match["kind"] == "near" and decision == "allowed":
-        decision, grants = "modified", []
+    if match is not None and match["kind"] == "near" and weighed.decision == "allowed":
+        weighed = Weighed("modified", weighed.governing, [], weighed.subjects)
     return signed_answer(
         bound=("text_sha256", sha256),
-        decision=decision,
+        weighed=weighed,
         purpose=purpose,
         channel=channel,
         match=match,
-        governing=governing,
-        grants=grants,
         head=(head_size, head_root),
         now=now,
         keyring=keyring,

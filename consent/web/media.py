@@ -16,7 +16,7 @@ from flask import Response, request
 
 from consent.db import db
 from consent.media.models import MediaItem
-from consent.patients.service import data_key
+from consent.media.subjects import media_key
 from consent.web.context import runtime
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -31,7 +31,7 @@ def media_response(
     ``private_seconds``: let the requesting browser alone keep it that long.
     """
     rt = runtime()
-    key = data_key(db.session, rt.vault, item.patient_id)
+    key = media_key(db.session, rt.vault, item)
     size = item.size_bytes
     wanted = _range(request.headers.get("Range"), size) if ranges else None
     if wanted == "bad":

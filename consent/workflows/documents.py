@@ -26,6 +26,7 @@ from consent.forms.binding import form_binding
 from consent.forms.glossary import use_label
 from consent.forms.shown import shown_sections
 from consent.media.models import MediaItem
+from consent.media.subjects import media_key
 from consent.patients.service import data_key, get_patient
 from consent.records.envelope import receipt_envelope
 from consent.records.proofs import bundle_as_appended
@@ -87,7 +88,7 @@ def _ref(session: AnySession, rt: Runtime, item: MediaItem) -> MediaRef:
     erased = item.bytes_erased_at is not None
 
     def load() -> bytes:
-        key = data_key(session, rt.vault, item.patient_id)
+        key = media_key(session, rt.vault, item)
         return b"".join(rt.files.read(media_id=item.id, data_key=key))
 
     return MediaRef(

@@ -3,7 +3,12 @@
 Crypto-shredding: everything identifying is sealed with the patient's data key, so destroying
 that key (its wrapped copy is the ``patient_keys`` row) makes every sealed column unreadable at
 once, wherever copies of the ciphertext may lie. The sealed columns are emptied as well, the
-encrypted media files and paper scans are deleted, and the record-number look-up is replaced.
+encrypted paper scans are deleted, and the record-number look-up is replaced.
+
+A media item may show several people (consent.media.subjects). Its bytes are under a key of its
+own, of which each subject holds a copy sealed with their patient key: erasing one subject
+destroys their copy only, and the item's bytes stay readable for the others, whose receipts bind
+them; the bytes are deleted with the last subject who is erased.
 
 What stays: media fingerprints (so that verify keeps answering for those files), consent and
 withdrawal receipts (pseudonymous), and the log. Every use still granted is withdrawn by a
@@ -38,7 +43,7 @@ from consent.db.files import MediaStore
 from consent.db.transactions import after_commit
 from consent.db.types import new_id
 from consent.errors import Gone, NotFound
-from consent.media.models import MediaItem
+from consent.media.models import MediaItem, MediaSubject
 from consent.media.screen import screen_id
 from consent.patients.models import Patient, PatientErasure, PatientKey
 from consent.records.log import sign_and_log
@@ -74,7 +79,12 @@ def erase_patient(
         withdraw_and_notify(session, keyring, consent, None, recorded_by=recorded_by)
         for consent in consents
     ]
-    media = session.scalars(select(MediaItem).where(MediaItem.patient_id == patient_id)).all()
+    media = session.scalars(
+        select(MediaItem)
+        .join(MediaSubject, MediaSubject.media_id == MediaItem.id)
+        .where(MediaSubject.patient_id == patient_id)
+        .order_by(MediaItem.id)
+    ).all()
     erasure_id = new_id("er")
     logged = sign_and_log(
         session,
@@ -95,7 +105,8 @@ def erase_patient(
     erasure = PatientErasure(id=erasure_id, patient_id=patient_id, issued_at=now)
     erasure.sealed_by(logged)
     session.add(erasure)
-    _destroy_identity(session, patient, consents, media, now)
+    shown_to_others = _shown_to_others(session, patient_id, media)
+    _destroy_identity(session, patient, consents, media, shown_to_others, now)
     consent_ids = [c.id for c in consents]
     scans = [
         *session.scalars(select(PaperScan.id).where(PaperScan.consent_id.in_(consent_ids))),
@@ -107,8 +118,9 @@ def erase_patient(
     # The files go once the commit holds: a failed erasure must leave the media readable.
     # Their content is unreadable already (the key is gone); a crash between the commit and
     # the deletion leaves only ciphertext nobody can open.
-    screen_copies = [screen_id(item.id) for item in media]  # made on first view, if any
-    for media_id in [item.id for item in media] + screen_copies + list(scans):
+    shredded = [item.id for item in media if item.id not in shown_to_others]
+    screen_copies = [screen_id(media_id) for media_id in shredded]  # made on first view, if any
+    for media_id in shredded + screen_copies + list(scans):
         files.delete_after_commit(session, media_id)
     engine = session.get_bind()
     assert isinstance(engine, Engine)
@@ -124,6 +136,7 @@ def _destroy_identity(
     patient: Patient,
     consents: Sequence[Consent],
     media: Sequence[MediaItem],
+    shown_to_others: set[str],
     now: datetime,
 ) -> None:
     patient_id = patient.id
@@ -131,9 +144,16 @@ def _destroy_identity(
     patient.identity_sealed = None
     patient.record_lookup = f"erased:{patient_id}"
     patient.erased_at = now
+    # Their copy of each media key: unreadable already (their key is gone), emptied too.
+    for subject in session.scalars(
+        select(MediaSubject).where(MediaSubject.patient_id == patient_id)
+    ):
+        subject.key_sealed = None
     for item in media:
-        item.description_sealed = b""
-        item.bytes_erased_at = now
+        if item.patient_id == patient_id:
+            item.description_sealed = b""  # sealed with the erased patient's key
+        if item.id not in shown_to_others:
+            item.bytes_erased_at = now
     for consent in consents:
         consent.signer_sealed = None
         consent.signature_strokes_sealed = None
@@ -145,8 +165,32 @@ def _destroy_identity(
     refresh_patient(session, patient_id)
 
 
+def _shown_to_others(session: AnySession, patient_id: str, media: Sequence[MediaItem]) -> set[str]:
+    """The media items that also show a subject not erased: their bytes stay."""
+    if not media:
+        return set()
+    return set(
+        session.scalars(
+            select(MediaSubject.media_id)
+            .join(Patient, Patient.id == MediaSubject.patient_id)
+            .where(
+                MediaSubject.media_id.in_([item.id for item in media]),
+                MediaSubject.patient_id != patient_id,
+                Patient.erased_at.is_(None),
+            )
+        )
+    )
+
+
 # Tables whose rows held the patient's sealed data before the erasure rewrote them.
-_TOUCHED = ("patient_keys", "patients", "media_items", "consents", "pending_decisions")
+_TOUCHED = (
+    "patient_keys",
+    "patients",
+    "media_items",
+    "media_subjects",
+    "consents",
+    "pending_decisions",
+)
 
 
 def _compact(engine: Engine) -> None:

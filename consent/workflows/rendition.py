@@ -18,7 +18,7 @@ from consent.errors import Conflict, Gone, IntegrityFailure, InvalidInput, NotFo
 from consent.media.fingerprints import IMAGE_TYPES, perceptual_hash
 from consent.media.models import MediaItem, MediaRendition
 from consent.media.strip import strip_metadata
-from consent.patients.service import data_key
+from consent.media.subjects import media_key
 from consent.records.log import sign_and_log
 from consent.records.receipts import Recorder, made_by, rendition_receipt
 from consent.runtime import Runtime
@@ -61,7 +61,7 @@ def publishable_copy(
         raise InvalidInput(
             f"Only images can be made publishable here; media item {media_id} is {item.media_type}."
         )
-    key = data_key(session, rt.vault, item.patient_id)  # Gone once the patient was erased
+    key = media_key(session, rt.vault, item)  # Gone once the patient was erased
     original = b"".join(rt.files.read(media_id=item.id, data_key=key))
     if hashlib.sha256(original).hexdigest() != item.sha256:
         raise IntegrityFailure(f"The stored bytes of media item {media_id} are not its own.")

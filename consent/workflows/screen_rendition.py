@@ -14,7 +14,7 @@ from consent.errors import Gone, IntegrityFailure, InvalidInput, ServiceBusy
 from consent.media.fingerprints import IMAGE_TYPES
 from consent.media.models import MediaItem
 from consent.media.screen import screen_copy, screen_id, screen_media_type
-from consent.patients.service import data_key
+from consent.media.subjects import media_key
 from consent.runtime import Runtime
 from consent.workflows.screen_video import prepare_screen_video
 
@@ -44,7 +44,7 @@ def screen_rendition(
         raise InvalidInput(f"Media item {item.id} is a {item.media_type}, not a photo.")
     if item.bytes_erased_at is not None:
         raise Gone(f"The patient of media item {item.id} was erased; its bytes are gone.")
-    key = data_key(session, rt.vault, item.patient_id)
+    key = media_key(session, rt.vault, item)
     copy_id = screen_id(item.id)
     if rt.files.holds(copy_id):
         data = b"".join(rt.files.read(media_id=copy_id, data_key=key))

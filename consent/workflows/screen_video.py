@@ -1,7 +1,7 @@
 """The screen copy of a video for the tablet: made once, in the background, after the upload
-commits (or on the first view of a video uploaded before), stored encrypted with the patient's
-data key beside the original (``sr_``, like a photo's copy, so an erasure removes and
-crypto-shreds it too), read back for the tablet. consent.media.screen_video says why and how.
+commits (or on the first view of a video uploaded before), stored encrypted with the media
+item's key beside the original (``sr_``, like a photo's copy, so an erasure of its last
+subject removes and crypto-shreds it too), read back for the tablet. consent.media.screen_video says why and how.
 
 Until the copy exists, or when it cannot be made (no FFmpeg, a file FFmpeg cannot read), the
 tablet streams the original in ranges, as before: the page never fails for want of a copy.
@@ -25,7 +25,7 @@ from consent.media.fingerprints import VIDEO_TYPES
 from consent.media.models import MediaItem
 from consent.media.screen import screen_id
 from consent.media.screen_video import encode_screen_video, encoder
-from consent.patients.service import data_key
+from consent.media.subjects import media_key
 from consent.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def stored_video_copy(session: AnySession, rt: Runtime, item: MediaItem) -> byte
     """
     if item.bytes_erased_at is not None:
         raise Gone(f"The patient of media item {item.id} was erased; its bytes are gone.")
-    key = data_key(session, rt.vault, item.patient_id)
+    key = media_key(session, rt.vault, item)
     copy_id = screen_id(item.id)
     if rt.files.holds(copy_id):
         return b"".join(rt.files.read(media_id=copy_id, data_key=key))
@@ -62,7 +62,7 @@ def prepare_screen_video(session: AnySession, rt: Runtime, item: MediaItem) -> N
     upload is rolled back); the upload does not wait for it."""
     if item.media_type not in VIDEO_TYPES:
         return
-    key = data_key(session, rt.vault, item.patient_id)
+    key = media_key(session, rt.vault, item)
     ref = _ItemRef(item)
     after_commit(session, lambda: _start(rt.files, ref, key))
 

@@ -30,8 +30,9 @@ from consent.db import db
 from consent.ledger import store
 from consent.ledger.models import LogLeaf
 from consent.media.models import MediaItem
+from consent.media.subjects import media_key
 from consent.patients.models import Patient, PatientErasure
-from consent.patients.service import data_key, identity
+from consent.patients.service import identity
 from consent.runtime import keys_dir
 from consent.scripts.bootstrap import prepare_database
 from consent.verify.service import decide
@@ -140,11 +141,12 @@ def round_trip(
         # the erased patient stays erased.
         assert identity(db.session, runtime().vault, adult, scope=EVERY_TEAM) == who
         assert db.session.get(Patient, data.patients["erased"]).erased_at is not None
-        # The encrypted media came along and decrypt with the patient's key.
+        # The encrypted media came along and decrypt with the item's key, opened with the
+        # patient's (the media_subjects rows came too).
         item = db.session.scalars(select(MediaItem).where(MediaItem.patient_id == adult)).first()
         plain = b"".join(
             runtime().files.read(
-                media_id=item.id, data_key=data_key(db.session, runtime().vault, adult)
+                media_id=item.id, data_key=media_key(db.session, runtime().vault, item)
             )
         )
         assert len(plain) == item.size_bytes

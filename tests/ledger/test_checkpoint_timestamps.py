@@ -135,7 +135,7 @@ def test_receipt_pdf_proof_carries_the_token_and_consent_verify_checks_it(
 def test_consent_verify_refuses_a_token_moved_to_another_checkpoint(
     flow: Flow, timestamping: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    first, second = decided(flow), decided(flow)
+    first, second = decided(flow), decided(flow, seed=10)  # another patient, other photos
     stamp_all()
     one = attachments(receipt_pdf(flow, first["consent_id"]))
     two = attachments(receipt_pdf(flow, second["consent_id"]))

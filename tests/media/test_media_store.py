@@ -1,15 +1,19 @@
-"""Media items: stored encrypted under the patient's key, streamed hashing, typed by content."""
+"""Media items: stored encrypted under their own key (sealed for each subject), streamed
+hashing, typed by content."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from consent.db import db
+from consent.errors import IntegrityFailure
 from consent.media.models import MediaItem
+from consent.media.subjects import media_key
 from consent.patients.service import data_key
 from consent.web.context import runtime
 from tests.factories import Flow, api_key, photo
@@ -20,6 +24,14 @@ def test_upload_is_hashed_and_stored_encrypted(app: Flask, client: FlaskClient) 
     patient = flow.patient()
     data = photo(1)
     media = flow.media(patient, data, name="IMG_0042.jpg")
+    assert media["subjects"] == [patient]
+    # Under the item's own key, not the patient's (consent.media.subjects).
+    with pytest.raises(IntegrityFailure):
+        b"".join(
+            runtime().files.read(
+                media_id=media["id"], data_key=data_key(db.session, runtime().vault, patient)
+            )
+        )
     assert media["sha256"] == hashlib.sha256(data).hexdigest()
     assert media["media_type"] == "image/jpeg" and media["size"] == len(data)
     assert len(media["phash"]) == 16
@@ -31,7 +43,10 @@ def test_upload_is_hashed_and_stored_encrypted(app: Flask, client: FlaskClient) 
     assert (
         b"".join(
             store.read(
-                media_id=media["id"], data_key=data_key(db.session, runtime().vault, patient)
+                media_id=media["id"],
+                data_key=media_key(
+                    db.session, runtime().vault, db.session.get_one(MediaItem, media["id"])
+                ),
             )
         )
         == data

@@ -14,8 +14,9 @@ from PIL import Image
 
 from consent.crypto.vault import decrypt_stream
 from consent.db import db
+from consent.media.models import MediaItem
 from consent.media.screen import SCREEN_LONGEST_SIDE, screen_id
-from consent.patients.service import data_key
+from consent.media.subjects import media_key
 from consent.web.context import runtime
 from tests.factories import photo
 from tests.pages.test_tablet_flow import clinician, opened
@@ -68,12 +69,12 @@ def test_the_tablet_gets_a_screen_sized_copy_without_metadata_never_the_original
         minutes = runtime().settings.signing_link_minutes
     assert sent.headers["Cache-Control"] == f"private, max-age={minutes * 60}"
     assert int(sent.headers["Content-Length"]) == len(data)
-    # Stored once, encrypted with the patient's key like the original; read back the same.
+    # Stored once, encrypted with the item's key like the original; read back the same.
     with app.app_context():
         rt = runtime()
         stored = rt.files.path(screen_id(item["id"])).read_bytes()
         assert data not in stored and stored[:3] != b"\xff\xd8\xff"
-        key = data_key(db.session, rt.vault, patient)
+        key = media_key(db.session, rt.vault, db.session.get_one(MediaItem, item["id"]))
         assert b"".join(decrypt_stream(key, io.BytesIO(stored))) == data
     again = tablet.get(f"/tablet/media/{item['id']}")
     assert hashlib.sha256(again.get_data()).digest() == hashlib.sha256(data).digest()

@@ -20,7 +20,7 @@ from consent.crypto.vault import decrypt_stream
 from consent.db import db
 from consent.media.models import MediaItem
 from consent.media.screen import screen_id
-from consent.patients.service import data_key
+from consent.media.subjects import media_key
 from consent.web.context import runtime
 from consent.workflows import screen_video
 from consent.workflows.screen_video import wait_for_screen_videos
@@ -122,7 +122,7 @@ def test_the_tablet_gets_a_smaller_playable_screen_copy_of_a_video_in_ranges(
     assert tail.status_code == 206 and tail.get_data() == copy[-10:]
     beyond = tablet.get(url, headers={"Range": f"bytes={len(copy)}-"})
     assert beyond.status_code == 416
-    # Stored once, encrypted with the patient's key like the original.
+    # Stored once, encrypted with the item's key like the original.
     with app.app_context():
         rt = runtime()
         stored = rt.files.path(screen_id(media_id)).read_bytes()
@@ -133,7 +133,7 @@ def test_the_tablet_gets_a_smaller_playable_screen_copy_of_a_video_in_ranges(
     assert media[0]["sha256"] == hashlib.sha256(phone_video).hexdigest()
     with app.app_context():
         item = db.session.get_one(MediaItem, media_id)
-        key = data_key(db.session, runtime().vault, item.patient_id)
+        key = media_key(db.session, runtime().vault, item)
         assert b"".join(decrypt_stream(key, io.BytesIO(stored))) == copy
 
 

@@ -77,10 +77,12 @@ def photo_with_metadata(seed: int) -> bytes:
     return buffer.getvalue()
 
 
-def open_request(flow: Flow, language: str = "en") -> dict[str, Any]:
+def open_request(flow: Flow, language: str = "en", seed: int = 0) -> dict[str, Any]:
+    """A request with two photos; another ``seed`` for another patient's photos (a team holds
+    a file once: the same photo for another patient is a 409)."""
     patient = flow.patient()
-    first = flow.media(patient, photo_with_metadata(1))
-    second = flow.media(patient, photo(2))
+    first = flow.media(patient, photo_with_metadata(1 + seed))
+    second = flow.media(patient, photo(2 + seed))
     request_id = flow.request(
         patient,
         [first["id"], second["id"]],
@@ -239,8 +241,8 @@ def test_print_button_on_the_clinician_page_serves_the_same_form(
 # -- the receipt --------------------------------------------------------------------------------
 
 
-def decided(flow: Flow) -> dict[str, Any]:
-    opened = open_request(flow)
+def decided(flow: Flow, seed: int = 0) -> dict[str, Any]:
+    opened = open_request(flow, seed=seed)
     decision = flow.decide(
         opened["id"],
         {"teaching": True, "public_social_network": False, "journal_publication": True},
@@ -504,7 +506,7 @@ def test_second_request_for_the_same_document_is_not_rendered_again(
     first = flow.client.get(path, headers=flow.headers).get_data()
     second = flow.client.get(path, headers=flow.headers).get_data()
     assert first == second and len(calls) == 1
-    other = open_request(flow)  # other content: another document, rendered
+    other = open_request(flow, seed=10)  # other content: another document, rendered
     third = flow.client.get(f"/api/v1/requests/{other['id']}/form.pdf", headers=flow.headers)
     assert len(calls) == 2 and third.get_data() != first
 
@@ -520,7 +522,7 @@ def test_receipt_is_the_receipt_as_issued_and_today_is_on_the_public_page(
     )
     assert response.status_code == 201
     # Another consent appended to the log does not change this receipt's proof either.
-    decided(flow)
+    decided(flow, seed=10)
     after = receipt_pdf(flow, consent["consent_id"])
     assert after == before and len(calls) == 1
     page = app.test_client().get(f"/v/{consent['consent_id']}").get_data(as_text=True)

@@ -28,6 +28,8 @@ TABLES: tuple[str, ...] = (
     # The wrapped data keys: without them no sealed identity opens after a restore.
     "patient_keys",
     "media_items",
+    # The patients seen in each media item, with each one's sealed copy of its key (issue 19).
+    "media_subjects",
     "perceptual_bands",
     "consent_requests",
     "request_media",
