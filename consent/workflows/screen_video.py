@@ -1,7 +1,8 @@
 """The screen copy of a video for the tablet: made once, in the background, after the upload
 commits (or on the first view of a video uploaded before), stored encrypted with the media
 item's key beside the original (``sr_``, like a photo's copy, so an erasure of its last
-subject removes and crypto-shreds it too), read back for the tablet. consent.media.screen_video says why and how.
+subject removes and crypto-shreds it too), read back for the tablet.
+consent.media.screen_video says why and how.
 
 Until the copy exists, or when it cannot be made (no FFmpeg, a file FFmpeg cannot read), the
 tablet streams the original in ranges, as before: the page never fails for want of a copy.
