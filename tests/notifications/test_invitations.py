@@ -15,7 +15,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from consent import clock
+from consent.accounts.id_tokens import Identity
 from consent.accounts.models import Account, AccountInvitation, AdminJournalEntry
+from consent.accounts.sign_on import parse_group_map, sign_on
 from consent.db import db
 from consent.notifications.models import EmailMessage
 from tests.factories import care_team, csrf, staff
@@ -198,3 +200,18 @@ def test_with_the_hospital_sign_on_the_email_sends_them_there_without_a_token(
     _send(app, configure, port)
     body = inbox.messages[-1][1].get_content()
     assert "/clinician/login" in body and not LINK.search(body)
+    # Their first sign-in (the provider vouching for the e-mail) links the invited account
+    # and uses the invitation; no password was ever set.
+    identity = Identity(
+        issuer="https://sso.hospital.test",
+        subject="noa-1",
+        email="new.nurse@hospital.test",
+        email_verified=True,
+        name="Noa Nurse",
+        groups=("ward-nurses",),
+    )
+    account = sign_on(db.session, identity, parse_group_map("ward-nurses=ward-a:clinician"))
+    db.session.commit()
+    invitation = db.session.scalar(select(AccountInvitation))
+    assert invitation is not None and invitation.account_id == account.id
+    assert invitation.used_at is not None and account.password_hash is None
