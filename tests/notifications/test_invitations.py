@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from consent.notifications.models import EmailMessage
 from tests.factories import care_team, csrf, staff
 from tests.notifications.test_withdrawal_email import Inbox, smtp  # noqa: F401  (fixture)
 from tests.pages.test_admin_pages import _signed_in
+from tests.test_rate_limits import limited
 from tests.test_request_logs import captured  # noqa: F401  (fixture)
 
 PASSWORD = "violet tram harbour seventeen"
@@ -68,11 +70,10 @@ def _choose(app: Flask, token: str, password: str = PASSWORD) -> Any:
 
 
 def _everything_stored() -> str:
-    """Every row of the tables the invitation touches, as text."""
+    """Every row of every table, as text (bytes included)."""
     rows: list[Any] = []
-    for model in (EmailMessage, AccountInvitation, AdminJournalEntry, Account):
-        for row in db.session.scalars(select(model)):
-            rows.append({column.name: getattr(row, column.key) for column in model.__mapper__.c})
+    for table in db.metadata.sorted_tables:
+        rows += [tuple(row) for row in db.session.execute(select(table))]
     return repr(rows)
 
 
@@ -103,6 +104,10 @@ def test_an_invited_person_sets_their_password_and_logs_in(
     person = app.test_client()
     page = person.get(f"/account/invitation/{token}").get_data(as_text=True)
     assert "Ada Admin" in page and "Team ward-a" in page
+    forged = person.post(
+        f"/account/invitation/{token}", data={"password": PASSWORD, "password_again": PASSWORD}
+    )
+    assert forged.status_code == 400  # without the form's CSRF token
     weak = person.post(
         f"/account/invitation/{token}",
         data={"csrf_token": csrf(page), "password": "short", "password_again": "short"},
@@ -215,3 +220,18 @@ def test_with_the_hospital_sign_on_the_email_sends_them_there_without_a_token(
     invitation = db.session.scalar(select(AccountInvitation))
     assert invitation is not None and invitation.account_id == account.id
     assert invitation.used_at is not None and account.password_hash is None
+
+
+def test_the_password_form_is_rate_limited_like_the_log_in(
+    app: Flask, configure: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limited(app, monkeypatch, "login", "2/minute")
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)  # CSRF: the first test
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    # Guessing tokens: every refused try counts, and the third is slowed down.
+    answers = [
+        client.post(f"/account/invitation/{'x' * 43}", data={"password": "p"}).status_code
+        for _ in range(3)
+    ]
+    assert answers[-1] == 429, answers
