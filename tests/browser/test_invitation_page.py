@@ -11,7 +11,11 @@ from flask import Flask
 
 from consent.accounts import invitations
 from consent.db import db
-from tests.browser.helpers import assert_no_axe_violations, screenshot
+from tests.browser.helpers import (
+    assert_no_axe_violations,
+    assert_no_horizontal_scroll,
+    screenshot,
+)
 from tests.browser.test_patient_path import press
 from tests.factories import care_team, member
 
@@ -43,6 +47,12 @@ def test_an_invited_person_chooses_a_password_on_an_accessible_page(
         label = f"invitation-{language}-{size['width']}x{size['height']}"
         assert_no_axe_violations(page, context=label)
         screenshot(page, label)
+    # At 200% zoom too: nothing scrolls sideways, nothing axe-core objects to.
+    zoomed = tablet_page("landscape", 2.0, locale="fr-FR" if language == "fr" else "en-GB")
+    zoomed.goto(f"{live_server}/account/invitation/{token}")
+    assert_no_axe_violations(zoomed, context=f"invitation-{language}-200%")
+    assert_no_horizontal_scroll(zoomed, context=f"invitation-{language}-200%")
+    screenshot(zoomed, f"invitation-{language}-zoom200")
     page.fill("#password", PASSWORD)
     page.fill("#password_again", PASSWORD)
     press(page, "main button.primary")

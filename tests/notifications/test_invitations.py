@@ -186,6 +186,21 @@ def test_only_an_admin_invites_and_only_to_their_own_teams(app: Flask) -> None:
     assert _invite(admin, team="ward-b").status_code == 404  # a team the admin is not in
     assert _invite(admin, email="x" * 300 + "@hospital.test").status_code == 422
     assert db.session.scalar(select(AccountInvitation)) is None
+    # Another team's pending invitation can be neither sent again nor cancelled.
+    assert _invite(admin).status_code == 302
+    invitation = db.session.scalar(select(AccountInvitation))
+    assert invitation is not None
+    outsider_id = staff("admin", team_slug="ward-b").id
+    db.session.commit()
+    outsider = _signed_in(app, outsider_id)
+    token = csrf(outsider.get("/admin/accounts").get_data(as_text=True))
+    for action in ("resend", "cancel"):
+        answer = outsider.post(
+            f"/admin/invitations/{invitation.id}/{action}", data={"csrf_token": token}
+        )
+        assert answer.status_code == 404, answer.location
+    db.session.expire_all()
+    assert db.session.get_one(AccountInvitation, invitation.id).cancelled_at is None
     # Without the form's CSRF token: refused.
     assert admin.post("/admin/accounts/invite", data={"email": "a@b.test"}).status_code == 400
 
