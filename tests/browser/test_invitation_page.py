@@ -60,4 +60,4 @@ def test_an_invited_person_chooses_a_password_on_an_accessible_page(
     spent = page.goto(f"{live_server}/account/invitation/{token}")
     assert spent is not None and spent.status == 410
     assert_no_axe_violations(page, context=f"invitation-spent-{language}")
-    screenshot(page, f"invitation-spent-{language}-1280x800")
+    screenshot(page, f"invitation-spent-{language}-390x844")
