@@ -48,6 +48,7 @@ class PublicLinks:
     FORMS = "forms.list_forms"
     RECEIPT_PDF = "documents.consent_receipt"
     PHONE_RECEIPT = "phone.receipt_page"
+    INVITATION = "invitation.invitation_page"
 
     def __init__(self, base_url: str, url_map: Map) -> None:
         self.base_url = base_url.rstrip("/")
@@ -83,6 +84,10 @@ class PublicLinks:
     def paper_upload(self, request_id: str) -> str:
         """The page where the scan of a signed paper form is entered (clinician log-in)."""
         return self.url(self.PAPER_UPLOAD, request_id=request_id)
+
+    def invitation(self, token: str) -> str:
+        """The single-use page where an invited person chooses their password."""
+        return self.url(self.INVITATION, token=token)
 
     def forms(self) -> str:
         return self.url(self.FORMS)

@@ -119,3 +119,30 @@ def test_every_address_in_the_documents_and_answers_resolves_to_its_route(
         for url in urls:
             status = app.test_client().get(url[len(PUBLIC) :].split("#", 1)[0]).status_code
             assert status in (200, 302, 401, 410), (endpoint, url, status)
+
+
+def test_every_address_in_an_invitation_email_resolves_to_its_route(
+    app: Flask, configure: Any
+) -> None:
+    from consent.accounts import invitations
+    from consent.db import db
+    from consent.workflows.invitation_mail import invitation_body
+    from tests.factories import care_team, member
+
+    configure["CONSENT_PUBLIC_URL"] = PUBLIC
+    admin = member(email="ada.links@hospital.test", display_name="Ada", role="admin")
+    invitation, token = invitations.invite(
+        db.session,
+        email="noa.links@hospital.test",
+        display_name="Noa",
+        role="clinician",
+        team=care_team(),
+        created_by=admin.id,
+        hours=72,
+    )
+    for body, endpoint in (
+        (invitation_body(runtime(), invitation, token), "invitation.invitation_page"),
+        (invitation_body(runtime(), invitation, None), "clinician.login"),
+    ):
+        urls = {match.rstrip(".,;)") for match in ADDRESS.findall(body)}
+        assert urls and {route(app, url)[0] for url in urls} == {endpoint}

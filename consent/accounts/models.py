@@ -125,6 +125,31 @@ class Account(db.Model):  # type: ignore[name-defined,misc]
         return str(self.id)
 
 
+class AccountInvitation(db.Model):  # type: ignore[name-defined,misc]
+    """An administrator's invitation to an account without a password: a single-use link,
+    e-mailed to the person, where they choose their password. Only the SHA-256 of the token
+    is stored (a 256-bit random token: nothing to guess); a re-sent invitation gets a new one."""
+
+    __tablename__ = "account_invitations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    # The team the person was invited to: what the invitation page names.
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    account: Mapped[Account] = relationship(Account, foreign_keys=[account_id])
+    inviter: Mapped[Account] = relationship(Account, foreign_keys=[created_by])
+    team: Mapped[Team] = relationship(Team)
+
+
 class LoginFailure(db.Model):  # type: ignore[name-defined,misc]
     """A wrong password for an existing account, and the address it came from: what slows the
     next try from that address (consent.accounts.logins), and what its owner is shown."""
@@ -176,6 +201,9 @@ class ApiKey(db.Model):  # type: ignore[name-defined,misc]
 # What the admin journal records: every change an administrator makes, and the audit runs.
 ADMIN_ACTIONS = (
     "account.invited",
+    "account.invitation_resent",
+    "account.invitation_cancelled",
+    "account.invitation_accepted",
     "account.disabled",
     "account.enabled",
     "membership.added",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 
 from consent.accounts.id_tokens import Identity
+from consent.accounts.invitations import mark_signed_on
 from consent.accounts.models import Account, Membership, Team
 from consent.db import AnySession
 from consent.errors import SignOnRefused
@@ -86,6 +87,8 @@ def sign_on(session: AnySession, identity: Identity, rules: tuple[GroupRule, ...
         account = _first_sign_in(session, identity, grant)
     if account.disabled_at is not None:
         raise SignOnRefused("This account is disabled; ask an administrator.")
+    # An invited person's first sign-in is their invitation's acceptance.
+    mark_signed_on(session, account)
     account.role = grant.role
     if identity.name:
         account.display_name = identity.name

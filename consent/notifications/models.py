@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consent.db import db
 from consent.db.types import UTCDateTime, utcnow
 
-EMAIL_KINDS = ("consent.withdrawn", "signature.waiting", "consents.expiring")
+# account.invited: to a person an administrator invited (their account, not a patient's).
+EMAIL_KINDS = ("consent.withdrawn", "signature.waiting", "consents.expiring", "account.invited")
 # cancelled: no longer true when its time came (the signature was confirmed meanwhile).
 EMAIL_STATES = ("pending", "sent", "dead", "cancelled")
 MAX_ERROR_LENGTH = 500
@@ -44,3 +45,9 @@ class EmailMessage(db.Model):  # type: ignore[name-defined,misc]
     last_error: Mapped[str | None] = mapped_column(String(MAX_ERROR_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # account.invited: the invitation, and its token sealed with the instance's vault (never
+    # in clear; opened only to write the e-mail, and erased once sent, dead or cancelled).
+    invitation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("account_invitations.id", ondelete="CASCADE"), index=True
+    )
+    secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from consent import clock
-from consent.accounts.models import Account, Membership, Team
+from consent.accounts.invitations import is_pending
+from consent.accounts.models import Account, AccountInvitation, Membership, Team
 from consent.consents.models import Consent, ConsentRequest
 from consent.db import AnySession
 from consent.db.types import new_id
@@ -82,8 +83,49 @@ def notify_waiting(session: AnySession, request_id: str) -> EmailMessage | None:
     return message
 
 
+def notify_invitation(
+    session: AnySession, invitation: AccountInvitation, secret_sealed: bytes | None
+) -> EmailMessage:
+    """Queue the invitation's e-mail to the invited person, with its token sealed by the
+    vault (None with the hospital's sign-on: the e-mail sends them there, with no token).
+    Whatever was still queued for the same invitation (an older token) is cancelled."""
+    withdraw_invitation_mail(session, invitation.id)
+    message = EmailMessage(
+        id=new_id("em"),
+        team_id=invitation.team_id,
+        account_id=invitation.account_id,
+        request_id=None,
+        kind="account.invited",
+        next_attempt_at=clock.now(),
+        invitation_id=invitation.id,
+        secret_sealed=secret_sealed,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def withdraw_invitation_mail(session: AnySession, invitation_id: str) -> None:
+    """Cancel the invitation's e-mails not sent yet, and erase their sealed tokens."""
+    for message in session.scalars(
+        select(EmailMessage).where(
+            EmailMessage.invitation_id == invitation_id, EmailMessage.state == "pending"
+        )
+    ):
+        message.state, message.secret_sealed = "cancelled", None
+
+
 def still_true(session: AnySession, message: EmailMessage) -> bool:
     """Whether what the message says still holds when it is sent."""
+    if message.kind == "account.invited":
+        invitation = (
+            session.get(AccountInvitation, message.invitation_id) if message.invitation_id else None
+        )
+        return (
+            invitation is not None
+            and is_pending(invitation)
+            and invitation.expires_at > clock.now()
+        )
     if message.kind != "signature.waiting":
         return True
     if message.request_id is None:

@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
         admin,
         admin_operations,
         clinician,
+        invitation,
         login,
         my_settings,
         new_request,
@@ -51,7 +52,7 @@ def init_app(app: Flask) -> None:
     assert tablet_end.blp is tablet_choose.blp is tablet_sign.blp is tablet.blp
     assert worklist.blp is clinician.blp and request_page.blp is clinician.blp
     assert new_request.blp is clinician.blp and my_settings.blp is clinician.blp
-    for module in (tablet, clinician, paper, public, withdraw, admin_operations, phone):
+    for module in (tablet, clinician, paper, public, withdraw, admin_operations, phone, invitation):
         app.register_blueprint(module.blp)
     app.register_blueprint(admin.init_app())
     app.jinja_env.globals.update(

@@ -143,6 +143,6 @@ def choose_language() -> Any:
         session["lang"] = request.form["lang"]
     target = request.form.get("next", "")
     # Back to the page it was chosen on: the clinician's pages or a public consent page.
-    if target.startswith(("/clinician/", "/v/")) and "//" not in target:
+    if target.startswith(("/clinician/", "/v/", "/account/invitation/")) and "//" not in target:
         return redirect(target)
     return redirect(url_for("clinician.dashboard"))

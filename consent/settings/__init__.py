@@ -100,6 +100,7 @@ class Settings:
     oidc_groups_claim: str
     oidc_group_map: str | None
     session_hours: int
+    invitation_hours: int
     signing_link_minutes: int
     pdf_cache_bytes: int
     webhooks_allow_http: bool

@@ -204,6 +204,12 @@ SETTINGS: tuple[Setting, ...] = (
     _s("CONSENT_LOG_LEVEL", "INFO", log_level, "Level of the JSON logs on stderr."),
     _s("CONSENT_SESSION_HOURS", 10, whole(1, 24 * 7), "Hours a clinician's log-in lasts."),
     _s(
+        "CONSENT_INVITATION_HOURS",
+        72,
+        whole(1, 24 * 30),
+        "Hours an account invitation's link works (an administrator can send a new one).",
+    ),
+    _s(
         "CONSENT_SIGNING_LINK_MINUTES",
         30,
         whole(1, 24 * 60),

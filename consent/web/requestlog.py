@@ -33,8 +33,9 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 _INCOMING_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-# Path segments that are secrets: the single-use signing link handed to the tablet.
-_SECRET_SEGMENTS = (re.compile(r"^(/tablet/s/)[^/]+"),)
+# Path segments that are secrets: the single-use signing link handed to the tablet, and the
+# link of an account invitation.
+_SECRET_SEGMENTS = (re.compile(r"^(/tablet/s/)[^/]+"), re.compile(r"^(/account/invitation/)[^/]+"))
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -42,7 +43,7 @@ access_log = logging.getLogger("consent.request")
 
 
 def loggable_path(path: str) -> str:
-    if path.startswith("/tablet/s/"):  # the only secret segment, checked before the regex
+    if path.startswith(("/tablet/s/", "/account/invitation/")):  # checked before the regexes
         for pattern in _SECRET_SEGMENTS:
             path = pattern.sub(r"\1…", path)
     return path[:300]

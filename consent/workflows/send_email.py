@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage as MimeMessage
 
 from consent import clock
-from consent.accounts.models import Account
+from consent.accounts.models import Account, AccountInvitation
 from consent.db import AnySession
 from consent.notifications.models import MAX_ERROR_LENGTH, EmailMessage
 from consent.notifications.service import due, still_true
 from consent.runtime import Runtime
 from consent.workflows.deliver import backoff
+from consent.workflows.invitation_mail import invitation_body
 
 REQUEST_PAGE = "clinician.request_page"
 WORKLIST = "clinician.dashboard"
@@ -28,6 +29,8 @@ SUBJECTS = {
         "A signature waits for your confirmation / Une signature attend votre confirmation"
     ),
     "consents.expiring": "Consents ending soon / Consentements qui prennent fin bientôt",
+    "account.invited": "Your account on the consent service / Votre compte sur le service "
+    "de consentement",
 }
 BODIES = {
     "consent.withdrawn": (
@@ -63,18 +66,30 @@ class SendReport:
     dead: list[str] = field(default_factory=list)
 
 
-def compose(rt: Runtime, message: EmailMessage, to: str) -> MimeMessage:
+def compose(
+    rt: Runtime, message: EmailMessage, to: str, invitation: AccountInvitation | None = None
+) -> MimeMessage:
     url = (
         rt.links.url(REQUEST_PAGE, request_id=message.request_id)
         if message.request_id
         else rt.links.url(WORKLIST, state="expiring")
     )
+    if message.kind == "account.invited":
+        assert invitation is not None
+        token = (
+            rt.vault.open_service_secret(message.secret_sealed).decode()
+            if message.secret_sealed is not None and not rt.settings.sign_on
+            else None
+        )
+        body = invitation_body(rt, invitation, token)
+    else:
+        body = BODIES[message.kind].format(url=url)
     mime = MimeMessage()
     mime["From"] = rt.settings.smtp_from
     mime["To"] = to
     mime["Subject"] = SUBJECTS[message.kind]
     mime["Message-ID"] = f"<{message.id}@{rt.settings.smtp_from.rpartition('@')[2] or 'consent'}>"
-    mime.set_content(BODIES[message.kind].format(url=url))
+    mime.set_content(body)
     return mime
 
 
@@ -98,19 +113,27 @@ def send_due(session: AnySession, rt: Runtime, *, limit: int = 100) -> SendRepor
     for message in due(session, now=clock.now(), limit=limit):
         account = session.get(Account, message.account_id)
         # The person turned their notification e-mails off after it was queued: not sent.
-        if not still_true(session, message) or (account and not account.notification_emails):
-            message.state = "cancelled"
+        invited = message.kind == "account.invited"
+        # An invitation goes out whatever the (new) person's notification choice.
+        wanted = invited or account is None or account.notification_emails
+        if not still_true(session, message) or not wanted:
+            message.state, message.secret_sealed = "cancelled", None
             session.commit()
             continue
         message.attempts += 1
         try:
             if account is None or not account.email:
                 raise ValueError("the account has no e-mail address")
-            _send(rt, compose(rt, message, account.email))
+            invitation = (
+                session.get(AccountInvitation, message.invitation_id)
+                if message.invitation_id
+                else None
+            )
+            _send(rt, compose(rt, message, account.email, invitation))
         except (OSError, smtplib.SMTPException, ValueError) as exc:
             message.last_error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
             if message.attempts >= rt.settings.webhook_max_attempts:
-                message.state = "dead"
+                message.state, message.secret_sealed = "dead", None
                 report.dead.append(message.id)
             else:
                 message.next_attempt_at = clock.now() + backoff(
@@ -121,6 +144,8 @@ def send_due(session: AnySession, rt: Runtime, *, limit: int = 100) -> SendRepor
                 report.retrying.append(message.id)
         else:
             message.state, message.sent_at, message.last_error = "sent", clock.now(), None
+            # The token was only kept to be sent: no copy of it stays, even sealed.
+            message.secret_sealed = None
             report.sent.append(message.id)
         session.commit()
     return report

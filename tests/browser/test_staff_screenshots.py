@@ -14,6 +14,7 @@ from consent.accounts.journal import record_admin_action
 from consent.consents.models import Consent
 from consent.db import db
 from consent.web.context import runtime
+from consent.workflows.invite import invite_account
 from consent.workflows.withdraw import withdraw_with_code
 from tests.browser.helpers import (
     assert_no_axe_violations,
@@ -21,7 +22,7 @@ from tests.browser.helpers import (
     screenshot,
 )
 from tests.browser.test_patient_path import press
-from tests.factories import Flow, issue_key, member, photo
+from tests.factories import Flow, care_team, issue_key, member, photo
 
 PASSWORD = "correct horse battery staple"
 SIZES = ({"width": 1280, "height": 800}, {"width": 1440, "height": 900})
@@ -42,6 +43,16 @@ def _pages(app: Flask) -> tuple[str, list[tuple[str, str]]]:
         db.session, runtime().keyring, consent_id=decided["consent_id"], purposes=["teaching"]
     )
     record_admin_action(db.session, account_id=account.id, action="log.audited", object_id="log:3")
+    # A pending invitation: the accounts page shows it "invited, waiting", with its buttons.
+    invite_account(
+        db.session,
+        runtime(),
+        admin_id=account.id,
+        email="invited.nurse@hospital.test",
+        display_name="Noa Invited",
+        role="clinician",
+        team=care_team(),
+    )
     db.session.commit()
     # An endpoint, for its "Send a test event" button.
     hooked = api.client.post(

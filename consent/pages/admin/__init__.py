@@ -53,6 +53,6 @@ def index() -> Any:
 
 def init_app() -> Blueprint:
     """The blueprint with every section's routes added."""
-    from consent.pages.admin import journal, keys, people  # noqa: F401  (they add their routes)
+    from consent.pages.admin import invitations, journal, keys, people  # noqa: F401  (they add their routes)
 
     return blp

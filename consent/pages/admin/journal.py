@@ -14,6 +14,9 @@ from consent.pages.admin import blp, reader_required
 
 ACTION_LABELS = {
     "account.invited": _l("Account invited"),
+    "account.invitation_resent": _l("Invitation sent again"),
+    "account.invitation_cancelled": _l("Invitation cancelled"),
+    "account.invitation_accepted": _l("Invitation accepted (password chosen)"),
     "account.disabled": _l("Account disabled"),
     "account.enabled": _l("Account enabled"),
     "membership.added": _l("Member added to a team"),

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from consent.accounts.journal import record_admin_action
 from consent.accounts.models import Account, Team
-from consent.accounts.service import account_by_email, accounts, disable_account, enable_account
+from consent.accounts.service import account_by_email, disable_account, enable_account
 from consent.accounts.teams import (
     add_member,
     all_teams,
@@ -19,7 +19,6 @@ from consent.accounts.teams import (
     members_of,
     remove_member,
     team_by_slug,
-    teams_of,
 )
 from consent.db import db
 from consent.errors import ConsentError, NotFound
@@ -64,9 +63,9 @@ def create_integration_page() -> Any:
 @blp.get("/accounts")
 @admin_required
 def accounts_page() -> Any:
-    everyone = accounts(db.session)
-    teams = {account.id: teams_of(db.session, account.id) for account in everyone}
-    return render_template("admin/accounts.html", accounts=everyone, teams=teams)
+    from consent.pages.admin.invitations import accounts_page as page
+
+    return page()
 
 
 @blp.post("/accounts/<int:account_id>/disable")

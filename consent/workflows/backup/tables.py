@@ -21,6 +21,8 @@ TABLES: tuple[str, ...] = (
     # Wrong passwords per account and address: the owner is shown them at the next log-in.
     "login_failures",
     "memberships",
+    # Invitations to accounts (only the SHA-256 of each link's token).
+    "account_invitations",
     "integrations",
     "api_keys",
     "form_versions",
