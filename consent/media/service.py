@@ -10,7 +10,8 @@ from consent.db import AnySession
 from consent.db.files import MediaStore
 from consent.db.types import new_id
 from consent.errors import NotFound
-from consent.media.fingerprints import bands, fingerprint
+from consent.media.faces import faces_in_photo, faces_in_video, faces_json
+from consent.media.fingerprints import IMAGE_TYPES, bands, fingerprint
 from consent.media.models import MediaItem, PerceptualBand
 from consent.patients.service import data_key, get_patient
 
@@ -27,8 +28,8 @@ def add_media(
     limit: int,
     max_pixels: int,
 ) -> MediaItem:
-    """Store a photo or video of a patient: the row, and its bytes encrypted in the store
-    (removed again if the transaction is rolled back).
+    """Store a photo or video of a patient: the row with the faces found in it, and its bytes
+    encrypted in the store (removed again if the transaction is rolled back).
 
     Raises NotFound/Gone for the patient (NotFound for another team's), UnsupportedMediaType,
     PayloadTooLarge or InvalidInput for the file; nothing is stored when it raises.
@@ -36,6 +37,11 @@ def add_media(
     patient = get_patient(session, patient_id, scope=scope)
     print_ = fingerprint(stream, limit=limit, max_pixels=max_pixels)
     key = data_key(session, vault, patient_id)
+    boxes = (
+        faces_in_photo(stream, max_pixels=max_pixels)
+        if print_.media_type in IMAGE_TYPES
+        else faces_in_video(stream)
+    )
     item = MediaItem(
         id=new_id("md"),
         team_id=patient.team_id,
@@ -45,6 +51,7 @@ def add_media(
         media_type=print_.media_type,
         size_bytes=print_.size,
         description_sealed=seal(key, description.encode()),
+        faces=None if boxes is None else faces_json(boxes),
     )
     session.add(item)
     session.flush()

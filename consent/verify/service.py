@@ -7,6 +7,11 @@ and a log position, never the patient.
 Rule when several consents cover a file: among the consents whose use for this purpose covers
 the channel, the newest one governs. So a newer grant wins over an older refusal, and the
 withdrawal or expiry of the newest grant wins over older grants.
+
+A use granted "only with my face hidden" (issue 19) answers ``masked_only`` for the original
+photo, naming the face-masked copy the consent receipt binds (``masked_sha256``) so that a
+publishing tool can offer it instead, and ``allowed`` for that copy (exact, or re-encoded and
+found nearer the copy than the original; a tie is the original's, the more protective answer).
 """
 
 from __future__ import annotations
@@ -25,10 +30,18 @@ from consent.crypto.keyring import Keyring
 from consent.crypto.receipts import signed_json, verify_stored
 from consent.db.types import rfc3339
 from consent.errors import IntegrityFailure, VerificationError
-from consent.verify.statements import BY_MEDIA_IDS, BY_SHA256, HEAD, perceptual_candidates
+from consent.verify.statements import (
+    BY_MEDIA_IDS,
+    BY_RENDITION_IDS,
+    BY_SHA256,
+    HEAD,
+    perceptual_candidates,
+)
 
 # "modified": a case text that is an edit of a consented one (consent.verify.texts).
-DECISIONS = ("allowed", "not_covered", "withdrawn", "expired", "unknown", "modified")
+# "masked_only": granted for the face-masked copy only (issue 19).
+DECISIONS = ("allowed", "masked_only", "not_covered", "withdrawn", "expired", "unknown", "modified")
+FACE_MASKED = "face-masked"
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,10 @@ class _Evidence:
     method: str
     use: dict[str, Any]
     withdrawn: set[str] = field(default_factory=set)
+    # Original SHA-256 -> its face-masked copy's, as the receipt binds them (issue 19).
+    masked: dict[str, str] = field(default_factory=dict)
+    # Set by ``weigh`` for a ``masked_only`` answer: the copy a publisher may use instead.
+    masked_sha256: str | None = None
 
 
 def _verified(
@@ -157,6 +174,11 @@ def _evidence(
                     body["expires_at"],
                     body["method"],
                     use,
+                    masked={
+                        item["sha256"]: item["masked_sha256"]
+                        for item in body.get("media", [])
+                        if "masked_sha256" in item
+                    },
                 )
                 if use
                 else None
@@ -187,8 +209,10 @@ def weigh(
     keyring: Keyring,
     now: datetime,
     bound_in: str = "media",
+    masked_copy: str | None = None,
 ) -> tuple[str, _Evidence | None, list[dict[str, Any]]]:
     """The decision the matched rows' receipts give: (decision, governing consent, grants).
+    ``masked_copy``: the SHA-256 of the face-masked copy the file asked is (or is near).
 
     Raises IntegrityFailure when a receipt does not verify or is not bound.
     """
@@ -203,7 +227,15 @@ def weigh(
         return "withdrawn", governing, []
     if governing.expires_at <= rfc3339(now):
         return "expired", governing, []
-    return "allowed", governing, [{"purpose": use["purpose"], "channels": use["channels"]}]
+    grant = {"purpose": use["purpose"], "channels": use["channels"]}
+    if use.get("face") == "hidden" and bound_in == "media":
+        grant["face"] = "hidden"
+        copies = [governing.masked.get(sha) for sha in sorted({row.media_sha256 for row in rows})]
+        if masked_copy is None or masked_copy not in copies:
+            # The original (or a copy of it that is not the masked one): fails closed.
+            governing.masked_sha256 = next((copy for copy in copies if copy), None)
+            return "masked_only", governing, [grant]
+    return "allowed", governing, [grant]
 
 
 def decide(
@@ -227,19 +259,19 @@ def decide(
     rows: list[Any] = BY_SHA256.all(engine, sha256=sha256)
     match = _exact_match(rows, sha256, keyring) if rows else None
     if not rows and phash is not None:
-        near = perceptual_candidates(phash, engine, max_distance=max_distance)
-        if near is not None:
-            media_ids, distance, matched_sha256 = near
-            with engine.connect() as connection:
-                rows = list(connection.execute(BY_MEDIA_IDS, {"media_ids": media_ids}).all())
-            match = {"kind": "perceptual", "distance": distance, "sha256": matched_sha256}
+        rows, match = _perceptual(phash, engine, keyring, max_distance)
     if rows:
         head_size, head_root = rows[0].head_size, rows[0].head_root
     else:
         # No record of this file: the answer still names the tree it was checked against.
         head_size, head_root = HEAD.all(engine)[0]
+    masked_copy = None
+    if match is not None and match.get("rendition") == FACE_MASKED:
+        masked_copy = match.get("sha256", sha256)
     decision, governing, grants = (
-        weigh(rows, purpose, channel, keyring, now) if match is not None else ("unknown", None, [])
+        weigh(rows, purpose, channel, keyring, now, masked_copy=masked_copy)
+        if match is not None
+        else ("unknown", None, [])
     )
     return signed_answer(
         bound=("media_sha256", sha256),
@@ -252,7 +284,34 @@ def decide(
         head=(head_size, head_root),
         now=now,
         keyring=keyring,
+        masked_sha256=governing.masked_sha256 if governing else None,
     )
+
+
+def _perceptual(
+    phash: str, engine: Engine, keyring: Keyring, max_distance: int
+) -> tuple[list[Any], dict[str, Any] | None]:
+    """The records of the media items (or face-masked copies) nearest to ``phash``, and the
+    match; a masked copy only when strictly nearer than any original."""
+    near = perceptual_candidates(phash, engine, max_distance=max_distance)
+    masked = perceptual_candidates(phash, engine, max_distance=max_distance, masked=True)
+    rows: list[Any] = []
+    if masked is not None and (near is None or masked[1] < near[1]):
+        rendition_ids, distance, matched_sha256 = masked
+        with engine.connect() as connection:
+            found = connection.execute(BY_RENDITION_IDS, {"rendition_ids": rendition_ids})
+            rows = [row for row in found.all() if row.rendition_kind == FACE_MASKED]
+        bound = _exact_match(
+            [row for row in rows if row.rendition_id == rendition_ids[0]], matched_sha256, keyring
+        )
+        match = {"kind": "perceptual", "distance": distance, "sha256": matched_sha256}
+        return rows, {**match, "rendition_of": bound["rendition_of"], "rendition": FACE_MASKED}
+    if near is None:
+        return rows, None
+    media_ids, distance, matched_sha256 = near
+    with engine.connect() as connection:
+        rows = list(connection.execute(BY_MEDIA_IDS, {"media_ids": media_ids}).all())
+    return rows, {"kind": "perceptual", "distance": distance, "sha256": matched_sha256}
 
 
 def signed_answer(
@@ -267,9 +326,12 @@ def signed_answer(
     head: tuple[int, bytes],
     now: datetime,
     keyring: Keyring,
+    masked_sha256: str | None = None,
 ) -> SignedAnswer:
     """The verify answer, signed: the same shape for a file and for a text, but for the field
-    naming what was asked (``bound``: ``media_sha256`` or ``text_sha256``, and the hash)."""
+    naming what was asked (``bound``: ``media_sha256`` or ``text_sha256``, and the hash);
+    ``masked_sha256`` only in a ``masked_only`` answer (the copy to publish instead, or None
+    when there is none: a video)."""
     answer = {
         "type": "verify_answer",
         "decision": decision,
@@ -285,4 +347,6 @@ def signed_answer(
         "expires_at": governing.expires_at if governing else None,
         "checked_at": rfc3339(now),
     }
+    if decision == "masked_only":
+        answer["masked_sha256"] = masked_sha256
     return SignedAnswer(answer, signed_json(body=answer, body_key="answer", keyring=keyring))
