@@ -114,10 +114,11 @@ def record_consent(
 
     ``evidence`` holds what the method rests on (EVIDENCE); ``drawn`` is the tablet's signature
     itself, kept sealed. ``masked``: the face-masked copy of each photo (original SHA-256 ->
-    copy SHA-256), bound in the receipt when a use is granted only with the face hidden. Raises Conflict (already decided), Gone (patient erased) or
-    InvalidInput (a choice missing or extra, a signer without what their role needs, a method
-    without its evidence, a request that names no informing clinician). Nothing is kept when it
-    raises (the caller rolls back).
+    copy SHA-256), bound in the receipt when a use is granted only with the face hidden.
+    Raises Conflict (already decided), Gone (patient erased) or InvalidInput (a choice
+    missing, extra or not an answer, a signer without what their role needs, a method without
+    its evidence, a request that names no informing clinician). Nothing is kept when it raises
+    (the caller rolls back).
     """
     if request.status != "open":
         raise Conflict(ALREADY_DECIDED)

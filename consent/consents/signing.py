@@ -24,8 +24,8 @@ from consent.consents.models import ConsentRequest, PendingDecision, SigningLink
 from consent.consents.requests import get_request, requested_uses
 from consent.consents.signature import DrawnSignature
 from consent.consents.stage import refresh_stages
-from consent.crypto.vault import Vault, open_sealed, seal
 from consent.consents.uses import Choice
+from consent.crypto.vault import Vault, open_sealed, seal
 from consent.db import AnySession
 from consent.db.types import rfc3339
 from consent.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound

@@ -7,7 +7,8 @@ from consent.forms.uses import CHANNEL, PURPOSES
 __all__ = [
     "CHANNEL",
     "FACE_HIDDEN",
-    "METHODS",     "PURPOSES",
+    "METHODS",
+    "PURPOSES",
     "RELATIONSHIPS",
     "SIGNER_ROLES",
     "Choice",

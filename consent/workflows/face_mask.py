@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
+from consent.accounts.scope import Scope
 from consent.consents.models import ConsentRequest
 from consent.consents.requests import request_media
 from consent.consents.uses import FACE_HIDDEN, Choice
 from consent.db import AnySession
-from consent.errors import Conflict, Gone, IntegrityFailure, InvalidInput
-from consent.media.faces import masked_copy, parse_faces
+from consent.errors import Conflict, Gone, IntegrityFailure, InvalidInput, NotFound
+from consent.media.faces import FaceBox, masked_copy, parse_faces
 from consent.media.fingerprints import IMAGE_TYPES, bands
 from consent.media.models import MediaItem, MediaRendition, RenditionBand
 from consent.patients.service import data_key
@@ -31,8 +32,11 @@ from consent.workflows.rendition import _existing, _record
 FACE_MASKED = "face-masked"
 
 
-def masked_preview(session: AnySession, rt: Runtime, item: MediaItem) -> bytes:
-    """The photo with its faces hidden, as it would be recorded (the tablet shows it).
+def masked_preview(
+    session: AnySession, rt: Runtime, item: MediaItem
+) -> tuple[bytes, list[FaceBox]]:
+    """The photo with its faces hidden, as it would be recorded (the tablet shows it), and the
+    boxes hidden.
 
     Raises InvalidInput for a video, Gone once the patient was erased, IntegrityFailure when
     the stored bytes are not the item's, ServiceBusy when no decode slot frees up.
@@ -57,11 +61,11 @@ def face_masked_copy(
     Raises as ``masked_preview``; Conflict when a copy recorded earlier had other bytes (the
     boxes or the encoder changed since).
     """
-    data = masked_preview(session, rt, item)
+    data, hidden = masked_preview(session, rt, item)
     sha256 = hashlib.sha256(data).hexdigest()
     rendition = _existing(session, item.id, FACE_MASKED)
     if rendition is None:
-        boxes = [[b.x, b.y, b.w, b.h] for b in parse_faces(item.faces) or []]
+        boxes = [[b.x, b.y, b.w, b.h] for b in hidden]
         rendition = _record(session, rt, item, data, sha256, recorded_by, FACE_MASKED, boxes)
         if rendition.phash:
             session.add_all(
@@ -75,6 +79,29 @@ def face_masked_copy(
             "it cannot be made again."
         )
     return rendition
+
+
+def recorded_masked_copy(
+    session: AnySession, rt: Runtime, *, media_id: str, scope: Scope
+) -> tuple[bytes, str, MediaRendition]:
+    """The face-masked copy recorded for a media item of the caller's teams, made again from
+    the original: its bytes, media type (the original's) and rendition.
+
+    Raises NotFound when none was recorded (no use was granted only with the face hidden),
+    Gone once the patient was erased, Conflict when it no longer comes out the same.
+    """
+    item = session.get(MediaItem, media_id)
+    rendition = (
+        _existing(session, media_id, FACE_MASKED) if item and scope.allows(item.team_id) else None
+    )
+    if item is None or rendition is None:
+        raise NotFound(f"No face-masked copy of media item {media_id} has been recorded.")
+    data, _hidden = masked_preview(session, rt, item)
+    if hashlib.sha256(data).hexdigest() != rendition.sha256:
+        raise Conflict(
+            f"The face-masked copy of media item {media_id} no longer comes out the same."
+        )
+    return data, item.media_type, rendition
 
 
 def masked_for_decision(

@@ -99,7 +99,9 @@ def _existing(
     session: AnySession, media_id: str, kind: str = METADATA_STRIPPED
 ) -> MediaRendition | None:
     found: MediaRendition | None = session.scalar(
-        select(MediaRendition).where(MediaRendition.media_id == media_id, MediaRendition.kind == kind)
+        select(MediaRendition).where(
+            MediaRendition.media_id == media_id, MediaRendition.kind == kind
+        )
     )
     return found
 

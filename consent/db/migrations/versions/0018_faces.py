@@ -58,7 +58,7 @@ def _set_kinds(kinds):
     op.execute("ALTER TABLE media_renditions RENAME TO media_renditions_before_0018")
     op.execute(_renditions_table(kinds))
     op.execute(
-        f"INSERT INTO media_renditions ({_COLUMNS}) "
+        f"INSERT INTO media_renditions ({_COLUMNS}) "  # noqa: S608 (constants only)
         f"SELECT {_COLUMNS} FROM media_renditions_before_0018"
     )
     op.execute("DROP TABLE media_renditions_before_0018")
