@@ -98,5 +98,6 @@ def downgrade():
         raise RuntimeError(f"{masked} face-masked copies are recorded; 0018 cannot be undone.")
     op.drop_table("rendition_bands")
     _set_kinds(OLD_KINDS)
-    with op.batch_alter_table("media_items") as batch:
-        batch.drop_column("faces")
+    # Not batch mode: rebuilding media_items would break the references to it. SQLite drops a
+    # column in place since 3.35.
+    op.execute("ALTER TABLE media_items DROP COLUMN faces")
