@@ -234,7 +234,7 @@ def weigh(
         if masked_copy is None or masked_copy not in copies:
             # The original (or a copy of it that is not the masked one): fails closed.
             governing.masked_sha256 = next((copy for copy in copies if copy), None)
-            return "masked_only", governing, [grant]
+            return "masked_only", governing, []
     return "allowed", governing, [grant]
 
 
