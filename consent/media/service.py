@@ -9,8 +9,8 @@ from consent.crypto.vault import Vault, seal
 from consent.db import AnySession
 from consent.db.files import MediaStore
 from consent.db.types import new_id
-from consent.errors import NotFound
-from consent.media.faces import faces_in_photo, faces_in_video, faces_json
+from consent.errors import InvalidInput, NotFound
+from consent.media.faces import FaceBox, faces_in_photo, faces_in_video, faces_json
 from consent.media.fingerprints import IMAGE_TYPES, bands, fingerprint
 from consent.media.models import MediaItem, PerceptualBand
 from consent.patients.service import data_key, get_patient
@@ -70,3 +70,23 @@ def get_media(session: AnySession, media_id: str, *, scope: Scope) -> MediaItem:
     if item is None or not scope.allows(item.team_id):
         raise NotFound(f"No media item {media_id}.")
     return item
+
+
+MAX_FACE_BOXES = 50
+MAX_BOX_SIDE = 100_000
+
+
+def set_faces(session: AnySession, item: MediaItem, boxes: list[FaceBox]) -> None:
+    """Keep the face boxes the clinician checked (added, moved, removed) for a media item.
+
+    Raises InvalidInput for too many boxes or a box that is not a rectangle of pixels.
+    """
+    if len(boxes) > MAX_FACE_BOXES:
+        raise InvalidInput(f"At most {MAX_FACE_BOXES} face boxes a photo.")
+    for box in boxes:
+        if min(box.x, box.y) < 0 or not (0 < box.w <= MAX_BOX_SIDE and 0 < box.h <= MAX_BOX_SIDE):
+            raise InvalidInput(
+                "A face box has a left and top of 0 or more, a width and height of 1 or more."
+            )
+    item.faces = faces_json(boxes)
+    session.flush()

@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
         admin,
         admin_operations,
         clinician,
+        face_boxes,
         login,
         new_request,
         paper,
@@ -51,7 +52,7 @@ def init_app(app: Flask) -> None:
     assert tablet_end.blp is tablet_choose.blp is tablet_sign.blp is tablet.blp
     assert tablet_faces.blp is tablet.blp
     assert worklist.blp is clinician.blp and request_page.blp is clinician.blp
-    assert new_request.blp is clinician.blp
+    assert new_request.blp is clinician.blp and face_boxes.blp is clinician.blp
     for module in (tablet, clinician, paper, public, withdraw, admin_operations, phone):
         app.register_blueprint(module.blp)
     app.register_blueprint(admin.init_app())

@@ -38,6 +38,4 @@ def masked_file(media_id: str, link: Any, ctx: dict[str, Any]) -> Response:
     rt = runtime()
     data, _boxes = masked_preview(db.session, rt, item)
     shown, media_type = screen_copy(data, max_pixels=rt.settings.max_image_pixels)
-    return photo_response(
-        shown, media_type, private_seconds=rt.settings.signing_link_minutes * 60
-    )
+    return photo_response(shown, media_type, private_seconds=rt.settings.signing_link_minutes * 60)
