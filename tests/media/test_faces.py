@@ -146,3 +146,40 @@ def test_a_face_hidden_answer_needs_a_yes(flow: Flow) -> None:
         f"/api/v1/requests/{request_id}/decision", json=body, headers=flow.headers
     )
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_paper_form_and_receipt_tell_the_patient_about_their_face(
+    flow: Flow, language: str
+) -> None:
+    from tests.factories import scan_pdf
+    from tests.pdf.readback import pdf_text
+
+    words = {
+        "en": (
+            "Your face can be seen in this photo.",
+            "Yes, only with my face hidden",
+            "Yes, only with your face hidden:",
+        ),
+        "fr": (
+            "On peut voir votre visage sur cette photo.",
+            "Oui, seulement avec mon visage caché",
+            "Oui, seulement avec votre visage caché",
+        ),
+    }[language]
+    patient = flow.patient()
+    media = flow.media(patient, astronaut())
+    uses = [{"purpose": PUBLIC, "channels": []}, {"purpose": "teaching", "channels": []}]
+    request_id = flow.request(patient, [media["id"]], uses, language=language)
+    form = flow.client.get(f"/api/v1/requests/{request_id}/form.pdf", headers=flow.headers)
+    text = " ".join(pdf_text(form.get_data()).split())
+    assert words[0] in text and words[1] in text
+    response = flow.paper(request_id, {PUBLIC: "face_hidden", "teaching": "refused"}, scan_pdf())
+    assert response.status_code == 201, response.json
+    receipt = response.json["receipt"]["receipt"]
+    assert next(u for u in receipt["uses"] if u["purpose"] == PUBLIC)["face"] == "hidden"
+    consent_id = response.json["consent_id"]
+    pdf = flow.client.get(f"/api/v1/consents/{consent_id}/receipt.pdf", headers=flow.headers)
+    text = " ".join(pdf_text(pdf.get_data()).split())
+    assert words[0] in text and words[2] in text
+    assert flow.verify(media["sha256"], PUBLIC)["answer"]["decision"] == "masked_only"
