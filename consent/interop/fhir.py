@@ -188,7 +188,7 @@ def _face(use: dict[str, Any]) -> dict[str, Any]:
 
 
 def _permitted(facts: ConsentFacts, use: dict[str, Any]) -> bool:
-    if use.get("face") == "hidden" and not provision_data(facts, "Media", use):
+    if use.get("face") == "hidden" and not provision_data(facts.receipt, "Media", use):
         return False  # nothing to permit: a provision without data would cover everything
     return bool(use["granted"]) and use["purpose"] not in facts.withdrawn and not facts.erased
 
@@ -230,7 +230,7 @@ def _r4(facts: ConsentFacts) -> dict[str, Any]:
             "period": _period(facts),
             "actor": _actor(facts),
             "purpose": _purposes(facts, use["purpose"]),
-            "data": provision_data(facts, "Media", use),
+            "data": provision_data(facts.receipt, "Media", use),
         }
         for use in facts.receipt["uses"]
     ]
@@ -257,7 +257,7 @@ def _r5(facts: ConsentFacts) -> dict[str, Any]:
             "period": _period(facts),
             "actor": _actor(facts),
             "purpose": _purposes(facts, use["purpose"]),
-            "data": provision_data(facts, "DocumentReference", use),
+            "data": provision_data(facts.receipt, "DocumentReference", use),
         }
         for use in facts.receipt["uses"]
         if _permitted(facts, use)

@@ -3,16 +3,13 @@ face-masked copies for a use granted only with the patient's face hidden (issue 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from consent.interop.fhir_codes import SHA256_SYSTEM
 
-if TYPE_CHECKING:
-    from consent.interop.fhir import ConsentFacts
-
 
 def provision_data(
-    facts: ConsentFacts, resource_type: str, use: dict[str, Any] | None = None
+    receipt: dict[str, Any], resource_type: str, use: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
     """What a provision covers: the media and texts, or for a use granted only with the face
     hidden, the face-masked copies instead of the photos (and the texts)."""
@@ -25,7 +22,7 @@ def provision_data(
                 "identifier": {"system": SHA256_SYSTEM, "value": item["sha256"]},
             },
         }
-        for item in facts.receipt["media"]
+        for item in receipt["media"]
         if not hidden
     ] + [
         {
@@ -36,7 +33,7 @@ def provision_data(
                 "display": "face-masked copy",
             },
         }
-        for item in facts.receipt["media"]
+        for item in receipt["media"]
         if hidden and "masked_sha256" in item
     ]
     return media + [
@@ -49,5 +46,5 @@ def provision_data(
                 "display": "case text",
             },
         }
-        for item in facts.receipt.get("texts", [])
+        for item in receipt.get("texts", [])
     ]
