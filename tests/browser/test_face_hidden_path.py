@@ -28,7 +28,7 @@ TEXT = {
     "fr": {
         "face": "On peut voir votre visage sur cette photo.",
         "hidden": "Oui, seulement avec mon visage caché",
-        "pending": "The patient has signed",
+        "pending": "Le patient a signé",
     },
 }
 
@@ -64,6 +64,20 @@ def test_the_patient_answers_yes_with_the_face_hidden(
 ) -> None:
     words = TEXT[language]
     shot = f"faces-{language}"
+    # The clinician checks the face boxes first (the form, the photo with its boxes drawn).
+    doctor = tablet_page("landscape", locale="en-GB" if language == "en" else "fr-FR")
+    doctor.goto(live_server + "/clinician/login")
+    doctor.fill("#email", clinician["email"])
+    doctor.fill("#password", PASSWORD)
+    press(doctor, "button.primary")
+    doctor.wait_for_url("**/clinician/")
+    doctor.goto(live_server + f"/clinician/requests/{opened['request_id']}#faces")
+    assert doctor.locator("input[name=box-1-x]").count() == 1
+    preview = doctor.locator("img.faces-preview")
+    preview.scroll_into_view_if_needed()
+    preview.evaluate("i => i.decode ? i.decode() : null")
+    assert preview.evaluate("i => i.complete && i.naturalWidth > 0")
+    check_page(doctor, f"{shot}-00-clinician-faces")
     page = tablet_page("portrait", locale="en-GB" if language == "en" else "fr-FR")
     page.goto(live_server + opened["path"])
     if language == "fr":
@@ -111,12 +125,6 @@ def test_the_patient_answers_yes_with_the_face_hidden(
     press(page, "main button.primary")
     page.wait_for_url("**/tablet/wait")
 
-    doctor = tablet_page("landscape")
-    doctor.goto(live_server + "/clinician/login")
-    doctor.fill("#email", clinician["email"])
-    doctor.fill("#password", PASSWORD)
-    press(doctor, "button.primary")
-    doctor.wait_for_url("**/clinician/")
     doctor.goto(live_server + f"/clinician/requests/{opened['request_id']}")
     assert words["pending"] in doctor.content()
     press(doctor, "main button.primary")
