@@ -48,8 +48,10 @@ def _renditions_table(kinds):
 
 def _set_kinds(kinds):
     if op.get_bind().dialect.name != "sqlite":
-        op.drop_constraint("ck_media_renditions_kind_known", "media_renditions", type_="check")
-        op.create_check_constraint("ck_media_renditions_kind_known", "media_renditions", kinds)
+        # op.f(): the name as given, not run through the naming convention again.
+        name = op.f("ck_media_renditions_kind_known")
+        op.drop_constraint(name, "media_renditions", type_="check")
+        op.create_check_constraint(name, "media_renditions", kinds)
         return
     # SQLite cannot alter a CHECK constraint: the table is rebuilt (sqlite.org/lang_altertable
     # .html#otheralter). No table references media_renditions (rendition_bands is created
