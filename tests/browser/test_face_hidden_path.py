@@ -81,7 +81,7 @@ def test_the_patient_answers_yes_with_the_face_hidden(
     page = tablet_page("portrait", locale="en-GB" if language == "en" else "fr-FR")
     page.goto(live_server + opened["path"])
     if language == "fr":
-        press(page, "form.language button")
+        press(page, "form.language button[lang=fr]")
         page.locator("form.language button[lang=en]").wait_for()
     press(page, "a.button.primary")
 
