@@ -251,14 +251,18 @@ class Theirs:
 
 def _their_records(app: Flask) -> tuple[Theirs, dict[str, Credentials]]:
     """A team's patient with a media item, an open request (with a tablet link), a consent
-    signed on paper and partly withdrawn, a publishable copy, and a webhook endpoint."""
+    signed on paper (one use with the face hidden) and partly withdrawn, a publishable copy,
+    and a webhook endpoint."""
     theirs = _credentials(THEIRS)
     flow = Flow(app.test_client(), str(theirs["admin"].api_key))
     patient = flow.patient()
     second = flow.patient()
     media = flow.media(patient, photo(71))
     decided = flow.request(patient, [media["id"]], [{"purpose": "teaching"}, {"purpose": "survey"}])
-    paper = flow.paper(decided, {"teaching": "granted", "survey": "granted"}, scan_pdf("TheirScan"))
+    # survey: yes, only with the face hidden (issue 19): the masked copy is recorded too.
+    paper = flow.paper(
+        decided, {"teaching": "granted", "survey": "face_hidden"}, scan_pdf("TheirScan")
+    )
     assert paper.status_code == 201, paper.json
     consent_id = paper.json["consent_id"]
     withdrawn = flow.client.post(

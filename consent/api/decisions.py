@@ -21,7 +21,7 @@ from consent.api.schemas import EnvelopeSchema
 from consent.consents.decisions import EVIDENCE_NEEDED, Signer, withdrawal_code
 from consent.consents.models import EVIDENCE_KINDS
 from consent.consents.requests import get_request
-from consent.consents.uses import PURPOSES, RELATIONSHIPS, SIGNER_ROLES
+from consent.consents.uses import FACE_HIDDEN, PURPOSES, RELATIONSHIPS, SIGNER_ROLES
 from consent.db import db
 from consent.errors import InvalidInput
 from consent.records.envelope import receipt_envelope
@@ -43,6 +43,18 @@ class ChoiceIn(Schema):
     purpose = fields.String(required=True, validate=validate.OneOf(PURPOSES))
     # Only JSON true or false: "yes", 1 or "on" are not an explicit answer.
     granted = fields.Boolean(required=True, truthy={True}, falsy={False})
+    face = fields.String(
+        validate=validate.OneOf(["hidden"]),
+        metadata={
+            "description": "'hidden': yes, only with my face hidden (with granted true): the "
+            "use is granted for the face-masked copy of each photo, never the original."
+        },
+    )
+
+    @validates_schema
+    def _face_hidden_is_a_yes(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("face") and not data.get("granted"):
+            raise ValidationError("'face': 'hidden' goes with granted true.", "face")
 
 
 class EvidenceIn(Schema):
@@ -137,7 +149,10 @@ def record_decision(payload: dict[str, Any], request_id: str) -> dict[str, Any]:
         request_id=request_id,
         scope=caller.scope,
         signer=Signer(signer["role"], signer.get("name"), signer.get("relationship")),
-        choices={choice["purpose"]: choice["granted"] for choice in payload["choices"]},
+        choices={
+            choice["purpose"]: FACE_HIDDEN if choice.get("face") == "hidden" else choice["granted"]
+            for choice in payload["choices"]
+        },
         evidence=Evidence(evidence["kind"], evidence["source"], document),
         entered_by=entering,
         recorded_by=caller.recorder(),

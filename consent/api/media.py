@@ -22,7 +22,8 @@ from consent.records.receipts import made_by
 from consent.web.auth import RECORD_READERS, current_caller, require_scope
 from consent.web.context import runtime
 from consent.web.guards import accepts_json, accepts_multipart
-from consent.workflows.rendition import publishable_copy, recorded_copy
+from consent.workflows.face_mask import recorded_masked_copy
+from consent.workflows.rendition import EXTENSIONS, publishable_copy, recorded_copy
 from consent.workflows.screen_rendition import prepare_screen_rendition
 
 blp = Blueprint("media", __name__, url_prefix="/api/v1/media", description="Media items")
@@ -204,3 +205,24 @@ def publishable_proof(media_id: str) -> Response:
     index = recorded_copy(db.session, media_id, scope=current_caller().reading_scope).log_index
     bundle = bundle_for(db.session, rt.keyring, origin=rt.log_origin, index=index)
     return Response(bundle, mimetype="text/plain")
+
+
+@blp.route("/<string(maxlength=40):media_id>/masked", methods=["GET"])
+@require_scope("consents:write")
+@blp.response(200, _BINARY, content_type="image/jpeg")
+@blp.alt_response(404, schema=ErrorSchema, description="No face-masked copy was recorded.")
+@blp.alt_response(409, schema=ErrorSchema, description="It no longer comes out the same.")
+@blp.alt_response(410, schema=ErrorSchema, description="The patient was erased.")
+def masked(media_id: str) -> Response:
+    """The photo with its faces hidden, as the patient saw it and as recorded when they granted
+    a use only with their face hidden (the ``masked_sha256`` of a ``masked_only`` answer);
+    verify answers ``allowed`` for it where the original is ``masked_only``."""
+    data, media_type, rendition = recorded_masked_copy(
+        db.session, runtime(), media_id=media_id, scope=current_caller().scope
+    )
+    response = Response(data, mimetype=media_type)
+    name = f"{rendition.sha256[:16]}.{EXTENSIONS[media_type]}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["ETag"] = f'"{rendition.sha256}"'
+    return response

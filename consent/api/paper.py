@@ -17,7 +17,7 @@ from consent.api.schemas import EnvelopeSchema
 from consent.consents.decisions import Signer, withdrawal_code
 from consent.consents.paper import paper_scan
 from consent.consents.requests import get_request
-from consent.consents.uses import PURPOSES, RELATIONSHIPS, SIGNER_ROLES
+from consent.consents.uses import FACE_HIDDEN, PURPOSES, RELATIONSHIPS, SIGNER_ROLES
 from consent.db import db
 from consent.records.envelope import receipt_envelope
 from consent.web.auth import current_caller, require_scope
@@ -25,7 +25,8 @@ from consent.web.context import runtime
 from consent.web.guards import accepts_multipart
 from consent.workflows.decide import record_on_paper
 
-PAPER_ANSWERS = ("granted", "refused")
+# "face_hidden": ticked "yes, only with my face hidden" (issue 19).
+PAPER_ANSWERS = ("granted", "face_hidden", "refused")
 
 
 class PaperSigner(Schema):
@@ -58,7 +59,8 @@ def _ticked(purpose: str) -> fields.String:
     return fields.String(
         validate=validate.OneOf(PAPER_ANSWERS),
         metadata={
-            "description": f"The box ticked for {purpose}: granted or refused. Every use the "
+            "description": f"The box ticked for {purpose}: granted, face_hidden (yes, only with "
+            "the face hidden) or refused. Every use the "
             "request asks about must be answered, and no other."
         },
     )
@@ -116,7 +118,11 @@ def record_paper_decision(
         request_id=request_id,
         scope=caller.scope,
         signer=Signer(form["signer_role"], form.get("signer_name"), form.get("relationship")),
-        choices={p: form[p] == "granted" for p in PURPOSES if p in form},
+        choices={
+            p: FACE_HIDDEN if form[p] == "face_hidden" else form[p] == "granted"
+            for p in PURPOSES
+            if p in form
+        },
         scan=files["scan"].stream,
         entered_by=entering,
         recorded_by=caller.recorder(),

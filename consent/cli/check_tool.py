@@ -10,7 +10,8 @@ CONSENT_URL and CONSENT_API_KEY (better: a command line is visible to other user
 Exit status:
   0  allowed: the decision is ``allowed`` (by an accepted method, with --accept-methods)
   1  not allowed: not_covered, withdrawn, expired or unknown, or allowed by a method not
-     accepted (printed)
+     accepted (printed); masked_only (granted only with the patient's face hidden: the
+     line names the SHA-256 of the face-masked copy to publish instead)
   2  usage or configuration error: missing address or key, key refused, bad arguments,
      unreadable file
   3  the service cannot be reached or failed, or its answer cannot be verified (bad or forged
@@ -54,9 +55,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="consent-check",
         description="May this file be published for this purpose and channel? Exit 0 only "
         "when the service's signed answer says allowed.",
-        epilog="Exit status: 0 allowed; 1 not allowed (not_covered, withdrawn, expired, "
-        "unknown); 2 usage or configuration error; 3 service unreachable or answer not "
-        "verifiable.",
+        epilog="Exit status: 0 allowed; 1 not allowed (masked_only: publish the face-masked "
+        "copy it names instead; not_covered, withdrawn, expired, unknown); 2 usage or "
+        "configuration error; 3 service unreachable or answer not verifiable.",
     )
     parser.add_argument("file", help="the file to publish (with --text: a UTF-8 text file)")
     parser.add_argument(
@@ -126,6 +127,13 @@ def describe(checked: CheckedAnswer, file: str) -> str:
     else:
         basis = f" ({how.lstrip(', ') + '; ' if how else ''}signed by key {checked.key_id})"
     verdict = "may be published" if checked.allowed else "may NOT be published"
+    if checked.decision == "masked_only":
+        instead = checked.masked_sha256
+        verdict += (
+            f"; only its copy with the patient's face hidden may (SHA-256 {instead})"
+            if instead
+            else "; only a copy with the patient's face hidden may (none was made)"
+        )
     return f"{checked.decision}: {file} {verdict} for {use}{basis}"
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 # "modified": a case text edited from a consented one (verify/text); never allowed.
-DECISIONS = ("allowed", "not_covered", "withdrawn", "expired", "unknown", "modified")
+# "masked_only": granted only with the patient's face hidden; publish ``masked_sha256`` instead.
+DECISIONS = ("allowed", "masked_only", "not_covered", "withdrawn", "expired", "unknown", "modified")
 # How consent may have been collected; "integration" is what version 1 receipts said of a
 # decision entered through the API.
 METHODS = ("tablet", "paper", "external", "integration")
@@ -61,3 +62,10 @@ class CheckedAnswer:
     @property
     def allowed(self) -> bool:
         return self.decision == "allowed" and self.method_accepted
+
+    @property
+    def masked_sha256(self) -> str | None:
+        """For ``masked_only``: the SHA-256 of the face-masked copy to publish instead (verify
+        answers ``allowed`` for it); None otherwise, or when there is no copy (a video)."""
+        masked = self.answer.get("masked_sha256") if self.decision == "masked_only" else None
+        return str(masked) if masked is not None else None

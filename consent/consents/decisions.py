@@ -10,6 +10,7 @@ transaction. A request gets one decision: a second one is refused here, and by t
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from consent.consents.models import Consent, ConsentRequest, ConsentUse
 from consent.consents.requests import request_form, request_media, requested_uses
 from consent.consents.signature import DrawnSignature
 from consent.consents.stage import refresh_stages
+from consent.consents.uses import ANSWERS, FACE_HIDDEN, Choice, granted
 from consent.consents.withdrawal_codes import code_hash, new_code
 from consent.crypto.keyring import Keyring
 from consent.crypto.vault import Vault, open_sealed, seal
@@ -30,6 +32,7 @@ from consent.db import AnySession
 from consent.db.types import new_id
 from consent.errors import Conflict, InvalidInput, NotFound
 from consent.forms.binding import form_binding
+from consent.media.models import MediaItem
 from consent.patients.service import data_key, get_patient
 from consent.records.log import sign_and_log
 from consent.records.receipts import Recorder, consent_receipt
@@ -59,7 +62,7 @@ class Controller:
 
 
 def decision_errors(
-    session: AnySession, request_id: str, signer: Signer, choices: dict[str, bool]
+    session: AnySession, request_id: str, signer: Signer, choices: Mapping[str, Choice]
 ) -> dict[str, Any]:
     """What is wrong with a decision on this request: missing or extra choices, a signer
     without what their role needs. Empty when nothing is."""
@@ -71,6 +74,11 @@ def decision_errors(
         errors["choices"] = [f"Answer yes or no for every use; missing: {', '.join(missing)}."]
     if extra:
         errors.setdefault("choices", []).append(f"Not asked in this request: {', '.join(extra)}.")
+    odd = [purpose for purpose, choice in choices.items() if choice not in ANSWERS]
+    if odd:
+        errors.setdefault("choices", []).append(
+            f"Answer yes, no or '{FACE_HIDDEN}' (yes, only with the face hidden): {', '.join(odd)}."
+        )
     if signer.role == "legal_representative" and not (
         signer.name and signer.name.strip() and signer.relationship
     ):
@@ -96,19 +104,22 @@ def record_consent(
     request: ConsentRequest,
     controller: Controller,
     signer: Signer,
-    choices: dict[str, bool],
+    choices: Mapping[str, Choice],
     method: str,
     evidence: dict[str, Any],
     recorded_by: Recorder,
     drawn: DrawnSignature | None = None,
+    masked: Mapping[str, str] | None = None,
 ) -> Consent:
     """Sign and log the decision, and add its rows, with a new withdrawal code.
 
     ``evidence`` holds what the method rests on (EVIDENCE); ``drawn`` is the tablet's signature
-    itself, kept sealed. Raises Conflict (already decided), Gone (patient erased) or
-    InvalidInput (a choice missing or extra, a signer without what their role needs, a method
-    without its evidence, a request that names no informing clinician). Nothing is kept when it
-    raises (the caller rolls back).
+    itself, kept sealed. ``masked``: the face-masked copy of each photo (original SHA-256 ->
+    copy SHA-256), bound in the receipt when a use is granted only with the face hidden.
+    Raises Conflict (already decided), Gone (patient erased) or InvalidInput (a choice
+    missing, extra or not an answer, a signer without what their role needs, a method without
+    its evidence, a request that names no informing clinician). Nothing is kept when it raises
+    (the caller rolls back).
     """
     if request.status != "open":
         raise Conflict(ALREADY_DECIDED)
@@ -126,14 +137,19 @@ def record_consent(
     media = request_media(session, request.id)
     consent_id = new_id("cs")
     issued_at = clock.now()
-    uses = [
+    uses: list[dict[str, Any]] = [
         {
             "purpose": use.purpose,
             "channels": json.loads(use.channels),
-            "granted": bool(choices[use.purpose]),
+            "granted": granted(choices[use.purpose]),
         }
         for use in requested_uses(session, request.id)
     ]
+    hidden = any(choices[use["purpose"]] == FACE_HIDDEN for use in uses)
+    for use in uses:
+        if choices[use["purpose"]] == FACE_HIDDEN:
+            use["face"] = "hidden"
+    masked_by = dict(masked or {}) if hidden else {}
     signer_block = {"role": signer.role}
     if signer.relationship:
         signer_block["relationship"] = signer.relationship
@@ -147,15 +163,7 @@ def record_consent(
         team=request.team_id,
         # The exact text this patient read: only the requested uses, in the request's order.
         form=form_binding(form, [use["purpose"] for use in uses]),
-        media=[
-            {
-                "sha256": item.sha256,
-                "phash": item.phash,
-                "media_type": item.media_type,
-                "size": item.size_bytes,
-            }
-            for item in media
-        ],
+        media=[_media_entry(item, masked_by.get(item.sha256)) for item in media],
         subject=patient.id,
         signer=signer_block,
         method=method,
@@ -204,6 +212,18 @@ def record_consent(
         raise Conflict(ALREADY_DECIDED) from exc
     refresh_stages(session, [request.id])
     return consent
+
+
+def _media_entry(item: MediaItem, masked_sha256: str | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "sha256": item.sha256,
+        "phash": item.phash,
+        "media_type": item.media_type,
+        "size": item.size_bytes,
+    }
+    if masked_sha256 is not None:
+        entry["masked_sha256"] = masked_sha256
+    return entry
 
 
 def get_consent(session: AnySession, consent_id: str, *, scope: Scope) -> Consent:

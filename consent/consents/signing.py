@@ -24,6 +24,7 @@ from consent.consents.models import ConsentRequest, PendingDecision, SigningLink
 from consent.consents.requests import get_request, requested_uses
 from consent.consents.signature import DrawnSignature
 from consent.consents.stage import refresh_stages
+from consent.consents.uses import Choice
 from consent.crypto.vault import Vault, open_sealed, seal
 from consent.db import AnySession
 from consent.db.types import rfc3339
@@ -128,7 +129,7 @@ def submit(
     vault: Vault,
     *,
     link: SigningLink,
-    choices: dict[str, bool],
+    choices: dict[str, Choice],
     signer: Signer,
     drawn: DrawnSignature,
 ) -> PendingDecision:
@@ -179,7 +180,7 @@ class Submission:
     session it was made in (the link, when it was issued, when the patient submitted)."""
 
     signer: Signer
-    choices: dict[str, bool]
+    choices: dict[str, Choice]
     drawn: DrawnSignature
     session_evidence: dict[str, str | int]
 

@@ -4,7 +4,23 @@ from __future__ import annotations
 
 from consent.forms.uses import CHANNEL, PURPOSES
 
-__all__ = ["CHANNEL", "METHODS", "PURPOSES", "RELATIONSHIPS", "SIGNER_ROLES", "channel_covered"]
+__all__ = [
+    "CHANNEL",
+    "FACE_HIDDEN",
+    "METHODS",
+    "PURPOSES",
+    "RELATIONSHIPS",
+    "SIGNER_ROLES",
+    "Choice",
+    "channel_covered",
+    "granted",
+]
+
+# A patient's answer for one use: yes (True), no (False), or "yes, only with my face hidden"
+# (issue 19): the use is granted for the face-masked copy of each photo, never the original.
+FACE_HIDDEN = "face_hidden"
+Choice = bool | str
+ANSWERS: tuple[Choice, ...] = (True, False, FACE_HIDDEN)
 
 SIGNER_ROLES = ("patient", "legal_representative")
 RELATIONSHIPS = ("parent", "guardian", "other_legal_representative")
@@ -23,3 +39,8 @@ def channel_covered(channels: list[str], channel: str | None) -> bool:
     if not channels:
         return True
     return channel is not None and channel in channels
+
+
+def granted(choice: Choice) -> bool:
+    """Whether an answer grants the use (with the face hidden or not)."""
+    return choice is True or choice == FACE_HIDDEN

@@ -217,6 +217,10 @@ def _srgb_profile() -> bytes:
 
 
 def _thumbnail(ref: MediaRef, max_pixels: int) -> dict[str, Any]:
+    return {**_thumbnail_image(ref, max_pixels), "face": ref.face}
+
+
+def _thumbnail_image(ref: MediaRef, max_pixels: int) -> dict[str, Any]:
     if not ref.is_image or ref.load is None:
         return {"src": PLACEHOLDER_URI, "video": not ref.erased, "erased": ref.erased}
     data = ref.load()

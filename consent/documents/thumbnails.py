@@ -38,6 +38,8 @@ class MediaRef:
     sha256: str
     media_type: str
     erased: bool = False
+    # A face can be seen in it (issue 19): the documents tell the patient in plain words.
+    face: bool = False
     load: Callable[[], bytes] | None = field(default=None, compare=False, repr=False)
 
     @property

@@ -31,14 +31,16 @@ from consent.interop.fhir_codes import (
     ACT_REASON,
     ACT_REASONS,
     CONSENT_SCOPE,
+    FACE_EXTENSION,
     LOINC,
     METHOD_EXTENSION,
     PARTICIPATION,
     PURPOSE_SYSTEM,
     RECEIPT_SHA256_EXTENSION,
     RELATIONSHIP_CODES,
-    SHA256_SYSTEM,
+    SHA256_SYSTEM,  # noqa: F401 (re-exported: tests and readers name it from here)
 )
+from consent.interop.fhir_data import provision_data
 
 VERSIONS = ("R4", "R5")
 
@@ -179,31 +181,15 @@ def _actor(facts: ConsentFacts) -> list[dict[str, Any]]:
     return [{"role": role, "reference": _controller(facts)}]
 
 
-def _data(facts: ConsentFacts, resource_type: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "meaning": "instance",
-            "reference": {
-                "type": resource_type,
-                "identifier": {"system": SHA256_SYSTEM, "value": item["sha256"]},
-            },
-        }
-        for item in facts.receipt["media"]
-    ] + [
-        # The case texts the patient read (issue 20), by the SHA-256 of their normal form.
-        {
-            "meaning": "instance",
-            "reference": {
-                "type": "DocumentReference",
-                "identifier": {"system": SHA256_SYSTEM, "value": item["sha256"]},
-                "display": "case text",
-            },
-        }
-        for item in facts.receipt.get("texts", [])
-    ]
+def _face(use: dict[str, Any]) -> dict[str, Any]:
+    if use.get("face") != "hidden":
+        return {}
+    return {"extension": [{"url": FACE_EXTENSION, "valueCode": "hidden"}]}
 
 
 def _permitted(facts: ConsentFacts, use: dict[str, Any]) -> bool:
+    if use.get("face") == "hidden" and not provision_data(facts.receipt, "Media", use):
+        return False  # nothing to permit: a provision without data would cover everything
     return bool(use["granted"]) and use["purpose"] not in facts.withdrawn and not facts.erased
 
 
@@ -239,11 +225,12 @@ def _common(facts: ConsentFacts) -> dict[str, Any]:
 def _r4(facts: ConsentFacts) -> dict[str, Any]:
     provisions = [
         {
+            **_face(use),
             "type": "permit" if _permitted(facts, use) else "deny",
             "period": _period(facts),
             "actor": _actor(facts),
             "purpose": _purposes(facts, use["purpose"]),
-            "data": _data(facts, "Media"),
+            "data": provision_data(facts.receipt, "Media", use),
         }
         for use in facts.receipt["uses"]
     ]
@@ -266,10 +253,11 @@ def _r4(facts: ConsentFacts) -> dict[str, Any]:
 def _r5(facts: ConsentFacts) -> dict[str, Any]:
     provisions = [
         {
+            **_face(use),
             "period": _period(facts),
             "actor": _actor(facts),
             "purpose": _purposes(facts, use["purpose"]),
-            "data": _data(facts, "DocumentReference"),
+            "data": provision_data(facts.receipt, "DocumentReference", use),
         }
         for use in facts.receipt["uses"]
         if _permitted(facts, use)

@@ -17,6 +17,9 @@ RECEIPT_SHA256_EXTENSION = "urn:consent-service:fhir:attachment-sha256"
 # How the decision was collected (tablet, paper, external; integration in version 1 receipts):
 # what a publisher's policy may rest on. FHIR Consent has no element for it.
 METHOD_EXTENSION = "urn:consent-service:fhir:collection-method"
+# A use granted only with the patient's face hidden (issue 19): the provision's data are the
+# face-masked copies, never the originals; valueCode "hidden".
+FACE_EXTENSION = "urn:consent-service:fhir:face"
 
 # The v3 ActReason code that says the same thing as our use, where there is one.
 ACT_REASONS: dict[str, tuple[str, str]] = {

@@ -120,7 +120,13 @@ def consent_record(facts: RecordFacts, record_format: str) -> dict[str, Any]:
         "pii_categories": ["health data", "photographs and video recordings of the person"]
         + (["case texts written about the person"] if receipt.get("texts") else []),
         "pii": [
-            {"sha256": item["sha256"], "media_type": item["media_type"], "size": item["size"]}
+            {
+                "sha256": item["sha256"],
+                "media_type": item["media_type"],
+                "size": item["size"],
+                # The face-masked copy the patient saw (issue 19), when a use needs it.
+                **({"masked_sha256": item["masked_sha256"]} if "masked_sha256" in item else {}),
+            }
             for item in receipt["media"]
         ]
         + [
@@ -136,6 +142,8 @@ def consent_record(facts: RecordFacts, record_format: str) -> dict[str, Any]:
                 "channels": use["channels"],
                 "recipients": RECIPIENTS.get(use["purpose"], []),
                 "processing": PROCESSING.get(use["purpose"], []),
+                # "Yes, only with my face hidden": granted for the face-masked copies only.
+                **({"face": "hidden"} if use.get("face") == "hidden" else {}),
             }
             for use in receipt["uses"]
         ],

@@ -12,6 +12,7 @@ from sqlalchemy import (
     LargeBinary,
     SmallInteger,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -45,6 +46,9 @@ class MediaItem(db.Model):  # type: ignore[name-defined,misc]
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     # The clinician's description may name the patient, so it is sealed like the identity.
     description_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    # The faces seen (consent.media.faces): a JSON list of boxes, found at upload or drawn by
+    # the clinician; "[]" when none; NULL when never looked at (before migration 0023).
+    faces: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     bytes_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -90,11 +94,12 @@ class PerceptualBand(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-RENDITION_KINDS = ("metadata-stripped",)
+RENDITION_KINDS = ("metadata-stripped", "face-masked")
 
 
 class MediaRendition(SignedRecord, db.Model):  # type: ignore[name-defined,misc]
-    """A copy of a media item made by the service (its metadata removed), bound to the original
+    """A copy of a media item made by the service (its metadata removed, or its faces hidden too:
+    "face-masked"), bound to the original
     by a signed, logged receipt so that verify answers for the copy as for the original.
 
     Only hashes and sizes: the copy's bytes are never stored (they are made again from the
@@ -104,7 +109,7 @@ class MediaRendition(SignedRecord, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "media_renditions"
     __table_args__ = (
         CheckConstraint("length(sha256) = 64", name="sha256_hex"),
-        CheckConstraint("kind IN ('metadata-stripped')", name="kind_known"),
+        CheckConstraint("kind IN ('metadata-stripped', 'face-masked')", name="kind_known"),
         UniqueConstraint("media_id", "kind"),
         # verify looks renditions up by hash, in the same statement as media items.
         Index("ix_media_renditions_sha256", "sha256"),
@@ -119,3 +124,20 @@ class MediaRendition(SignedRecord, db.Model):  # type: ignore[name-defined,misc]
     # The API key that asked for the copy ("api-key:<id>"): staff, never the patient.
     made_by: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RenditionBand(db.Model):  # type: ignore[name-defined,misc]
+    """One byte of a face-masked copy's pHash, indexed like PerceptualBand: a re-encoded masked
+    copy is found near the copy itself, not only near its original (consent.verify)."""
+
+    __tablename__ = "rendition_bands"
+    __table_args__ = (
+        CheckConstraint("band >= 0 AND band < 8", name="band_range"),
+        CheckConstraint("value >= 0 AND value < 256", name="value_range"),
+    )
+
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    value: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    rendition_id: Mapped[str] = mapped_column(
+        ForeignKey("media_renditions.id", ondelete="CASCADE"), primary_key=True
+    )

@@ -10,9 +10,10 @@ from consent.crypto.vault import Vault, seal
 from consent.db import AnySession
 from consent.db.files import MediaStore
 from consent.db.types import new_id
-from consent.errors import Conflict, NotFound
+from consent.errors import Conflict, InvalidInput, NotFound
 from consent.media.duplicates import Duplicate, find_duplicate
-from consent.media.fingerprints import bands, fingerprint
+from consent.media.faces import FaceBox, faces_in_photo, faces_in_video, faces_json
+from consent.media.fingerprints import IMAGE_TYPES, bands, fingerprint
 from consent.media.models import MediaItem, MediaSubject, PerceptualBand
 from consent.media.subjects import add_subject, first_subject, new_media_key
 from consent.patients.service import data_key, get_patient
@@ -38,10 +39,10 @@ def add_media(
     resolution: str | None = None,
     added_by: str = "upload",
 ) -> MediaItem:
-    """Store a photo or video of a patient: the row, its first subject, and its bytes
-    encrypted in the store (removed again if the transaction is rolled back). A file the team
-    already holds (same SHA-256, or a pHash within ``max_distance``) is stored once: see
-    RESOLUTIONS; the stored item is returned.
+    """Store a photo or video of a patient: the row with the faces found in it, its first
+    subject, and its bytes encrypted in the store (removed again if the transaction is rolled
+    back). A file the team already holds (same SHA-256, or a pHash within ``max_distance``) is
+    stored once: see RESOLUTIONS; the stored item is returned.
 
     Raises NotFound/Gone for the patient (NotFound for another team's), UnsupportedMediaType,
     PayloadTooLarge or InvalidInput for the file, Conflict for a file already held (in the
@@ -66,6 +67,11 @@ def add_media(
             added_by=added_by,
         )
     key = new_media_key()
+    boxes = (
+        faces_in_photo(stream, max_pixels=max_pixels)
+        if print_.media_type in IMAGE_TYPES
+        else faces_in_video(stream)
+    )
     item = MediaItem(
         id=new_id("md"),
         team_id=patient.team_id,
@@ -76,6 +82,7 @@ def add_media(
         size_bytes=print_.size,
         # The description may name the uploading patient: sealed with their own key.
         description_sealed=seal(data_key(session, vault, patient_id), description.encode()),
+        faces=None if boxes is None else faces_json(boxes),
     )
     session.add(item)
     session.flush()
@@ -150,3 +157,23 @@ def get_media(session: AnySession, media_id: str, *, scope: Scope) -> MediaItem:
     if item is None or not scope.allows(item.team_id):
         raise NotFound(f"No media item {media_id}.")
     return item
+
+
+MAX_FACE_BOXES = 50
+MAX_BOX_SIDE = 100_000
+
+
+def set_faces(session: AnySession, item: MediaItem, boxes: list[FaceBox]) -> None:
+    """Keep the face boxes the clinician checked (added, moved, removed) for a media item.
+
+    Raises InvalidInput for too many boxes or a box that is not a rectangle of pixels.
+    """
+    if len(boxes) > MAX_FACE_BOXES:
+        raise InvalidInput(f"At most {MAX_FACE_BOXES} face boxes a photo.")
+    for box in boxes:
+        if min(box.x, box.y) < 0 or not (0 < box.w <= MAX_BOX_SIDE and 0 < box.h <= MAX_BOX_SIDE):
+            raise InvalidInput(
+                "A face box has a left and top of 0 or more, a width and height of 1 or more."
+            )
+    item.faces = faces_json(boxes)
+    session.flush()

@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
         admin,
         admin_operations,
         clinician,
+        face_boxes,
         invitation,
         login,
         my_settings,
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
         tablet,
         tablet_choose,
         tablet_end,
+        tablet_faces,
         tablet_sign,
         withdraw,
         worklist,
@@ -50,8 +52,10 @@ def init_app(app: Flask) -> None:
     # The login and tablet_end modules add their routes to the clinician and tablet blueprints.
     assert login.blp is clinician.blp is sign_on.blp
     assert tablet_end.blp is tablet_choose.blp is tablet_sign.blp is tablet.blp
+    assert tablet_faces.blp is tablet.blp
     assert worklist.blp is clinician.blp and request_page.blp is clinician.blp
     assert new_request.blp is clinician.blp and my_settings.blp is clinician.blp
+    assert face_boxes.blp is clinician.blp
     for module in (tablet, clinician, paper, public, withdraw, admin_operations, phone, invitation):
         app.register_blueprint(module.blp)
     app.register_blueprint(admin.init_app())

@@ -16,7 +16,7 @@ from consent.consents import paper
 from consent.consents.decisions import Signer, consent_for_request, withdrawal_code
 from consent.consents.models import ConsentRequest
 from consent.consents.requests import get_request, request_form, requested_uses
-from consent.consents.uses import RELATIONSHIPS
+from consent.consents.uses import FACE_HIDDEN, RELATIONSHIPS
 from consent.db import db
 from consent.documents.qr import qr_svg
 from consent.errors import (
@@ -39,7 +39,7 @@ from consent.web.staff import staff, staff_recorder, staff_required, staff_scope
 from consent.workflows.decide import record_on_paper
 
 blp = Blueprint("paper", __name__, url_prefix="/clinician/requests")
-ANSWERS = ("granted", "refused")
+ANSWERS = ("granted", "face_hidden", "refused")
 # Errors the service reports about the decision itself rather than the scan.
 DECISION_FIELDS = {"choices", "signer", "entered_by"}
 
@@ -108,7 +108,10 @@ def paper_form(request_id: str) -> Any:
                         values["name"] if representative else None,
                         values["relationship"] if representative else None,
                     ),
-                    choices={p: value == "granted" for p, value in values["choices"].items()},
+                    choices={
+                        p: FACE_HIDDEN if value == "face_hidden" else value == "granted"
+                        for p, value in values["choices"].items()
+                    },
                     scan=scan.stream,
                     entered_by=staff(),
                     recorded_by=staff_recorder(consent_request.team_id),

@@ -23,9 +23,11 @@ from consent.consents.requests import request_form as form_of
 from consent.db import db
 from consent.documents.qr import qr_svg
 from consent.errors import ConsentError, Gone
+from consent.media.faces import parse_faces
 from consent.media.models import MediaItem
 from consent.media.service import get_media
 from consent.pages.clinician import blp
+from consent.pages.face_boxes import boxes_editable
 from consent.patients.service import identity
 from consent.web.context import runtime
 from consent.web.media import media_response
@@ -107,6 +109,8 @@ def render_request(request_id: str, *, link_url: str | None) -> str:
         uses=[use.purpose for use in requested_uses(session, request_id)],
         definition=definition,
         media=media,
+        faces={item.id: parse_faces(item.faces) for item in media},
+        faces_editable=boxes_editable(consent_request),
         link_url=link_url,
         link_minutes=runtime().settings.signing_link_minutes,
         qr=qr_svg(link_url, label=_("QR code of the tablet link")) if link_url else None,

@@ -26,6 +26,7 @@ from consent.consents.requests import get_request, request_form, request_media, 
 from consent.db import db
 from consent.forms.glossary import use_label
 from consent.forms.shown import shown_sections
+from consent.media.faces import parse_faces
 from consent.media.fingerprints import IMAGE_TYPES
 from consent.pages.tablet_steps import reading_pages, step_numbers
 from consent.web.context import runtime
@@ -103,6 +104,9 @@ def _context(link: SigningLink) -> dict[str, Any]:
             for purpose, channels in uses
         ],
         "media": media,
+        # Issue 19: the photos that show a face, by id (the tablet tells the patient).
+        "faces": {item.id for item in media if parse_faces(item.faces)},
+        "photos": any(item.media_type in IMAGE_TYPES for item in media),
         "texts": texts,
         "sections": sections,
         "pages": reading_pages(sections),

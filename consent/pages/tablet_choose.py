@@ -44,7 +44,8 @@ def question(number: int, link: SigningLink, ctx: dict[str, Any]) -> Any:
     missing = False
     if request.method == "POST":
         answer = request.form.get("answer", "")
-        if answer in ("yes", "no"):
+        # "hidden": yes, only with my face hidden (issue 19), offered when there are photos.
+        if answer in ("yes", "no") or (answer == "hidden" and ctx["photos"]):
             answers[use["purpose"]] = answer
             session["answers"], session["answers_link"] = answers, link.id
             # A change made from the summary goes back to the summary.
@@ -74,7 +75,7 @@ def choose(link: SigningLink, ctx: dict[str, Any]) -> Any:
         return redirect(url_for("tablet.check"))
     answers = _answers(link)
     for number, use in enumerate(ctx["uses"], start=1):
-        if answers.get(use["purpose"]) not in ("yes", "no"):
+        if answers.get(use["purpose"]) not in ("yes", "no", "hidden"):
             return redirect(url_for("tablet.question", number=number))
     if request.method == "POST":
         session["choices"] = {use["purpose"]: answers[use["purpose"]] for use in ctx["uses"]}

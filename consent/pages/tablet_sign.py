@@ -13,7 +13,7 @@ from consent.consents import signing
 from consent.consents.decisions import Signer
 from consent.consents.models import SigningLink
 from consent.consents.signature import drawn_signature
-from consent.consents.uses import RELATIONSHIPS
+from consent.consents.uses import FACE_HIDDEN, RELATIONSHIPS
 from consent.db import db
 from consent.errors import InvalidInput
 from consent.notifications.service import notify_waiting
@@ -89,7 +89,10 @@ def sign(link: SigningLink, ctx: dict[str, Any]) -> Any:
                 db.session,
                 runtime().vault,
                 link=link,
-                choices={purpose: value == "yes" for purpose, value in chosen.items()},
+                choices={
+                    purpose: FACE_HIDDEN if value == "hidden" else value == "yes"
+                    for purpose, value in chosen.items()
+                },
                 signer=signer,
                 drawn=drawn,
             )

@@ -21,6 +21,12 @@ from typing import Any
 from consent.db.types import rfc3339
 
 RECEIPT_VERSION = 2
+# Version 3 (issue 19, faces): a consent receipt with a use granted only with the face hidden
+# (``"face": "hidden"`` on the use, ``masked_sha256`` on each photo: the masked copy the patient
+# saw), and the rendition receipt of a face-masked copy (its ``faces``). Receipts without them
+# keep version 2 and their exact bytes; a verifier that knows only version 2 must not read a
+# version 3 grant as a plain grant.
+RECEIPT_VERSION_FACES = 3
 
 # Who recorded a receipt: {"team": "tm_...", "account": 12 | "integration": "in_...",
 # "api_key": 34 (when through the API)}; {"team": ..., "system": "expiry"} for the service's
@@ -56,8 +62,9 @@ def consent_receipt(
     form (consent.consents.text_norm) and its length; the field is present only when the
     request has texts, so that receipts without texts keep the exact bytes they always had.
     """
+    faces = any("face" in use for use in uses) or any("masked_sha256" in m for m in media)
     body = {
-        "receipt_version": RECEIPT_VERSION,
+        "receipt_version": RECEIPT_VERSION_FACES if faces else RECEIPT_VERSION,
         "type": "consent",
         "receipt_id": consent_id,
         "request_id": request_id,
@@ -159,14 +166,16 @@ def rendition_receipt(
     size: int,
     phash: str | None,
     recorded_by: Recorder,
+    faces: list[list[int]] | None = None,
 ) -> dict[str, Any]:
     """A copy of a media item, made by the service: the copy answers verify as its original.
 
     Binds the copy's SHA-256 to the original's, so that a row added in the database cannot make
-    an arbitrary file verify (invariant 4). Names no patient.
+    an arbitrary file verify (invariant 4). Names no patient. ``faces``: for a face-masked copy,
+    the boxes hidden ([x, y, w, h] in the upright photo's pixels).
     """
-    return {
-        "receipt_version": RECEIPT_VERSION,
+    body: dict[str, Any] = {
+        "receipt_version": RECEIPT_VERSION if faces is None else RECEIPT_VERSION_FACES,
         "type": "rendition",
         "receipt_id": rendition_id,
         "issued_at": rfc3339(issued_at),
@@ -179,6 +188,9 @@ def rendition_receipt(
         "phash": phash,
         "recorded_by": recorded_by,
     }
+    if faces is not None:
+        body["faces"] = faces
+    return body
 
 
 def made_by(recorded_by: Recorder) -> str:

@@ -34,6 +34,8 @@ class Evidence:
     # for them alone (consent.verify.service).
     subject: str
     withdrawn: set[str] = field(default_factory=set)
+    # Original SHA-256 -> its face-masked copy's, as the receipt binds them (issue 19).
+    masked: dict[str, str] = field(default_factory=dict)
 
 
 def verified(
@@ -150,6 +152,11 @@ def evidence(
                     body["method"],
                     use,
                     str(body["subject"]),
+                    masked={
+                        item["sha256"]: item["masked_sha256"]
+                        for item in body.get("media", [])
+                        if "masked_sha256" in item
+                    },
                 )
                 if use
                 else None

@@ -12,14 +12,19 @@ the subject of every consent found for those items. Each subject decides for the
    the newest governs (so a newer grant wins over their older refusal, and the withdrawal or
    expiry of their newest grant wins over their older grants). It gives ``allowed``, or
    ``not_covered`` (refused), ``withdrawn`` or ``expired``; a subject with no such consent is
-   ``not_covered``.
+   ``not_covered``. A use granted "only with my face hidden" (issue 19) gives ``masked_only``
+   for the original photo and ``allowed`` for its face-masked copy (exact, or re-encoded and
+   nearer the copy than the original: consent.verify.nearest).
 2. The file's decision is the most protective of the subjects' decisions, in the order of
    ``PROTECTION``: one person's refusal or withdrawal is enough to stop a use (DOMAIN.md, "For
    this round"). ``allowed`` only when every subject allows.
 
 The answer counts the subjects and lists each one's governing consent (``governing``); its
 top-level ``consent_id``, ``log_index``, ``method`` and ``expires_at`` are those of the
-deciding subject's (the newest among those whose decision is the file's).
+deciding subject's (the newest among those whose decision is the file's). A ``masked_only``
+answer names the face-masked copy to publish instead (``masked_sha256``): the copy is made per
+media item with every face boxed on it hidden (consent.workflows.face_mask), so it is masked
+for every subject whose decision is ``masked_only``.
 """
 
 from __future__ import annotations
@@ -37,16 +42,17 @@ from consent.crypto.keyring import Keyring
 from consent.crypto.receipts import signed_json
 from consent.db.types import rfc3339
 from consent.verify.evidence import Evidence, evidence, exact_match, subjects_of
-from consent.verify.statements import BY_MEDIA_IDS, BY_SHA256, HEAD, perceptual_candidates
+from consent.verify.nearest import FACE_MASKED, perceptual
+from consent.verify.statements import BY_SHA256, HEAD
 
 # "modified": a case text that is an edit of a consented one (consent.verify.texts).
-DECISIONS = ("allowed", "not_covered", "withdrawn", "expired", "unknown", "modified")
+# "masked_only": granted for the face-masked copy only (issue 19).
+DECISIONS = ("allowed", "masked_only", "not_covered", "withdrawn", "expired", "unknown", "modified")
 
 # The per-subject decisions from the least to the most protective: the file's decision is the
 # last of its subjects' in this order (withdrawn, then expired, then not_covered, then unknown,
-# ..., then allowed). A new decision takes its place here and nowhere else; ``masked_only``
-# (issue 19, faces) sits between allowed and unknown.
-PROTECTION = ("allowed", "unknown", "not_covered", "expired", "withdrawn")
+# ..., then masked_only, then allowed). A new decision takes its place here and nowhere else.
+PROTECTION = ("allowed", "masked_only", "unknown", "not_covered", "expired", "withdrawn")
 
 
 @dataclass(frozen=True)
@@ -85,14 +91,28 @@ def most_protective(decisions: Iterable[SubjectDecision]) -> SubjectDecision:
     )
 
 
-def subject_decision(governing: Evidence | None, purpose: str, now: datetime) -> SubjectDecision:
-    """What one subject's governing consent says (None: nothing of theirs covers the use)."""
+def subject_decision(
+    governing: Evidence | None,
+    purpose: str,
+    now: datetime,
+    *,
+    masked_copy: str | None = None,
+    originals: Iterable[str] = (),
+) -> SubjectDecision:
+    """What one subject's governing consent says (None: nothing of theirs covers the use).
+    A face-hidden grant allows only the face-masked copy its receipt binds to one of the
+    ``originals`` (``masked_copy``: the copy asked, or None for anything else)."""
     if governing is None or not governing.use["granted"]:
         return SubjectDecision("not_covered", governing)
     if purpose in governing.withdrawn:
         return SubjectDecision("withdrawn", governing)
     if governing.expires_at <= rfc3339(now):
         return SubjectDecision("expired", governing)
+    if governing.use.get("face") == "hidden":
+        copies = {governing.masked.get(sha) for sha in originals} - {None}
+        if masked_copy is None or masked_copy not in copies:
+            # The original, or a copy of it that is not the masked one: fails closed.
+            return SubjectDecision("masked_only", governing)
     return SubjectDecision("allowed", governing)
 
 
@@ -104,6 +124,8 @@ class Weighed:
     governing: Evidence | None
     grants: list[dict[str, Any]]
     subjects: list[SubjectDecision]
+    # A ``masked_only`` answer's face-masked copy (None otherwise, or for a video: no copy).
+    masked_sha256: str | None = None
 
 
 def weigh(
@@ -113,13 +135,17 @@ def weigh(
     keyring: Keyring,
     now: datetime,
     bound_in: str = "media",
+    masked_copy: str | None = None,
 ) -> Weighed:
-    """The decision the matched rows' receipts give, subject by subject (the module's rule).
+    """The decision the matched rows' receipts give, subject by subject (the module's rule);
+    ``masked_copy``: the SHA-256 of the face-masked copy the file asked is (or is near).
 
     Raises IntegrityFailure when a receipt does not verify or is not bound.
     """
     found, consent_subjects = evidence(rows, purpose, channel, keyring, bound_in)
     subjects = subjects_of(rows) | consent_subjects
+    # The face-hidden answer is a file's alone: a case text is never masked.
+    originals = sorted({row.media_sha256 for row in rows}) if bound_in == "media" else []
     per_subject = [
         subject_decision(
             max(
@@ -129,6 +155,8 @@ def weigh(
             ),
             purpose,
             now,
+            masked_copy=masked_copy,
+            originals=originals,
         )
         for subject in sorted(subjects)
     ]
@@ -137,8 +165,17 @@ def weigh(
     decided = most_protective(per_subject)
     grants: list[dict[str, Any]] = []
     if decided.decision == "allowed":
-        grants = [{"purpose": purpose, "channels": _common_channels(per_subject)}]
-    return Weighed(decided.decision, decided.governing, grants, per_subject)
+        grant: dict[str, Any] = {"purpose": purpose, "channels": _common_channels(per_subject)}
+        if any(item.governing and item.governing.use.get("face") for item in per_subject):
+            grant["face"] = "hidden"
+        grants = [grant]
+    masked_sha256 = None
+    if decided.decision == "masked_only":
+        assert decided.governing is not None
+        masked_sha256 = next(
+            (copy for sha in originals if (copy := decided.governing.masked.get(sha))), None
+        )
+    return Weighed(decided.decision, decided.governing, grants, per_subject, masked_sha256)
 
 
 def _common_channels(decisions: Sequence[SubjectDecision]) -> list[str]:
@@ -173,19 +210,17 @@ def decide(
     rows: list[Any] = BY_SHA256.all(engine, sha256=sha256)
     match = exact_match(rows, sha256, keyring) if rows else None
     if not rows and phash is not None:
-        near = perceptual_candidates(phash, engine, max_distance=max_distance)
-        if near is not None:
-            media_ids, distance, matched_sha256 = near
-            with engine.connect() as connection:
-                rows = list(connection.execute(BY_MEDIA_IDS, {"media_ids": media_ids}).all())
-            match = {"kind": "perceptual", "distance": distance, "sha256": matched_sha256}
+        rows, match = perceptual(phash, engine, keyring, max_distance)
     if rows:
         head_size, head_root = rows[0].head_size, rows[0].head_root
     else:
         # No record of this file: the answer still names the tree it was checked against.
         head_size, head_root = HEAD.all(engine)[0]
+    masked_copy = None
+    if match is not None and match.get("rendition") == FACE_MASKED:
+        masked_copy = match.get("sha256", sha256)
     weighed = (
-        weigh(rows, purpose, channel, keyring, now)
+        weigh(rows, purpose, channel, keyring, now, masked_copy=masked_copy)
         if match is not None
         else Weighed("unknown", None, [], [])
     )
@@ -247,4 +282,7 @@ def signed_answer(
         ],
         "checked_at": rfc3339(now),
     }
+    if weighed.decision == "masked_only":
+        # The copy to publish instead (None when there is none: a video).
+        answer["masked_sha256"] = weighed.masked_sha256
     return SignedAnswer(answer, signed_json(body=answer, body_key="answer", keyring=keyring))

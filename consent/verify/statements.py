@@ -13,7 +13,13 @@ from consent.consents.models import Consent, RequestMedia, Withdrawal
 from consent.db.readpath import PreparedRead
 from consent.ledger.models import LogHead
 from consent.media.fingerprints import bands, hamming
-from consent.media.models import MediaItem, MediaRendition, MediaSubject, PerceptualBand
+from consent.media.models import (
+    MediaItem,
+    MediaRendition,
+    MediaSubject,
+    PerceptualBand,
+    RenditionBand,
+)
 
 # One round trip for everything verify needs about a file: its media items, the consents whose
 # requests include them, and their withdrawals. Built once; executed on the Core connection,
@@ -100,6 +106,10 @@ BY_SHA256 = PreparedRead(
 BY_MEDIA_IDS = _records(via_rendition=False).where(
     _media.c.id.in_(bindparam("media_ids", expanding=True))
 )
+# A re-encoded face-masked copy (issue 19): its records through the copy's rendition.
+BY_RENDITION_IDS = _records(via_rendition=True).where(
+    _renditions.c.id.in_(bindparam("rendition_ids", expanding=True))
+)
 
 
 # The media items sharing at least one pHash band with the file's, through the band index.
@@ -121,13 +131,31 @@ NEAR = PreparedRead(
 )
 
 
+_rbands = RenditionBand.__table__
+# The face-masked copies sharing a pHash band with the file's (their own band index).
+NEAR_MASKED = PreparedRead(
+    select(_renditions.c.id, _renditions.c.phash, _renditions.c.sha256)
+    .join(_rbands, _rbands.c.rendition_id == _renditions.c.id)
+    .where(
+        or_(
+            *(
+                and_(_rbands.c.band == band, _rbands.c.value == bindparam(f"band{band}"))
+                for band in range(8)
+            )
+        )
+    )
+    .distinct()
+)
+
+
 def perceptual_candidates(
-    phash: str, engine: Engine, *, max_distance: int
+    phash: str, engine: Engine, *, max_distance: int, masked: bool = False
 ) -> tuple[list[str], int, str] | None:
-    """The nearest media items within ``max_distance`` (Hamming, of 64 bits), through the band
-    index: (media ids, distance, SHA-256 of one of them), or None."""
+    """The nearest media items (face-masked copies when ``masked``) within ``max_distance``
+    (Hamming, of 64 bits), through the band index: (ids, distance, SHA-256 of one), or None."""
     limit = max_distance
-    candidates = NEAR.all(engine, **{f"band{band}": value for band, value in bands(phash)})
+    near = NEAR_MASKED if masked else NEAR
+    candidates = near.all(engine, **{f"band{band}": value for band, value in bands(phash)})
     scored = sorted(
         (hamming(phash, candidate_phash), media_id, sha)
         for media_id, candidate_phash, sha in candidates

@@ -27,6 +27,7 @@ from consent.consents.models import (
 )
 from consent.consents.requests import requested_uses
 from consent.consents.selfservice import METHOD as SELF_SERVICE
+from consent.consents.uses import Choice
 from consent.crypto.keyring import Keyring
 from consent.db import AnySession
 from consent.media.models import MediaItem, MediaRendition
@@ -163,9 +164,10 @@ def _copies_and_deliveries(
 
 
 def ordered_choices(
-    session: AnySession, request_id: str, choices: dict[str, bool]
-) -> list[tuple[str, bool]]:
-    """A pending decision's choices in the order the patient answered them (the request's)."""
+    session: AnySession, request_id: str, choices: dict[str, Choice]
+) -> list[tuple[str, Choice]]:
+    """A pending decision's choices in the order the patient answered them (the request's);
+    each True, False or FACE_HIDDEN."""
     order = [use.purpose for use in requested_uses(session, request_id)]
     return [(purpose, choices[purpose]) for purpose in order if purpose in choices]
 

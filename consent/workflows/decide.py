@@ -25,6 +25,7 @@ from consent.consents.models import Consent, ConsentRequest, ExternalEvidence, P
 from consent.consents.paper import paper_request, representative_only
 from consent.consents.requests import get_request
 from consent.consents.signing import revoke_open_links, take_submission
+from consent.consents.uses import Choice
 from consent.db import AnySession
 from consent.db.types import new_id
 from consent.errors import InvalidInput
@@ -33,6 +34,7 @@ from consent.patients.service import data_key
 from consent.records.receipts import Recorder
 from consent.runtime import Runtime
 from consent.webhooks import events
+from consent.workflows.face_mask import masked_for_decision
 
 
 def _controller(rt: Runtime) -> Controller:
@@ -71,6 +73,7 @@ def confirm_on_tablet(
     """
     request = get_request(session, request_id, scope=scope)
     submission = take_submission(session, rt.vault, request=request, account_id=account.id)
+    recorded_by: Recorder = {"team": request.team_id, "account": account.id}
     consent = record_consent(
         session,
         rt.keyring,
@@ -84,8 +87,11 @@ def confirm_on_tablet(
             "signature": submission.drawn.receipt_block(),
             "signing_session": submission.session_evidence,
         },
-        recorded_by={"team": request.team_id, "account": account.id},
+        recorded_by=recorded_by,
         drawn=submission.drawn,
+        masked=masked_for_decision(
+            session, rt, request=request, choices=submission.choices, recorded_by=recorded_by
+        ),
     )
     _after_decision(session, rt, consent)
     return consent
@@ -116,7 +122,7 @@ def record_on_paper(
     request_id: str,
     scope: Scope,
     signer: Signer,
-    choices: dict[str, bool],
+    choices: dict[str, Choice],
     scan: IO[bytes],
     entered_by: Account | None,
     recorded_by: Recorder,
@@ -166,7 +172,7 @@ def _record_with_document(
     *,
     request: ConsentRequest,
     signer: Signer,
-    choices: dict[str, bool],
+    choices: dict[str, Choice],
     method: str,
     evidence: dict[str, Any],
     recorded_by: Recorder,
@@ -186,6 +192,9 @@ def _record_with_document(
         method=method,
         evidence=evidence,
         recorded_by=recorded_by,
+        masked=masked_for_decision(
+            session, rt, request=request, choices=choices, recorded_by=recorded_by
+        ),
     )
     document.consent_id = consent.id
     session.add(document)
@@ -211,7 +220,7 @@ def record_external(
     request_id: str,
     scope: Scope,
     signer: Signer,
-    choices: dict[str, bool],
+    choices: dict[str, Choice],
     evidence: Evidence,
     entered_by: Account | None,
     recorded_by: Recorder,

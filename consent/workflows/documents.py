@@ -25,6 +25,7 @@ from consent.errors import Conflict
 from consent.forms.binding import form_binding
 from consent.forms.glossary import use_label
 from consent.forms.shown import shown_sections
+from consent.media.faces import parse_faces
 from consent.media.models import MediaItem
 from consent.media.subjects import media_key
 from consent.patients.service import data_key, get_patient
@@ -96,6 +97,7 @@ def _ref(session: AnySession, rt: Runtime, item: MediaItem) -> MediaRef:
         sha256=item.sha256,
         media_type=item.media_type,
         erased=erased,
+        face=bool(parse_faces(item.faces)),
         load=None if erased else load,
     )
 
@@ -180,6 +182,7 @@ def receipt_job(session: AnySession, rt: Runtime, consent_id: str, *, scope: Sco
             "purpose": use["purpose"],
             "channels": use["channels"],
             "granted": use["granted"],
+            "face_hidden": use.get("face") == "hidden",
             "label": use_label(use["purpose"], form.language),
             "explanation": definition["purposes"][use["purpose"]]["explanation"],
         }

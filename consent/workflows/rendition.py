@@ -95,10 +95,12 @@ def recorded_copy(session: AnySession, media_id: str, *, scope: Scope) -> MediaR
     return rendition
 
 
-def _existing(session: AnySession, media_id: str) -> MediaRendition | None:
+def _existing(
+    session: AnySession, media_id: str, kind: str = METADATA_STRIPPED
+) -> MediaRendition | None:
     found: MediaRendition | None = session.scalar(
         select(MediaRendition).where(
-            MediaRendition.media_id == media_id, MediaRendition.kind == METADATA_STRIPPED
+            MediaRendition.media_id == media_id, MediaRendition.kind == kind
         )
     )
     return found
@@ -111,6 +113,8 @@ def _record(
     data: bytes,
     sha256: str,
     recorded_by: Recorder,
+    kind: str = METADATA_STRIPPED,
+    faces: list[list[int]] | None = None,
 ) -> MediaRendition:
     phash = perceptual_hash(io.BytesIO(data), max_pixels=rt.settings.max_image_pixels)
     rendition_id = new_id("rd")
@@ -124,19 +128,20 @@ def _record(
             rendition_id=rendition_id,
             issued_at=issued_at,
             team=item.team_id,
-            kind=METADATA_STRIPPED,
+            kind=kind,
             media_sha256=item.sha256,
             sha256=sha256,
             media_type=item.media_type,
             size=len(data),
             phash=phash,
             recorded_by=recorded_by,
+            faces=faces,
         ),
     )
     rendition = MediaRendition(
         id=rendition_id,
         media_id=item.id,
-        kind=METADATA_STRIPPED,
+        kind=kind,
         sha256=sha256,
         phash=phash,
         size_bytes=len(data),

@@ -138,7 +138,8 @@ def test_blank_form_reads_back_and_its_qr_code_opens_the_paper_upload_page(
         assert definition["purposes"][purpose]["label"] in text
         assert definition["purposes"][purpose]["explanation"] in text
     assert definition["purposes"]["survey"]["label"] not in text  # not asked
-    assert text.count("Yes No") == 3  # one yes/no pair of boxes per use
+    # One row of boxes per use: yes, yes only with the face hidden (issue 19), no.
+    assert text.count("Yes Yes, only with my face hidden No") == 3
     assert "Only on: linkedin" in text
     assert "Your consent ends on 30 June 2031." in text
     assert "Image 1 of 2" in text and "Image 2 of 2" in text
@@ -577,7 +578,12 @@ def test_video_items_get_a_neutral_placeholder() -> None:
     from consent.documents.thumbnails import PLACEHOLDER_URI, MediaRef
 
     ref = MediaRef("md_" + "0" * 32, "0" * 64, "video/mp4")
-    assert _thumbnail(ref, 10_000_000) == {"src": PLACEHOLDER_URI, "video": True, "erased": False}
+    assert _thumbnail(ref, 10_000_000) == {
+        "src": PLACEHOLDER_URI,
+        "video": True,
+        "erased": False,
+        "face": False,
+    }
 
 
 def test_thumbnail_of_a_plain_jpeg_is_a_fresh_jpeg() -> None:

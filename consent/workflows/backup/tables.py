@@ -52,6 +52,8 @@ TABLES: tuple[str, ...] = (
     "paper_scans",
     "external_evidence",
     "media_renditions",
+    # The pHash bands of face-masked copies (issue 19).
+    "rendition_bands",
     "patient_erasures",
     "consent_expiries",
     "majority_reviews",

@@ -1,0 +1,113 @@
+"""The faces of a request's photos, for the clinician (issue 19): each photo with the boxes
+found at upload drawn on it, and a form to add, move or remove boxes (their pixel coordinates,
+keyboard-usable) until the patient opens the request. The masked copy hides what these boxes
+say. Routes of the clinician blueprint (consent.pages.clinician)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from flask import Response, abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from PIL import ImageDraw
+from sqlalchemy import select
+
+from consent.consents.models import ConsentRequest, SigningLink
+from consent.consents.requests import get_request, request_media
+from consent.db import db
+from consent.errors import ConsentError, InvalidInput
+from consent.media.faces import FaceBox, parse_faces, upright
+from consent.media.fingerprints import IMAGE_TYPES
+from consent.media.models import MediaItem
+from consent.media.screen import screen_copy
+from consent.media.service import MAX_FACE_BOXES, get_media, set_faces
+from consent.media.subjects import media_key
+from consent.pages.clinician import blp
+from consent.web.context import runtime
+from consent.web.media import photo_response
+from consent.web.staff import staff_required, staff_scope
+
+__all__ = ["blp", "boxes_editable"]
+
+
+def boxes_editable(consent_request: ConsentRequest) -> bool:
+    """Boxes can change until the patient opens the request (what they see is then fixed)."""
+    if consent_request.status != "open":
+        return False
+    opened = db.session.scalar(
+        select(SigningLink.id).where(
+            SigningLink.request_id == consent_request.id, SigningLink.opened_at.is_not(None)
+        )
+    )
+    return opened is None
+
+
+@blp.get("/media/<media_id>/faces")
+@staff_required
+def faces_image(media_id: str) -> ResponseReturnValue:
+    """The photo, screen-sized, with each face box drawn and numbered as in the form."""
+    try:
+        item: MediaItem = get_media(db.session, media_id, scope=staff_scope())
+    except ConsentError:
+        abort(404)
+    if item.media_type not in IMAGE_TYPES or item.bytes_erased_at is not None:
+        abort(404)
+    rt = runtime()
+    key = media_key(db.session, rt.vault, item)
+    original = b"".join(rt.files.read(media_id=item.id, data_key=key))
+    image = upright(io.BytesIO(original), max_pixels=rt.settings.max_image_pixels, reduce=False)
+    image = image.convert("RGB")
+    draw = ImageDraw.Draw(image)
+    width = max(3, image.size[0] // 300)
+    for number, box in enumerate(parse_faces(item.faces) or [], start=1):
+        draw.rectangle((box.x, box.y, box.x + box.w, box.y + box.h), outline="#ffd400", width=width)
+        draw.text((box.x + width * 2, box.y + width * 2), str(number), fill="#ffd400")
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    shown, media_type = screen_copy(out.getvalue(), max_pixels=rt.settings.max_image_pixels)
+    response: Response = photo_response(shown, media_type)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _boxes_from_form(form: Any) -> list[FaceBox]:
+    """Rows box-N-x/y/w/h (N from 1), a row left empty or ticked box-N-remove dropped."""
+    boxes = []
+    for number in range(1, MAX_FACE_BOXES + 2):
+        values = [form.get(f"box-{number}-{part}", "").strip() for part in "xywh"]
+        if not any(values) or form.get(f"box-{number}-remove"):
+            continue
+        try:
+            x, y, w, h = (int(value) for value in values)
+        except ValueError as exc:
+            raise InvalidInput(_("Box %(n)s: four whole numbers of pixels.", n=number)) from exc
+        boxes.append(FaceBox(x, y, w, h, "clinician"))
+    return boxes
+
+
+@blp.post("/requests/<request_id>/media/<media_id>/faces")
+@staff_required
+def save_faces(request_id: str, media_id: str) -> ResponseReturnValue:
+    """Keep the boxes as the clinician set them; refused once the patient opened the request."""
+    try:
+        consent_request = get_request(db.session, request_id, scope=staff_scope())
+    except ConsentError:
+        abort(404)
+    item = next((m for m in request_media(db.session, request_id) if m.id == media_id), None)
+    if item is None or item.media_type not in IMAGE_TYPES:
+        abort(404)
+    target = url_for("clinician.request_page", request_id=request_id) + f"#faces-{media_id}"
+    if not boxes_editable(consent_request):
+        flash(_("The patient has opened this request: its face boxes can no longer change."))
+        return redirect(target)
+    try:
+        set_faces(db.session, item, _boxes_from_form(request.form))
+    except InvalidInput as exc:
+        db.session.rollback()
+        flash(str(exc))
+        return redirect(target)
+    db.session.commit()
+    flash(_("The face boxes were saved."))
+    return redirect(target)

@@ -1,0 +1,82 @@
+"""The clinician checks the face boxes of a request's photos (issue 19): drawn on the photo,
+changed through a form until the patient opens the request, then fixed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from consent.db import db
+from consent.media.faces import parse_faces
+from consent.media.models import MediaItem
+from tests.factories import csrf
+from tests.media.test_faces import astronaut
+from tests.pages.test_tablet_flow import PASSWORD, clinician  # noqa: F401 (fixtures)
+
+
+def _logged_in(app: Flask, email: str) -> Any:
+    doctor = app.test_client()
+    login = doctor.get("/clinician/login").get_data(as_text=True)
+    answer = doctor.post(
+        "/clinician/login", data={"csrf_token": csrf(login), "email": email, "password": PASSWORD}
+    )
+    assert answer.status_code == 302
+    return doctor
+
+
+def _faces(app: Flask, media_id: str) -> list[Any]:
+    with app.app_context():
+        return parse_faces(db.session.get(MediaItem, media_id).faces) or []
+
+
+def test_the_clinician_sees_adds_and_removes_boxes_until_the_patient_opens(
+    app: Flask,
+    clinician: dict[str, Any],  # noqa: F811
+) -> None:
+    from tests.factories import Flow
+
+    api = Flow(app.test_client(), clinician["key"])
+    patient = api.patient()
+    media = api.media(patient, astronaut())
+    created = api.open_request(patient, [media["id"]], [{"purpose": "teaching"}])
+    found = _faces(app, media["id"])
+    assert found
+    doctor = _logged_in(app, clinician["email"])
+    page = doctor.get(f"/clinician/requests/{created['id']}").get_data(as_text=True)
+    assert f'id="faces-{media["id"]}"' in page
+    assert 'name="box-1-x"' in page
+    drawn = doctor.get(f"/clinician/media/{media['id']}/faces")
+    assert drawn.status_code == 200 and drawn.mimetype.startswith("image/")
+
+    # Remove every box found, add one of the clinician's own.
+    form = {"csrf_token": csrf(page)}
+    for number in range(1, len(found) + 1):
+        form[f"box-{number}-remove"] = "1"
+        for part, value in zip("xywh", (1, 1, 1, 1), strict=True):
+            form[f"box-{number}-{part}"] = str(value)
+    new = len(found) + 1
+    form.update({f"box-{new}-x": "300", f"box-{new}-y": "100", f"box-{new}-w": "250"})
+    form[f"box-{new}-h"] = "260"
+    saved = doctor.post(f"/clinician/requests/{created['id']}/media/{media['id']}/faces", data=form)
+    assert saved.status_code == 302
+    boxes = _faces(app, media["id"])
+    assert [(b.x, b.y, b.w, b.h, b.by) for b in boxes] == [(300, 100, 250, 260, "clinician")]
+
+    # A box that is not a rectangle is refused, and nothing changes.
+    bad = {"csrf_token": csrf(page), "box-1-x": "a", "box-1-y": "1", "box-1-w": "1", "box-1-h": "1"}
+    doctor.post(f"/clinician/requests/{created['id']}/media/{media['id']}/faces", data=bad)
+    assert len(_faces(app, media["id"])) == 1
+
+    # Once the patient opened the link, the boxes are what the patient saw: fixed.
+    tablet = app.test_client()
+    tablet.get(created["signing_url"][len("http://consent.test") :])
+    tablet.get("/tablet/start")
+    later = doctor.post(
+        f"/clinician/requests/{created['id']}/media/{media['id']}/faces",
+        data={"csrf_token": csrf(page), "box-1-remove": "1", "box-1-x": "300"},
+    )
+    assert later.status_code == 302
+    assert len(_faces(app, media["id"])) == 1
+    page = doctor.get(f"/clinician/requests/{created['id']}").get_data(as_text=True)
+    assert 'name="box-1-x"' not in page
