@@ -47,7 +47,9 @@ def _patient_signs(tablet: Any, path: str, live_server: str) -> None:
         with tablet.expect_navigation():
             press(tablet, "a.button.primary")
     assert tablet.url.endswith("/tablet/check")
-    for key, answer in comprehension_answers("media-publication", "en").items():
+    for key, answer in comprehension_answers(
+        "media-publication", "en", purposes=list(USES)
+    ).items():
         press(tablet, f"#{key}-{answer}", "Space")
     press(tablet, "main button.primary")
     # Yes to every use, one screen each, then the summary as it is.

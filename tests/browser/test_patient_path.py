@@ -114,7 +114,7 @@ def test_patient_signs_on_the_tablet_and_verify_follows(
     press(page, "a.button.primary")
 
     page.wait_for_url("**/tablet/media")
-    assert page.locator("img").evaluate("img => img.complete && img.naturalWidth > 0")
+    assert page.locator("img").first.evaluate("img => img.complete && img.naturalWidth > 0")
     check_page(page, f"{shot}-02-media")
     press(page, "a.button.primary")
 
