@@ -146,23 +146,31 @@ def weigh(
     subjects = subjects_of(rows) | consent_subjects
     # The face-hidden answer is a file's alone: a case text is never masked.
     originals = sorted({row.media_sha256 for row in rows}) if bound_in == "media" else []
-    per_subject = [
-        subject_decision(
-            max(
-                (item for item in found if item.subject == subject),
-                key=lambda item: (item.issued_at, item.consent_id),
-                default=None,
-            ),
+    if not subjects:
+        return Weighed("not_covered", None, [], [])
+    if len(subjects) == 1:
+        # One person in the file, as nearly every file on the hot path: every consent found is
+        # theirs, so the newest governs and nothing needs grouping or ranking.
+        decided = subject_decision(
+            max(found, key=_newest, default=None),
             purpose,
             now,
             masked_copy=masked_copy,
             originals=originals,
         )
-        for subject in sorted(subjects)
-    ]
-    if not per_subject:
-        return Weighed("not_covered", None, [], [])
-    decided = most_protective(per_subject)
+        per_subject = [decided]
+    else:
+        per_subject = [
+            subject_decision(
+                max((item for item in found if item.subject == subject), key=_newest, default=None),
+                purpose,
+                now,
+                masked_copy=masked_copy,
+                originals=originals,
+            )
+            for subject in sorted(subjects)
+        ]
+        decided = most_protective(per_subject)
     grants: list[dict[str, Any]] = []
     if decided.decision == "allowed":
         grant: dict[str, Any] = {"purpose": purpose, "channels": _common_channels(per_subject)}
@@ -176,6 +184,11 @@ def weigh(
             (copy for sha in originals if (copy := decided.governing.masked.get(sha))), None
         )
     return Weighed(decided.decision, decided.governing, grants, per_subject, masked_sha256)
+
+
+def _newest(item: Evidence) -> tuple[str, str]:
+    """The order in which a subject's consents govern: the newest issued, then by id."""
+    return (item.issued_at, item.consent_id)
 
 
 def _common_channels(decisions: Sequence[SubjectDecision]) -> list[str]:
