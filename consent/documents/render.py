@@ -90,7 +90,11 @@ class PdfJob:
             "variant": self.variant,
             "seal": [self.seal.reason, self.seal.location] if self.seal else None,
             "content": self.content,
-            "media": [[ref.sha256, ref.media_type, ref.erased] for ref in self.media],
+            # What the document says of each item counts too: a face box drawn or removed, or
+            # another subject added, changes the words printed under its thumbnail.
+            "media": [
+                [ref.sha256, ref.media_type, ref.erased, ref.face, ref.shared] for ref in self.media
+            ],
             "attachments": [
                 [a.name, a.description, a.relationship, hashlib.sha256(a.data).hexdigest()]
                 for a in self.attachments
@@ -217,7 +221,7 @@ def _srgb_profile() -> bytes:
 
 
 def _thumbnail(ref: MediaRef, max_pixels: int) -> dict[str, Any]:
-    return {**_thumbnail_image(ref, max_pixels), "face": ref.face}
+    return {**_thumbnail_image(ref, max_pixels), "face": ref.face, "shared": ref.shared}
 
 
 def _thumbnail_image(ref: MediaRef, max_pixels: int) -> dict[str, Any]:

@@ -40,6 +40,8 @@ class MediaRef:
     erased: bool = False
     # A face can be seen in it (issue 19): the documents tell the patient in plain words.
     face: bool = False
+    # Other people are seen in it too (several subjects): "your face" may be someone else's.
+    shared: bool = False
     load: Callable[[], bytes] | None = field(default=None, compare=False, repr=False)
 
     @property

@@ -28,6 +28,7 @@ from consent.forms.glossary import use_label
 from consent.forms.shown import shown_sections
 from consent.media.faces import parse_faces
 from consent.media.fingerprints import IMAGE_TYPES
+from consent.media.subjects import subject_ids
 from consent.pages.tablet_steps import reading_pages, step_numbers
 from consent.web.context import runtime
 from consent.web.extensions import limiter
@@ -106,6 +107,8 @@ def _context(link: SigningLink) -> dict[str, Any]:
         "media": media,
         # Issue 19: the photos that show a face, by id (the tablet tells the patient).
         "faces": {item.id for item in media if parse_faces(item.faces)},
+        # The photos that show other patients too: each decides for themselves.
+        "shared": {item.id for item in media if len(subject_ids(db.session, item.id)) > 1},
         "photos": any(item.media_type in IMAGE_TYPES for item in media),
         "texts": texts,
         "sections": sections,

@@ -27,7 +27,7 @@ from consent.forms.glossary import use_label
 from consent.forms.shown import shown_sections
 from consent.media.faces import parse_faces
 from consent.media.models import MediaItem
-from consent.media.subjects import media_key
+from consent.media.subjects import media_key, subject_ids
 from consent.patients.service import data_key, get_patient
 from consent.records.envelope import receipt_envelope
 from consent.records.proofs import bundle_as_appended
@@ -98,6 +98,7 @@ def _ref(session: AnySession, rt: Runtime, item: MediaItem) -> MediaRef:
         media_type=item.media_type,
         erased=erased,
         face=bool(parse_faces(item.faces)),
+        shared=len(subject_ids(session, item.id)) > 1,
         load=None if erased else load,
     )
 

@@ -583,6 +583,7 @@ def test_video_items_get_a_neutral_placeholder() -> None:
         "video": True,
         "erased": False,
         "face": False,
+        "shared": False,
     }
 
 

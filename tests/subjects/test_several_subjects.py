@@ -15,6 +15,7 @@ from sqlalchemy import update
 from consent.db import db
 from consent.media.models import MediaItem
 from tests.factories import Flow, api_key, photo
+from tests.pdf.readback import pdf_text
 
 USES = ("teaching", "journal_publication", "survey", "professional_network")
 
@@ -170,3 +171,43 @@ def test_the_same_file_stored_for_two_patients_follows_each_withdrawal(flow: Flo
     assert answer["decision"] == "withdrawn" and answer["subjects"] == 2
     assert answer["consent_id"] == given_a["consent_id"]
     assert flow.verify(sha, "survey")["answer"]["decision"] == "allowed"
+
+
+def test_each_subjects_paper_form_says_others_are_in_the_photo(flow: Flow) -> None:
+    """A patient reading the paper form of a photo that shows someone else too learns that the
+    others decide for themselves; a photo of them alone says nothing of the kind."""
+    opened = _pair(flow, photo(41))
+    others = "Other people can be seen in this photo too."
+    for request_id in (opened["request_a"], opened["request_b"]):
+        printed = pdf_text(
+            flow.client.get(f"/api/v1/requests/{request_id}/form.pdf", headers=flow.headers).data
+        )
+        assert others in " ".join(printed.split()), request_id
+    alone_patient = flow.patient()
+    alone_photo = flow.media(alone_patient, photo(42))
+    alone = flow.open_request(alone_patient, [alone_photo["id"]], _uses())
+    printed = pdf_text(
+        flow.client.get(f"/api/v1/requests/{alone['id']}/form.pdf", headers=flow.headers).data
+    )
+    assert others not in " ".join(printed.split())
+
+
+def test_a_subject_added_after_printing_changes_the_printed_form(flow: Flow) -> None:
+    """The paper form is cached by what it is made of: adding a second person to the photo
+    after it was printed once must not give the old form again."""
+    a, b = flow.patient(), flow.patient()
+    media = flow.media(a, photo(43))
+    opened = flow.open_request(a, [media["id"]], _uses())
+    others = "Other people can be seen in this photo too."
+
+    def printed() -> str:
+        pdf = flow.client.get(f"/api/v1/requests/{opened['id']}/form.pdf", headers=flow.headers)
+        assert pdf.status_code == 200
+        return " ".join(pdf_text(pdf.data).split())
+
+    assert others not in printed()
+    added = flow.client.post(
+        f"/api/v1/media/{media['id']}/subjects", json={"patient_id": b}, headers=flow.headers
+    )
+    assert added.status_code == 201, added.json
+    assert others in printed()
