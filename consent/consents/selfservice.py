@@ -102,6 +102,8 @@ def consent_view(session: AnySession, keyring: Keyring, consent_id: str) -> Cons
                 "explanation": definition["purposes"][purpose]["explanation"],
                 "channels": use["channels"],
                 "state": state,
+                # "Yes, only with my face hidden" (issue 19): the patient sees what they said.
+                "face_hidden": use.get("face") == "hidden",
             }
         )
     return ConsentView(

@@ -24,6 +24,8 @@ class UseState:
     purpose: str
     channels: list[str]
     state: str  # granted, refused, withdrawn, expired
+    # Granted only for the face-masked copy (issue 19): publishers must not post the original.
+    face_hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def consent_status(session: AnySession, keyring: Keyring, consent_id: str) -> Co
             state = "expired"
         else:
             state = "granted"
-        uses.append(UseState(use["purpose"], use["channels"], state))
+        uses.append(UseState(use["purpose"], use["channels"], state, use.get("face") == "hidden"))
     return ConsentStatus(
         consent_id, body["issued_at"], body["expires_at"], expired, body["log_index"], uses
     )

@@ -46,6 +46,8 @@ class UseToday:
     # Who withdrew it: "patient" (with their code), "erasure", or a staff member's name.
     by: str | None = None
     withdrawal_id: str | None = None
+    # Granted "only with my face hidden" (issue 19): only the face-masked copy may be shown.
+    face_hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,9 @@ def uses_today(
         elif consent.expires_at <= now:
             result.append(UseToday(purpose, channels, "expired", consent.expires_at))
         else:
-            result.append(UseToday(purpose, channels, "allowed"))
+            result.append(
+                UseToday(purpose, channels, "allowed", face_hidden=use.get("face") == "hidden")
+            )
     return result
 
 

@@ -10,7 +10,7 @@ from flask import Flask
 from consent.db import db
 from consent.media.faces import parse_faces
 from consent.media.models import MediaItem
-from tests.factories import csrf
+from tests.factories import csrf, evidence
 from tests.media.test_faces import astronaut
 from tests.pages.test_tablet_flow import PASSWORD, clinician  # noqa: F401 (fixtures)
 
@@ -80,3 +80,47 @@ def test_the_clinician_sees_adds_and_removes_boxes_until_the_patient_opens(
     assert len(_faces(app, media["id"])) == 1
     page = doctor.get(f"/clinician/requests/{created['id']}").get_data(as_text=True)
     assert 'name="box-1-x"' not in page
+
+
+def test_a_face_hidden_grant_reads_as_such_on_every_page_that_shows_the_consent(
+    app: Flask,
+    clinician: dict[str, Any],  # noqa: F811
+) -> None:
+    """Walking issue 19 found the clinician's request page, the public page publishers open
+    and the patient's withdrawal page all saying plainly "Allowed" (or listing the use) for a
+    use the patient granted only with their face hidden."""
+    from tests.factories import Flow
+
+    api = Flow(app.test_client(), clinician["key"])
+    patient = api.patient()
+    media = api.media(patient, astronaut())
+    created = api.open_request(
+        patient, [media["id"]], [{"purpose": "teaching"}, {"purpose": "survey"}]
+    )
+    body = {
+        "signer": {"role": "patient"},
+        "choices": [
+            {"purpose": "teaching", "granted": True, "face": "hidden"},
+            {"purpose": "survey", "granted": True},
+        ],
+        "method": "external",
+        "evidence": evidence(),
+    }
+    answer = api.client.post(
+        f"/api/v1/requests/{created['id']}/decision", json=body, headers=api.headers
+    )
+    assert answer.status_code == 201, answer.json
+    decision = answer.json
+    doctor = _logged_in(app, clinician["email"])
+    page = doctor.get(f"/clinician/requests/{created['id']}").get_data(as_text=True)
+    assert page.count("Allowed with the face hidden only") == 1  # teaching, not the survey
+    public = app.test_client().get(f"/v/{decision['consent_id']}").get_data(as_text=True)
+    assert public.count("Allowed with the face hidden only") == 1
+
+    patient_browser = app.test_client()
+    code = decision["withdrawal_url"].split("#code=", 1)[1]
+    form = patient_browser.get("/withdraw").get_data(as_text=True)
+    opened = patient_browser.post("/withdraw", data={"csrf_token": csrf(form), "code": code})
+    assert opened.status_code == 302
+    shown = patient_browser.get("/withdraw/consent").get_data(as_text=True)
+    assert shown.count("only with your face hidden") == 1
