@@ -17,10 +17,10 @@ from sqlalchemy import select
 from consent.consents.models import ConsentRequest, SigningLink
 from consent.consents.requests import get_request, request_media
 from consent.db import db
-from consent.errors import ConsentError, InvalidInput
+from consent.errors import ConsentError, InvalidInput, NotFound
 from consent.media.faces import FaceBox, parse_faces, upright
 from consent.media.fingerprints import IMAGE_TYPES
-from consent.media.models import MediaItem
+from consent.media.models import MediaItem, MediaRendition
 from consent.media.screen import screen_copy
 from consent.media.service import MAX_FACE_BOXES, get_media, set_faces
 from consent.media.subjects import media_key
@@ -28,8 +28,9 @@ from consent.pages.clinician import blp
 from consent.web.context import runtime
 from consent.web.media import photo_response
 from consent.web.staff import staff_required, staff_scope
+from consent.workflows.face_mask import FACE_MASKED, recorded_masked_copy
 
-__all__ = ["blp", "boxes_editable"]
+__all__ = ["blp", "boxes_editable", "masked_copies"]
 
 
 def boxes_editable(consent_request: ConsentRequest) -> bool:
@@ -68,6 +69,40 @@ def faces_image(media_id: str) -> ResponseReturnValue:
     image.save(out, "PNG")
     shown, media_type = screen_copy(out.getvalue(), max_pixels=rt.settings.max_image_pixels)
     response: Response = photo_response(shown, media_type)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def masked_copies(media: list[MediaItem]) -> set[str]:
+    """The ids of the items whose face-masked copy was recorded: a patient granted a use only
+    with their face hidden, and the clinician needs that copy to publish."""
+    ids = [item.id for item in media]
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(MediaRendition.media_id).where(
+                MediaRendition.media_id.in_(ids), MediaRendition.kind == FACE_MASKED
+            )
+        )
+    )
+
+
+@blp.get("/media/<media_id>/masked")
+@staff_required
+def masked_copy_file(media_id: str) -> ResponseReturnValue:
+    """The face-hidden copy as the patient saw it and as recorded, to download and publish
+    where the original may not be (verify: masked_only); the API's same bytes."""
+    try:
+        data, media_type, rendition = recorded_masked_copy(
+            db.session, runtime(), media_id=media_id, scope=staff_scope()
+        )
+    except NotFound:
+        abort(404)
+    response = Response(data, mimetype=media_type)
+    extension = media_type.split("/")[1].replace("jpeg", "jpg")
+    name = f"face-hidden-{rendition.sha256[:16]}.{extension}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"
     return response
 

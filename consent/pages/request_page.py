@@ -27,7 +27,7 @@ from consent.media.faces import parse_faces
 from consent.media.models import MediaItem
 from consent.media.service import get_media
 from consent.pages.clinician import blp
-from consent.pages.face_boxes import boxes_editable
+from consent.pages.face_boxes import boxes_editable, masked_copies
 from consent.patients.service import identity
 from consent.web.context import runtime
 from consent.web.media import media_response
@@ -111,6 +111,7 @@ def render_request(request_id: str, *, link_url: str | None) -> str:
         media=media,
         faces={item.id: parse_faces(item.faces) for item in media},
         faces_editable=boxes_editable(consent_request),
+        masked=masked_copies(media),
         link_url=link_url,
         link_minutes=runtime().settings.signing_link_minutes,
         qr=qr_svg(link_url, label=_("QR code of the tablet link")) if link_url else None,

@@ -3,6 +3,7 @@ changed through a form until the patient opens the request, then fixed."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from flask import Flask
@@ -114,6 +115,15 @@ def test_a_face_hidden_grant_reads_as_such_on_every_page_that_shows_the_consent(
     doctor = _logged_in(app, clinician["email"])
     page = doctor.get(f"/clinician/requests/{created['id']}").get_data(as_text=True)
     assert page.count("Allowed with the face hidden only") == 1  # teaching, not the survey
+    # The clinician can take the face-hidden copy to publish: the bytes verify allows.
+    assert "Download photo 1 with the face hidden" in page
+    copy = doctor.get(f"/clinician/media/{media['id']}/masked")
+    assert copy.status_code == 200 and copy.headers["Cache-Control"] == "no-store"
+    answer = api.verify(media["sha256"], "teaching")["answer"]
+    assert answer["decision"] == "masked_only"
+    assert hashlib.sha256(copy.get_data()).hexdigest() == answer["masked_sha256"]
+    assert api.verify(answer["masked_sha256"], "teaching")["answer"]["decision"] == "allowed"
+    assert app.test_client().get(f"/clinician/media/{media['id']}/masked").status_code in (302, 401)
     public = app.test_client().get(f"/v/{decision['consent_id']}").get_data(as_text=True)
     assert public.count("Allowed with the face hidden only") == 1
 
