@@ -11,7 +11,7 @@ from typing import Any
 from flask import Response, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from PIL import ImageDraw
+from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from consent.consents.models import ConsentRequest, SigningLink
@@ -29,6 +29,9 @@ from consent.web.context import runtime
 from consent.web.media import photo_response
 from consent.web.staff import staff_required, staff_scope
 from consent.workflows.face_mask import FACE_MASKED, recorded_masked_copy
+
+# EXIF's Orientation tag: values 5-8 turn the photo a quarter, swapping width and height.
+ORIENTATION = 0x0112
 
 __all__ = ["blp", "boxes_editable", "masked_copies"]
 
@@ -107,6 +110,38 @@ def masked_copy_file(media_id: str) -> ResponseReturnValue:
     return response
 
 
+def _inside_the_photo(item: MediaItem, boxes: list[FaceBox]) -> None:
+    """A mistyped box (3500 for 350) would hide nothing: refused with the photo's size.
+
+    Raises InvalidInput naming the first box that does not lie within the photo as shown.
+    """
+    rt = runtime()
+    key = media_key(db.session, rt.vault, item)
+    original = b"".join(rt.files.read(media_id=item.id, data_key=key))
+    width, height = _photo_size(original, rt.settings.max_image_pixels)
+    for number, box in enumerate(boxes, start=1):
+        if box.x + box.w > width or box.y + box.h > height:
+            raise InvalidInput(
+                _(
+                    "Box %(n)s goes beyond the photo, which is %(width)s pixels wide and "
+                    "%(height)s high.",
+                    n=number,
+                    width=width,
+                    height=height,
+                )
+            )
+
+
+def _photo_size(original: bytes, max_pixels: int) -> tuple[int, int]:
+    """The photo's size as shown (EXIF orientation applied), read from its header."""
+    with Image.open(io.BytesIO(original)) as image:
+        if image.size[0] * image.size[1] > max_pixels:
+            raise InvalidInput(_("The photo has more pixels than the limit."))
+        width, height = image.size
+        turned = image.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8)
+        return (height, width) if turned else (width, height)
+
+
 def _boxes_from_form(form: Any) -> list[FaceBox]:
     """Rows box-N-x/y/w/h (N from 1), a row left empty or ticked box-N-remove dropped."""
     boxes = []
@@ -118,7 +153,16 @@ def _boxes_from_form(form: Any) -> list[FaceBox]:
             x, y, w, h = (int(value) for value in values)
         except ValueError as exc:
             raise InvalidInput(_("Box %(n)s: four whole numbers of pixels.", n=number)) from exc
+        if min(x, y) < 0 or min(w, h) < 1:
+            raise InvalidInput(
+                _(
+                    "Box %(n)s: a left and top of 0 or more, a width and height of 1 or more.",
+                    n=number,
+                )
+            )
         boxes.append(FaceBox(x, y, w, h, "clinician"))
+    if len(boxes) > MAX_FACE_BOXES:
+        raise InvalidInput(_("At most %(n)s face boxes a photo.", n=MAX_FACE_BOXES))
     return boxes
 
 
@@ -138,7 +182,9 @@ def save_faces(request_id: str, media_id: str) -> ResponseReturnValue:
         flash(_("The patient has opened this request: its face boxes can no longer change."))
         return redirect(target)
     try:
-        set_faces(db.session, item, _boxes_from_form(request.form))
+        boxes = _boxes_from_form(request.form)
+        _inside_the_photo(item, boxes)
+        set_faces(db.session, item, boxes)
     except InvalidInput as exc:
         db.session.rollback()
         flash(str(exc))

@@ -68,6 +68,21 @@ def test_the_clinician_sees_adds_and_removes_boxes_until_the_patient_opens(
     bad = {"csrf_token": csrf(page), "box-1-x": "a", "box-1-y": "1", "box-1-w": "1", "box-1-h": "1"}
     doctor.post(f"/clinician/requests/{created['id']}/media/{media['id']}/faces", data=bad)
     assert len(_faces(app, media["id"])) == 1
+    # A mistyped box (beyond the 1024 x 1024 photo) would hide nothing: refused, with the size.
+    for x, y, w, h in ((3000, 100, 250, 260), (300, 100, 250, 0), (-1, 100, 250, 260)):
+        wide = {"csrf_token": csrf(page), "box-1-x": x, "box-1-y": y, "box-1-w": w, "box-1-h": h}
+        refused = doctor.post(
+            f"/clinician/requests/{created['id']}/media/{media['id']}/faces",
+            data=wide,
+            follow_redirects=True,
+        ).get_data(as_text=True)
+        assert "Box 1" in refused, (x, y, w, h)
+        assert [(b.x, b.w, b.h) for b in _faces(app, media["id"])] == [(300, 250, 260)]
+    assert "1024 pixels wide" in doctor.post(
+        f"/clinician/requests/{created['id']}/media/{media['id']}/faces",
+        data={**wide, "box-1-x": "3000", "box-1-h": "260", "box-1-y": "100"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
 
     # Once the patient opened the link, the boxes are what the patient saw: fixed.
     tablet = app.test_client()
