@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -35,6 +36,7 @@ def notify_withdrawal(session: AnySession, consent: Consent) -> list[EmailMessag
                     Membership.team_id == team.id,
                     Account.role.in_(("clinician", "admin")),
                     Account.disabled_at.is_(None),
+                    ~_invited_not_joined(),
                 )
                 .order_by(Membership.account_id)
             )
@@ -59,6 +61,14 @@ def notify_withdrawal(session: AnySession, consent: Consent) -> list[EmailMessag
     ]
     session.add_all(messages)
     return messages
+
+
+def _invited_not_joined() -> Any:
+    """Accounts made by an invitation that was never accepted: the address may be mistyped,
+    and nobody there has joined the team yet, so its patients' news is not theirs."""
+    invited = select(AccountInvitation.id).where(AccountInvitation.account_id == Account.id)
+    joined = invited.where(AccountInvitation.used_at.is_not(None))
+    return invited.exists() & ~joined.exists()
 
 
 # A signature still waiting for the clinician's confirmation this long gets them an e-mail.

@@ -129,3 +129,36 @@ def test_an_auditor_has_no_settings_page(app: Flask) -> None:
     auditor = staff("auditor")
     db.session.commit()
     assert _signed_in(app, auditor.id).get("/clinician/settings").status_code == 403
+
+
+def test_someone_invited_gets_the_teams_news_only_once_they_joined(
+    app: Flask,
+    configure: Any,
+    smtp: tuple[Inbox, int],  # noqa: F811
+    people: dict[str, Account],
+) -> None:
+    """An invitation may go to a mistyped address: until it is accepted, nobody there is a
+    member of the team, and the team's withdrawals are not e-mailed there."""
+    from consent.accounts.invitations import accept, invite
+
+    team = care_team("ward-a")
+    team.withdrawal_notices_to_team = True
+    invitation, _token = invite(
+        db.session,
+        email="new.doctor@hospital.test",
+        display_name="Dr New",
+        role="clinician",
+        team=team,
+        created_by=people["admin"].id,
+        hours=72,
+    )
+    db.session.commit()
+    _withdrawn(app, people["informing"], seed=94)
+    first = _sent_to(configure, *smtp)
+    assert "new.doctor@hospital.test" not in first and "dr.colleague@hospital.test" in first
+
+    accept(db.session, invitation, "x" * 60)
+    db.session.commit()
+    smtp[0].messages.clear()
+    _withdrawn(app, people["informing"], seed=95)
+    assert "new.doctor@hospital.test" in _sent_to(configure, *smtp)
