@@ -12,6 +12,7 @@ from marshmallow import Schema, fields, validate
 
 from consent.api.schemas import EnvelopeSchema, ErrorSchema
 from consent.db import db
+from consent.media.faces import parse_faces
 from consent.media.fingerprints import IMAGE_TYPES
 from consent.media.models import MediaItem
 from consent.media.service import RESOLUTIONS, add_media
@@ -53,6 +54,15 @@ class MediaFile(Schema):
     file = Upload(required=True)
 
 
+class FaceBoxOut(Schema):
+    x = fields.Integer(required=True)
+    y = fields.Integer(required=True)
+    w = fields.Integer(required=True)
+    h = fields.Integer(required=True)
+    by = fields.String(required=True, metadata={"description": "detector or clinician"})
+    t = fields.Float(metadata={"description": "Seconds into a video, for a video's box."})
+
+
 class MediaOut(Schema):
     id = fields.String(required=True)
     sha256 = fields.String(required=True)
@@ -63,6 +73,15 @@ class MediaOut(Schema):
         fields.String(),
         required=True,
         metadata={"description": "The patients the item shows, the uploader's first."},
+    )
+    faces = fields.List(
+        fields.Nested(FaceBoxOut()),
+        required=True,
+        metadata={
+            "description": "The faces found at upload (issue 19), in pixels of the photo as "
+            "shown (EXIF orientation applied); `t`: seconds into a video. Empty when none was "
+            "found: a detector misses faces, so a person should look."
+        },
     )
 
 
@@ -137,6 +156,7 @@ def _media_out(item: MediaItem) -> dict[str, Any]:
         "media_type": item.media_type,
         "size": item.size_bytes,
         "subjects": subject_ids(db.session, item.id),
+        "faces": [box.as_json() for box in parse_faces(item.faces) or []],
     }
 
 

@@ -68,6 +68,8 @@ def test_upload_records_the_face_boxes(flow: Flow, app: Any) -> None:
         boxes = parse_faces(item.faces)
     assert boxes is not None and _covers(boxes, FACE_CENTRE)
     assert {box.by for box in boxes} == {"detector"}
+    # The upload's answer names them too: an integration can tell its user to check them.
+    assert media["faces"] == [box.as_json() for box in boxes]
 
 
 def _masked_only_consent(flow: Flow, data: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
