@@ -88,3 +88,33 @@ def test_listen_is_hidden_without_a_voice_for_the_language(
     assert french.locator("button.listen").is_visible()
     french.locator("button.listen").click()
     assert french.evaluate("window.__spoken")[0]["lang"] == "fr-FR"
+
+
+def test_listen_reads_arabic_with_an_arabic_voice(
+    app: Flask,
+    live_server: str,
+    tablet_page: Any,
+    opened: dict[str, Any],  # noqa: F811
+) -> None:
+    """A patient who chose Arabic hears the Arabic text, with the device's Arabic voice
+    (any ar-* region), and the button's own words are Arabic."""
+    page = stubbed(
+        tablet_page("portrait", locale="ar"),
+        '[{"lang": "en-GB", "name": "English"}, {"lang": "ar-SA", "name": "Arabic"}]',
+    )
+    page.goto(live_server + opened["path"])
+    page.click("form.language button[lang=ar]")
+    page.locator("form.language button[lang=en]").wait_for()
+    page.goto(live_server + "/tablet/read/1")
+    assert page.locator("html[lang=ar][dir=rtl]").count() == 1
+    button = page.locator("button.listen")
+    assert button.is_visible()
+    label = button.inner_text()
+    assert label.strip() and not any("a" <= ch.lower() <= "z" for ch in label), label
+    assert_no_axe_violations(page, context="Arabic reading page with Listen")
+    button.click()
+    spoken = page.evaluate("window.__spoken")
+    assert len(spoken) == 1 and spoken[0]["lang"] == "ar-SA"
+    reading = page.locator("#reading").inner_text()
+    assert reading.split("\n")[0].strip() in spoken[0]["text"]
+    assert any("\u0600" <= ch <= "\u06ff" for ch in spoken[0]["text"])
