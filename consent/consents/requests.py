@@ -14,6 +14,7 @@ from consent.accounts.models import Account
 from consent.accounts.scope import Scope
 from consent.accounts.teams import is_member
 from consent.consents.case_texts import add_texts
+from consent.consents.group_forms import audience_of, fitted_form
 from consent.consents.models import ConsentRequest, RequestMedia, RequestUse
 from consent.crypto.vault import Vault
 from consent.db import AnySession
@@ -123,11 +124,22 @@ def open_request(
         uses,
     )
     for other in others:
+        # Each reads the form written for them: a child beside an adult, or the reverse.
+        fitted = (
+            fitted_form(
+                session,
+                form,
+                audience_of(session, vault, other, scope=scope, today=now.date()),
+                purposes,
+            )
+            if vault is not None
+            else form
+        )
         sibling = _request(
             session,
             other,
             patient.team_id,
-            form.id,
+            fitted.id,
             expires_at,
             clinician,
             group_id,

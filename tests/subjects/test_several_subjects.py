@@ -211,3 +211,41 @@ def test_a_subject_added_after_printing_changes_the_printed_form(flow: Flow) -> 
     )
     assert added.status_code == 201, added.json
     assert others in printed()
+
+
+@pytest.mark.parametrize(
+    ("opened_for", "form", "other_reads"),
+    [
+        # The baby's request on the representative's form: her mother reads her own.
+        ("baby", "media-publication-representative", "media-publication"),
+        # The mother's request on the patient's form: her baby's parent reads the child's.
+        ("mother", "media-publication", "media-publication-representative"),
+    ],
+)
+def test_each_person_of_a_group_reads_the_form_written_for_them(
+    flow: Flow, opened_for: str, form: str, other_reads: str
+) -> None:
+    from consent.consents.models import ConsentRequest
+    from consent.forms.models import FormVersion
+
+    people = {
+        "mother": flow.patient(name="Claire Petit", birth_date="1991-05-04"),
+        "baby": flow.patient(name="Lou Petit", birth_date="2025-11-20"),
+    }
+    other = "baby" if opened_for == "mother" else "mother"
+    media = flow.media(people[opened_for], photo(44))
+    added = flow.client.post(
+        f"/api/v1/media/{media['id']}/subjects",
+        json={"patient_id": people[other]},
+        headers=flow.headers,
+    )
+    assert added.status_code == 201, added.json
+    opened = flow.open_request(people[opened_for], [media["id"]], _uses(), form=form)
+    (sibling,) = opened["group"]
+
+    def form_of(request_id: str) -> str:
+        request = db.session.get_one(ConsentRequest, request_id)
+        return db.session.get_one(FormVersion, request.form_version_id).form_id
+
+    assert form_of(opened["id"]) == form  # the clinician's choice, for the one it was made for
+    assert form_of(sibling["id"]) == other_reads
