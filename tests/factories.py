@@ -147,6 +147,18 @@ def csrf(page: str) -> str:
     return match.group(1)
 
 
+def log_in(client: FlaskClient, email: str, password: str, **request: Any) -> Any:
+    """Log in on the staff log-in page as a person does: the page, then its form with its CSRF
+    token. The answer: 302 logged in, 401 refused, 429 slowed down. ``request``: the test
+    client's options for both requests (``base_url``, ``headers``, ...)."""
+    page = client.get("/clinician/login", **request).get_data(as_text=True)
+    return client.post(
+        "/clinician/login",
+        data={"csrf_token": csrf(page), "email": email, "password": password},
+        **request,
+    )
+
+
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 

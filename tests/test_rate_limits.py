@@ -22,7 +22,7 @@ from consent.db import db
 from consent.errors import ConfigurationError
 from consent.web import ratelimits
 from tests.conftest import LiveSettings, dispose, make_app
-from tests.factories import Flow, api_key, csrf, member, photo
+from tests.factories import Flow, api_key, csrf, log_in, member, photo
 
 PASSWORD = "correct horse battery staple"
 
@@ -102,13 +102,6 @@ def test_the_429_page_speaks_the_persons_language(
     assert '<html lang="fr">' in refused.get_data(as_text=True)
 
 
-def login(client: FlaskClient, email: str, password: str) -> Any:
-    page = client.get("/clinician/login").get_data(as_text=True)
-    return client.post(
-        "/clinician/login", data={"csrf_token": csrf(page), "email": email, "password": password}
-    )
-
-
 @pytest.fixture
 def doctor(app: Flask) -> str:
     account = member(email="dr.rl@hospital.test", display_name="Dr R", role="clinician")
@@ -125,8 +118,8 @@ def test_failed_log_ins_are_limited_per_address(
     limited(app, monkeypatch, "login", "3 per minute")
     client = app.test_client()
     for _ in range(3):
-        assert login(client, "someone@hospital.test", "wrong").status_code == 401
-    refused = login(client, doctor, PASSWORD)  # right, but from an address past its limit
+        assert log_in(client, "someone@hospital.test", "wrong").status_code == 401
+    refused = log_in(client, doctor, PASSWORD)  # right, but from an address past its limit
     assert retry_after(refused) <= 61
     assert "Too many tries" in refused.get_data(as_text=True)
 
@@ -139,9 +132,9 @@ def test_wrong_passwords_from_many_addresses_do_not_lock_the_owner_out(
     limited(app, monkeypatch, "login", "3 per minute")
     for n in range(30):
         spread = from_address(app, f"198.51.100.{n}")
-        assert login(spread, doctor.upper(), "wrong").status_code == 401
+        assert log_in(spread, doctor.upper(), "wrong").status_code == 401
     fresh = from_address(app, "198.51.100.99")
-    assert login(fresh, doctor, PASSWORD).status_code == 302
+    assert log_in(fresh, doctor, PASSWORD).status_code == 302
 
 
 def test_successful_log_ins_are_not_counted(
@@ -149,7 +142,7 @@ def test_successful_log_ins_are_not_counted(
 ) -> None:
     limited(app, monkeypatch, "login", "2 per minute")
     for _ in range(4):
-        assert login(app.test_client(), doctor, PASSWORD).status_code == 302
+        assert log_in(app.test_client(), doctor, PASSWORD).status_code == 302
 
 
 def test_signing_links_that_fail_are_limited_per_address(

@@ -17,7 +17,7 @@ from werkzeug.security import generate_password_hash
 
 from consent.db import db
 from tests.conftest import dispose, make_app
-from tests.factories import auth, csrf, issue_key, member
+from tests.factories import auth, csrf, issue_key, log_in, member
 
 PASSWORD = "a long and quiet river at dawn"
 NEW_PASSWORD = "seven green parrots sing loudly"
@@ -38,15 +38,6 @@ def https_app(app: Flask, instance_dir: Path, database_url: str) -> Iterator[Fla
     served = make_app(instance_dir, database_url, CONSENT_PUBLIC_URL=HTTPS)
     yield served
     dispose(served)
-
-
-def login(client: FlaskClient, email: str, password: str = PASSWORD, **kwargs: Any) -> Any:
-    page = client.get("/clinician/login", **kwargs).get_data(as_text=True)
-    return client.post(
-        "/clinician/login",
-        data={"csrf_token": csrf(page), "email": email, "password": password},
-        **kwargs,
-    )
 
 
 def cookies_set(response: Any) -> list[str]:
@@ -76,7 +67,7 @@ def test_every_cookie_over_https_is_secure_samesite_lax_and_httponly(
 
 def test_every_cookie_over_http_is_samesite_lax(client: FlaskClient, doctor: str) -> None:
     seen = cookies_set(client.get("/clinician/login"))
-    seen += cookies_set(login(client, doctor))
+    seen += cookies_set(log_in(client, doctor, PASSWORD))
     seen += cookies_set(client.get("/withdraw"))
     assert seen
     for cookie in seen:
@@ -123,7 +114,7 @@ def opens_the_pages(client: FlaskClient) -> bool:
 def test_cookie_copied_before_logout_no_longer_opens_the_pages(
     app: Flask, client: FlaskClient, doctor: str
 ) -> None:
-    assert login(client, doctor).status_code == 302
+    assert log_in(client, doctor, PASSWORD).status_code == 302
     copied = copied_cookie(client)
     assert opens_the_pages(with_cookie(app, copied))
     page = client.get("/clinician/").get_data(as_text=True)
@@ -136,7 +127,7 @@ def test_logout_on_one_worker_ends_the_session_on_another(
 ) -> None:
     other_worker = make_app(instance_dir, database_url)
     try:
-        assert login(client, doctor).status_code == 302
+        assert log_in(client, doctor, PASSWORD).status_code == 302
         there = with_cookie(other_worker, copied_cookie(client))
         assert opens_the_pages(there)
         page = client.get("/clinician/").get_data(as_text=True)
@@ -148,12 +139,15 @@ def test_logout_on_one_worker_ends_the_session_on_another(
 
 def test_new_password_ends_every_session(app: Flask, runner: FlaskCliRunner, doctor: str) -> None:
     desk, laptop = app.test_client(), app.test_client()
-    assert login(desk, doctor).status_code == 302 and login(laptop, doctor).status_code == 302
+    assert (
+        log_in(desk, doctor, PASSWORD).status_code == 302
+        and log_in(laptop, doctor, PASSWORD).status_code == 302
+    )
     result = runner.invoke(args=["set-password", "--email", doctor, "--password", NEW_PASSWORD])
     assert result.exit_code == 0, result.output
     assert not opens_the_pages(desk) and not opens_the_pages(laptop)
-    assert login(app.test_client(), doctor).status_code == 401
-    assert login(app.test_client(), doctor, NEW_PASSWORD).status_code == 302
+    assert log_in(app.test_client(), doctor, PASSWORD).status_code == 401
+    assert log_in(app.test_client(), doctor, NEW_PASSWORD).status_code == 302
 
 
 def test_disabled_account_loses_its_sessions_keys_and_log_in(
@@ -169,12 +163,12 @@ def test_disabled_account_loses_its_sessions_keys_and_log_in(
         account=account_by_email(db.session, doctor),
     ).secret
     db.session.commit()
-    assert login(client, doctor).status_code == 302
+    assert log_in(client, doctor, PASSWORD).status_code == 302
     assert client.get("/api/v1/forms", headers=auth(key)).status_code == 200
     result = runner.invoke(args=["disable-account", "--email", doctor])
     assert result.exit_code == 0, result.output
     assert not opens_the_pages(client)
-    assert login(app.test_client(), doctor).status_code == 401
+    assert log_in(app.test_client(), doctor, PASSWORD).status_code == 401
     assert client.get("/api/v1/forms", headers=auth(key)).status_code == 401
 
 
@@ -186,18 +180,18 @@ def from_address(app: Flask, address: str) -> FlaskClient:
 
 def test_wrong_passwords_from_elsewhere_never_lock_the_owner_out(app: Flask, doctor: str) -> None:
     attacker = from_address(app, "203.0.113.66")
-    statuses = [login(attacker, doctor, "not the password").status_code for _ in range(8)]
+    statuses = [log_in(attacker, doctor, "not the password").status_code for _ in range(8)]
     # A few tries, then the attacker waits, longer after each failure.
     assert statuses[:3] == [401, 401, 401] and 429 in statuses[3:]
-    slowed = login(attacker, doctor, PASSWORD)  # even the right password waits from there
+    slowed = log_in(attacker, doctor, PASSWORD)  # even the right password waits from there
     assert slowed.status_code == 429 and int(slowed.headers["Retry-After"]) >= 1
     spread = [
-        login(from_address(app, f"198.51.100.{n}"), doctor, "guess").status_code for n in range(30)
+        log_in(from_address(app, f"198.51.100.{n}"), doctor, "guess").status_code for n in range(30)
     ]
     assert set(spread) == {401}
     # The owner, from their own address, gets in at once ...
     owner = from_address(app, "192.0.2.10")
-    assert login(owner, doctor).status_code == 302
+    assert log_in(owner, doctor, PASSWORD).status_code == 302
     # ... and is told of the failed attempts since their last log-in.
     page = owner.get("/clinician/").get_data(as_text=True)
     # 8 from the attacker's address (those refused before the password was checked are not
@@ -223,11 +217,11 @@ def test_the_attackers_delay_grows(
     monkeypatch.setattr(clock, "now", lambda: real() + offset)
     waits = []
     for _ in range(6):
-        response = login(attacker, doctor, "not the password")
+        response = log_in(attacker, doctor, "not the password")
         while response.status_code == 429:
             seconds = int(response.headers["Retry-After"])
             waits.append(seconds)
             offset += timedelta(seconds=seconds)
-            response = login(attacker, doctor, "not the password")
+            response = log_in(attacker, doctor, "not the password")
         assert response.status_code == 401
     assert waits == sorted(waits) and waits[-1] > waits[0]

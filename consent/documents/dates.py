@@ -22,15 +22,18 @@ def _language() -> str:
     return locale.language if locale is not None else "en"
 
 
-def long_date(value: str | date | datetime) -> str:
-    """The day of a date, a datetime or an RFC 3339 time, in words, unbreakable."""
+def long_date(value: str | date | datetime, *, language: str | None = None) -> str:
+    """The day of a date, a datetime or an RFC 3339 time, in words, unbreakable.
+
+    In the reader's language, or in ``language`` for a text that holds several (the
+    invitation's e-mail is English then French, and is written outside any request)."""
     if isinstance(value, str):
         day = date.fromisoformat(value[:10])
     elif isinstance(value, datetime):
         day = value.date()
     else:
         day = value
-    language = _language()
+    language = language or _language()
     text = format_date(day, format=_LONG.get(language, "long"), locale=language)
     return text.replace(" ", NBSP)
 

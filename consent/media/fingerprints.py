@@ -105,18 +105,23 @@ def decoded_image(
     max_pixels: int,
     reduce_to: tuple[int, int] | None = None,
     max_decoded_pixels: int | None = None,
+    mode: str = "L",
 ) -> Iterator[Image.Image]:
     """The image in ``stream``, decoded whole (so truncation shows), rewound afterwards.
 
     Raises InvalidInput for a truncated or undecodable image, one in a format we do not
     fingerprint, or one with more than ``max_pixels`` pixels (a decompression bomb is refused
-    before it is decoded). ``reduce_to`` lets JPEG decode at a reduced scale; beyond that
-    scale, more than ``max_decoded_pixels`` is refused with PayloadTooLarge before the decode.
+    before it is decoded). ``reduce_to`` lets JPEG decode at a reduced scale, in ``mode``
+    (grey for a perceptual hash, "RGB" for a screen copy); beyond that scale, more than
+    ``max_decoded_pixels`` is refused with PayloadTooLarge before the decode.
     The decode holds one of this process's decode slots (consent.media.decoding): ServiceBusy
     when none frees up in time.
     """
     stream.seek(0)
-    with decode_slot().held(), _decoded(stream, max_pixels, reduce_to, max_decoded_pixels) as image:
+    with (
+        decode_slot().held(),
+        _decoded(stream, max_pixels, reduce_to, max_decoded_pixels, mode) as image,
+    ):
         yield image
 
 
@@ -126,6 +131,7 @@ def _decoded(
     max_pixels: int,
     reduce_to: tuple[int, int] | None,
     max_decoded_pixels: int | None,
+    mode: str,
 ) -> Iterator[Image.Image]:
     try:
         with warnings.catch_warnings():
@@ -140,7 +146,7 @@ def _decoded(
                     )
                 if reduce_to is not None:
                     # draft() lets JPEG decode at a reduced scale: pHash only needs 32x32.
-                    image.draft("L", reduce_to)
+                    image.draft(mode, reduce_to)
                 decoded = image.size[0] * image.size[1]
                 if max_decoded_pixels is not None and decoded > max_decoded_pixels:
                     raise PayloadTooLarge(

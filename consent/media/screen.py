@@ -21,13 +21,11 @@ crypto-shreds it too.
 from __future__ import annotations
 
 import io
-import warnings
 
 from PIL import Image, ImageOps
 
 from consent.errors import InvalidInput
-from consent.media.decoding import decode_slot
-from consent.media.fingerprints import UNREADABLE_IMAGE
+from consent.media.fingerprints import decoded_image
 
 SCREEN_LONGEST_SIDE = 1600
 SCREEN_QUALITY = 80  # libjpeg / libwebp quality scale: ~150-350 KB for a 1600 px photo
@@ -42,7 +40,6 @@ SCREEN_LADDER = (
     (1280, 60),
     (1024, 60),
 )
-_FORMATS = ("JPEG", "PNG", "WEBP")
 
 
 def screen_id(media_id: str) -> str:
@@ -57,24 +54,15 @@ def screen_copy(data: bytes, *, max_pixels: int) -> tuple[bytes, str]:
     decodable photo or has more than ``max_pixels`` pixels; ServiceBusy when this process
     decodes as many images as it may.
     """
-    try:
-        with warnings.catch_warnings(), decode_slot().held():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                if image.format not in _FORMATS:
-                    raise InvalidInput(f"A {image.format} image has no screen copy.")
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise InvalidInput(
-                        f"The image is {width}x{height} pixels; the limit is {max_pixels} pixels."
-                    )
-                # JPEG decodes at 1/2, 1/4 or 1/8 scale when that still covers the target: a
-                # 4000x3000 photo is decoded at 2000x1500, a quarter of the memory and time.
-                image.draft("RGB", (SCREEN_LONGEST_SIDE, SCREEN_LONGEST_SIDE))
-                upright = ImageOps.exif_transpose(image)
-                return _encode(upright)
-    except UNREADABLE_IMAGE as exc:
-        raise InvalidInput("The image is damaged or truncated and cannot be read.") from exc
+    # JPEG decodes at 1/2, 1/4 or 1/8 scale when that still covers the target: a 4000x3000
+    # photo is decoded at 2000x1500, a quarter of the memory and time.
+    with decoded_image(
+        io.BytesIO(data),
+        max_pixels=max_pixels,
+        reduce_to=(SCREEN_LONGEST_SIDE, SCREEN_LONGEST_SIDE),
+        mode="RGB",
+    ) as image:
+        return _encode(ImageOps.exif_transpose(image))
 
 
 def _encode(image: Image.Image) -> tuple[bytes, str]:

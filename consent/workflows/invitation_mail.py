@@ -7,46 +7,21 @@ from __future__ import annotations
 from datetime import datetime
 
 from consent.accounts.models import AccountInvitation
+from consent.documents.dates import long_date
 from consent.runtime import Runtime
 
 LOGIN = "clinician.login"
-_MONTHS_EN = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-_MONTHS_FR = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
 
 
 def expiry_en(when: datetime) -> str:
-    return f"{when.day} {_MONTHS_EN[when.month - 1]} {when.year}, {when:%H:%M} UTC"
+    return f"{long_date(when, language='en')}, {when:%H:%M} UTC"
 
 
 def expiry_fr(when: datetime) -> str:
-    day = "1er" if when.day == 1 else str(when.day)
-    return f"{day} {_MONTHS_FR[when.month - 1]} {when.year} à {when:%H} h {when:%M} (UTC)"
+    day = long_date(when, language="fr")
+    if when.day == 1:  # French writes the first of a month as an ordinal: "1er mars".
+        day = "1er" + day[1:]
+    return f"{day} à {when:%H} h {when:%M} (UTC)"
 
 
 def invitation_body(rt: Runtime, invitation: AccountInvitation, token: str | None) -> str:

@@ -57,6 +57,25 @@ def screenshot(page: Any, name: str) -> Path:
     return path
 
 
+# An iPad-size tablet in CSS pixels, on which the right-to-left pages are walked (issue 21).
+IPAD = {"portrait": {"width": 820, "height": 1180}, "landscape": {"width": 1180, "height": 820}}
+
+
+def ipad(tablet_page: Any, orientation: str, *, locale: str = "ar") -> Any:
+    """A page of ``tablet_page`` laid out as on an iPad, its browser asking for ``locale``."""
+    page = tablet_page(orientation, locale=locale)
+    page.set_viewport_size(IPAD[orientation])
+    remember_full_size(page, IPAD[orientation])
+    return page
+
+
+def assert_right_to_left(page: Any) -> None:
+    """The page is in Arabic and laid out right to left (dir="rtl" lang="ar" on its html)."""
+    html = page.locator("html")
+    assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("ar", "rtl")
+    assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
+
+
 def remember_full_size(page: Any, viewport: dict[str, int]) -> None:
     """Record the page's viewport at 100% (for a page opened already zoomed)."""
     _FULL_SIZE[page] = dict(viewport)

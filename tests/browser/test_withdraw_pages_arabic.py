@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.browser.helpers import IPAD, assert_right_to_left, ipad
 from tests.browser.test_patient_path import check_page, press
-from tests.browser.test_patient_path_arabic import IPAD, assert_right_to_left, ipad
 from tests.factories import Flow, api_key, photo
 from tests.pages.test_receipt_on_phone import done  # noqa: F401 (fixture)
 from tests.pages.test_tablet_flow import clinician, opened  # noqa: F401 (fixtures)

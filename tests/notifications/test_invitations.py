@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from consent.accounts.models import Account, AccountInvitation, AdminJournalEntr
 from consent.accounts.sign_on import parse_group_map, sign_on
 from consent.db import db
 from consent.notifications.models import EmailMessage
+from consent.workflows.invitation_mail import expiry_en, expiry_fr
 from tests.factories import care_team, csrf, staff
 from tests.notifications.test_withdrawal_email import Inbox, smtp  # noqa: F401  (fixture)
 from tests.pages.test_admin_pages import _signed_in
@@ -29,6 +30,22 @@ from tests.test_request_logs import captured  # noqa: F401  (fixture)
 
 PASSWORD = "violet tram harbour seventeen"
 LINK = re.compile(r"https?://[^\s]+/account/invitation/([A-Za-z0-9_-]{43})")
+
+
+@pytest.mark.parametrize(
+    ("when", "english", "french"),
+    [
+        (datetime(2027, 3, 1, 9, 5, tzinfo=UTC), "1 March 2027", "1er mars 2027"),
+        (datetime(2026, 8, 17, 23, 59, tzinfo=UTC), "17 August 2026", "17 août 2026"),
+    ],
+)
+def test_the_link_s_end_reads_as_a_date_in_english_and_in_french(
+    when: datetime, english: str, french: str
+) -> None:
+    # The date in each language's words, kept on one line by the mail client (non-breaking).
+    english, french = english.replace(" ", "\u00a0"), french.replace(" ", "\u00a0")
+    assert expiry_en(when) == f"{english}, {when:%H:%M} UTC"
+    assert expiry_fr(when) == f"{french} à {when:%H} h {when:%M} (UTC)"
 
 
 def _admin(app: Flask) -> FlaskClient:

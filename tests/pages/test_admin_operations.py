@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
 from consent.db import db
-from tests.factories import Flow, csrf, issue_key, member, photo
+from tests.factories import Flow, csrf, issue_key, log_in, member, photo
 
 PASSWORD = "correct horse battery staple"
 
@@ -20,10 +20,7 @@ def _signed_in(app: Flask, email: str, role: str, team: str) -> tuple[FlaskClien
     key = issue_key(name="k", scopes=scopes, days=30, account=account, team_slug=team)
     db.session.commit()
     client = app.test_client()
-    login = client.get("/clinician/login").get_data(as_text=True)
-    client.post(
-        "/clinician/login", data={"csrf_token": csrf(login), "email": email, "password": PASSWORD}
-    )
+    assert log_in(client, email, PASSWORD).status_code == 302
     return client, key.secret
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import consent.db.types
+from consent.db.migrations.sqlite_rebuild import rebuild_statements, run_with_foreign_keys_off
 
 # revision identifiers, used by Alembic.
 revision = "0007"
@@ -52,38 +53,16 @@ def _set_leaf_kinds(kinds):
     # SQLite cannot alter a CHECK constraint: the table is rebuilt, by the procedure of
     # sqlite.org/lang_altertable.html#otheralter. Foreign keys go off for it (consents and
     # withdrawals reference log_leaves; dropping it would fail, and renaming it would repoint
-    # their references), which SQLite only allows outside a transaction; so this runs on the
-    # driver's connection, in a transaction of its own, and checks every reference before it
-    # commits. Alembic runs SQLite migrations without a transaction around them.
+    # their references), every reference checked before it commits (sqlite_rebuild).
     bind = op.get_bind()
-    raw = bind.connection.dbapi_connection
-    if raw.in_transaction:
-        raise RuntimeError("0007 must start outside a transaction on SQLite.")
     create = str(sa.schema.CreateTable(_log_leaves(kinds)).compile(dialect=bind.dialect))
-    raw.execute("PRAGMA foreign_keys = OFF")
-    try:
-        raw.execute("BEGIN")
-        try:
-            raw.execute("PRAGMA legacy_alter_table = ON")
-            raw.execute("ALTER TABLE log_leaves RENAME TO log_leaves_before_0007")
-            raw.execute(create)
-            raw.execute(
-                'INSERT INTO log_leaves ("index", leaf_hash, data, kind, record_id, logged_at) '
-                'SELECT "index", leaf_hash, data, kind, record_id, logged_at '
-                "FROM log_leaves_before_0007"
-            )
-            raw.execute("DROP TABLE log_leaves_before_0007")
-            broken = raw.execute("PRAGMA foreign_key_check").fetchall()
-            if broken:
-                raise RuntimeError(f"0007 would break references: {broken[:3]}")
-            raw.execute("COMMIT")
-        except BaseException:
-            raw.execute("ROLLBACK")
-            raise
-        finally:
-            raw.execute("PRAGMA legacy_alter_table = OFF")
-    finally:
-        raw.execute("PRAGMA foreign_keys = ON")
+    statements = rebuild_statements(
+        "log_leaves",
+        revision="0007",
+        create=create,
+        columns='"index", leaf_hash, data, kind, record_id, logged_at',
+    )
+    run_with_foreign_keys_off(bind, revision="0007", statements=statements)
 
 
 def upgrade():

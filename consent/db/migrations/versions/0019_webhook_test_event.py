@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import consent.db.types
+from consent.db.migrations.sqlite_rebuild import rebuild_statements, run_with_foreign_keys_off
 
 # revision identifiers, used by Alembic.
 revision = "0019"
@@ -75,48 +76,21 @@ def _set_events(events):
         )
         return
     # sqlite.org/lang_altertable.html#otheralter, as in 0007: foreign keys off (webhook_attempts
-    # references the table), outside any transaction, every reference checked before commit.
+    # references the table), every reference checked before commit (sqlite_rebuild).
     bind = op.get_bind()
-    raw = bind.connection.dbapi_connection
-    if raw.in_transaction:
-        raise RuntimeError("0019 must start outside a transaction on SQLite.")
     create = str(sa.schema.CreateTable(_deliveries(events)).compile(dialect=bind.dialect))
-    raw.execute("PRAGMA foreign_keys = OFF")
-    try:
-        raw.execute("BEGIN")
-        try:
-            raw.execute("PRAGMA legacy_alter_table = ON")
-            raw.execute("ALTER TABLE webhook_deliveries RENAME TO webhook_deliveries_before_0019")
-            # The old table's indexes keep their names: dropped with it, made again below.
-            raw.execute("DROP INDEX ix_webhook_deliveries_due")
-            raw.execute("DROP INDEX ix_webhook_deliveries_endpoint_id")
-            raw.execute(create)
-            raw.execute(
-                "INSERT INTO webhook_deliveries (id, endpoint_id, event_type, payload, state, "
-                "attempts, next_attempt_at, lease_until, claim_token, created_at, finished_at) "
-                "SELECT id, endpoint_id, event_type, payload, state, attempts, next_attempt_at, "
-                "lease_until, claim_token, created_at, finished_at "
-                "FROM webhook_deliveries_before_0019"
-            )
-            raw.execute("DROP TABLE webhook_deliveries_before_0019")
-            raw.execute(
-                "CREATE INDEX ix_webhook_deliveries_due "
-                "ON webhook_deliveries (state, next_attempt_at)"
-            )
-            raw.execute(
-                "CREATE INDEX ix_webhook_deliveries_endpoint_id ON webhook_deliveries (endpoint_id)"
-            )
-            broken = raw.execute("PRAGMA foreign_key_check").fetchall()
-            if broken:
-                raise RuntimeError(f"0019 would break references: {broken[:3]}")
-            raw.execute("COMMIT")
-        except BaseException:
-            raw.execute("ROLLBACK")
-            raise
-        finally:
-            raw.execute("PRAGMA legacy_alter_table = OFF")
-    finally:
-        raw.execute("PRAGMA foreign_keys = ON")
+    statements = rebuild_statements(
+        "webhook_deliveries",
+        revision="0019",
+        create=create,
+        columns="id, endpoint_id, event_type, payload, state, attempts, next_attempt_at, "
+        "lease_until, claim_token, created_at, finished_at",
+        indexes={
+            "ix_webhook_deliveries_due": "(state, next_attempt_at)",
+            "ix_webhook_deliveries_endpoint_id": "(endpoint_id)",
+        },
+    )
+    run_with_foreign_keys_off(bind, revision="0019", statements=statements)
 
 
 def upgrade():

@@ -48,6 +48,26 @@ def upgrade():
 
 
 def downgrade():
+    # Nothing recorded is ever lost: once a second person was added to an item, an item's bytes
+    # moved under a media key (held only in these rows), or requests were grouped, the table
+    # holds what the older schema cannot, and 0021 cannot be undone.
+    recorded = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT (SELECT count(*) FROM media_subjects s JOIN media_items m"
+                " ON m.id = s.media_id WHERE s.key_sealed IS NOT NULL"
+                " OR s.patient_id <> m.patient_id)"
+                " + (SELECT count(*) FROM consent_requests WHERE group_id IS NOT NULL)"
+            )
+        )
+        .scalar()
+    )
+    if recorded:
+        raise RuntimeError(
+            "media items have several subjects or their own keys, or requests are grouped; "
+            "0021 cannot be undone."
+        )
     # In place, as 0016 does (SQLite 3.35+ and PostgreSQL drop a column without a copy).
     op.drop_index("ix_consent_requests_group_id", table_name="consent_requests")
     op.drop_column("consent_requests", "group_id")

@@ -8,6 +8,8 @@ Revises: 0022
 import sqlalchemy as sa
 from alembic import op
 
+from consent.db.migrations.sqlite_rebuild import rebuild_statements
+
 revision = "0023"
 down_revision = "0022"
 branch_labels = None
@@ -57,13 +59,10 @@ def _set_kinds(kinds):
     # .html#otheralter). No table references media_renditions (rendition_bands is created
     # after, and dropped before), so no foreign key has to be switched off, unlike 0007.
     op.drop_index("ix_media_renditions_sha256", table_name="media_renditions")
-    op.execute("ALTER TABLE media_renditions RENAME TO media_renditions_before_0023")
-    op.execute(_renditions_table(kinds))
-    op.execute(
-        f"INSERT INTO media_renditions ({_COLUMNS}) "  # noqa: S608 (constants only)
-        f"SELECT {_COLUMNS} FROM media_renditions_before_0023"
-    )
-    op.execute("DROP TABLE media_renditions_before_0023")
+    for statement in rebuild_statements(
+        "media_renditions", revision="0023", create=_renditions_table(kinds), columns=_COLUMNS
+    ):
+        op.execute(statement)
     op.create_index("ix_media_renditions_sha256", "media_renditions", ["sha256"], unique=False)
 
 
@@ -98,6 +97,16 @@ def downgrade():
     if masked:
         # Their receipts are in the log, which is never cut: the rows must stay with them.
         raise RuntimeError(f"{masked} face-masked copies are recorded; 0023 cannot be undone.")
+    boxed = (
+        op.get_bind()
+        .execute(
+            sa.text("SELECT count(*) FROM media_items WHERE faces IS NOT NULL AND faces <> '[]'")
+        )
+        .scalar()
+    )
+    if boxed:
+        # The boxes the clinicians checked are theirs: dropping the column would lose them.
+        raise RuntimeError(f"{boxed} media items have face boxes; 0023 cannot be undone.")
     op.drop_table("rendition_bands")
     _set_kinds(OLD_KINDS)
     # Not batch mode: rebuilding media_items would break the references to it. SQLite drops a
