@@ -75,6 +75,8 @@ class PdfJob:
     locale: str
     content: dict[str, Any]
     media: tuple[MediaRef, ...] = ()
+    # The face-hidden copies the document shows beside them (a receipt binding one, issue 19).
+    masked: tuple[MediaRef, ...] = ()
     attachments: tuple[PdfAttachment, ...] = ()
     variant: str | None = None
     filename: str = field(default="document.pdf", compare=False)
@@ -95,6 +97,7 @@ class PdfJob:
             "media": [
                 [ref.sha256, ref.media_type, ref.erased, ref.face, ref.shared] for ref in self.media
             ],
+            "masked": [[ref.sha256, ref.erased] for ref in self.masked],
             "attachments": [
                 [a.name, a.description, a.relationship, hashlib.sha256(a.data).hexdigest()]
                 for a in self.attachments
@@ -146,11 +149,13 @@ def _rendered(job: PdfJob, *, cache_: RenderCache, max_pixels: int) -> bytes:
     if cached is not None:
         return cached
     thumbnails = [_thumbnail(ref, max_pixels) for ref in job.media]
+    masked = [_thumbnail(ref, max_pixels) for ref in job.masked]
     with force_locale(job.locale):
         html = render_template(
             job.template,
             **job.content,
             thumbnails=thumbnails,
+            masked_thumbnails=masked,
             qr=partial(qr_svg, paper=True),
             long_date=long_date,
             font_css=font_face_css(str(job.locale)),

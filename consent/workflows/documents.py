@@ -33,6 +33,7 @@ from consent.records.envelope import receipt_envelope
 from consent.records.proofs import bundle_as_appended
 from consent.runtime import Runtime
 from consent.verify.public import published_keys
+from consent.workflows.face_mask import recorded_masked_copy
 from consent.workflows.sealing import seal_words
 
 RECEIPT_FILE = "receipt.json"
@@ -101,6 +102,36 @@ def _ref(session: AnySession, rt: Runtime, item: MediaItem) -> MediaRef:
         shared=len(subject_ids(session, item.id)) > 1,
         load=None if erased else load,
     )
+
+
+def _masked_refs(
+    session: AnySession, rt: Runtime, body: dict[str, Any], request: ConsentRequest, scope: Scope
+) -> tuple[MediaRef, ...]:
+    """The face-hidden copies a consent receipt binds (``masked_sha256`` on its media), each
+    read back as recorded: the patient's receipt shows what may be published in their name."""
+    refs = []
+    items = {item.sha256: item for item in request_media(session, request.id)}
+    for bound in body.get("media", []):
+        copy_sha256 = bound.get("masked_sha256")
+        item = items.get(bound["sha256"])
+        if not copy_sha256 or item is None:
+            continue
+        media_id = item.id
+
+        def load(media_id: str = media_id) -> bytes:
+            return recorded_masked_copy(session, rt, media_id=media_id, scope=scope)[0]
+
+        erased = item.bytes_erased_at is not None
+        refs.append(
+            MediaRef(
+                media_id=media_id,
+                sha256=copy_sha256,
+                media_type=item.media_type,
+                erased=erased,
+                load=None if erased else load,
+            )
+        )
+    return tuple(refs)
 
 
 def _texts(session: AnySession, rt: Runtime, request: ConsentRequest) -> list[dict[str, str]]:
@@ -230,6 +261,7 @@ def receipt_job(session: AnySession, rt: Runtime, consent_id: str, *, scope: Sco
         locale=form.language,
         content=content,
         media=media_refs(session, rt, request.id),
+        masked=_masked_refs(session, rt, body, request, scope),
         attachments=attachments,
         variant=PDF_A_3B,
         filename=f"consent-receipt-{consent.id}.pdf",

@@ -7,10 +7,12 @@ import hashlib
 import io
 from typing import Any
 
+import imagehash
 import numpy as np
 import pytest
 from flask.testing import FlaskClient
 from PIL import Image
+from pypdf import PdfReader
 from skimage import data as skimage_data
 
 from consent.db import db
@@ -162,11 +164,13 @@ def test_paper_form_and_receipt_tell_the_patient_about_their_face(
             "Your face can be seen in this photo.",
             "Yes, only with my face hidden",
             "Yes, only with your face hidden:",
+            "With your face hidden",
         ),
         "fr": (
             "On peut voir votre visage sur cette photo.",
             "Oui, seulement avec mon visage caché",
             "Oui, seulement avec votre visage caché",
+            "Avec votre visage caché",
         ),
     }[language]
     patient = flow.patient()
@@ -185,3 +189,16 @@ def test_paper_form_and_receipt_tell_the_patient_about_their_face(
     text = " ".join(pdf_text(pdf.get_data()).split())
     assert words[0] in text and words[2] in text
     assert flow.verify(media["sha256"], PUBLIC)["answer"]["decision"] == "masked_only"
+    # The receipt shows the face-hidden copy beside the photo: what may be published.
+    assert words[3] in text
+    copy = flow.client.get(f"/api/v1/media/{media['id']}/masked", headers=flow.headers)
+    shown = [
+        imagehash.phash(Image.open(io.BytesIO(image.data)))
+        for page in PdfReader(io.BytesIO(pdf.get_data())).pages
+        for image in page.images
+    ]
+    original = imagehash.phash(Image.open(io.BytesIO(astronaut())))
+    masked = imagehash.phash(Image.open(io.BytesIO(copy.get_data())))
+    # One of the pictures (beside the photo, the signature and QR codes) is the masked copy:
+    # nearer to it than to the original.
+    assert any(seen - masked < seen - original for seen in shown)
