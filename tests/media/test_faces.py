@@ -183,3 +183,33 @@ def test_paper_form_and_receipt_tell_the_patient_about_their_face(
     text = " ".join(pdf_text(pdf.get_data()).split())
     assert words[0] in text and words[2] in text
     assert flow.verify(media["sha256"], PUBLIC)["answer"]["decision"] == "masked_only"
+
+
+def test_the_mask_reaches_below_the_chin_and_above_the_hairline() -> None:
+    """The cascade's box ends at the mouth or the top of the chin: the mask grows further down
+    (chin, jaw) than up, and sideways (ears); looked at on astronaut, camera and LFW faces."""
+    original = astronaut()
+    boxes = faces_in_photo(io.BytesIO(original), max_pixels=50_000_000)
+    face = next(b for b in boxes if _covers([b], FACE_CENTRE))
+    hidden, _boxes = masked_copy(original, "image/jpeg", [face], max_pixels=50_000_000)
+    with Image.open(io.BytesIO(hidden)) as image:
+        after = np.asarray(image.convert("L"), float)
+    with Image.open(io.BytesIO(original)) as image:
+        before = np.asarray(image.convert("L"), float)
+    centre_x = face.x + face.w // 2
+    below_chin = face.y + face.h + int(face.h * 0.55)
+    assert (
+        np.abs(
+            after[below_chin - 4 : below_chin, centre_x - 40 : centre_x + 40]
+            - before[below_chin - 4 : below_chin, centre_x - 40 : centre_x + 40]
+        ).mean()
+        > 5
+    )
+    above = face.y - int(face.h * 0.35)
+    assert (
+        np.abs(
+            after[above : above + 4, centre_x - 40 : centre_x + 40]
+            - before[above : above + 4, centre_x - 40 : centre_x + 40]
+        ).mean()
+        > 5
+    )
