@@ -17,7 +17,7 @@ from sqlalchemy import select
 from consent.consents.models import ConsentRequest, SigningLink
 from consent.consents.requests import get_request, request_media
 from consent.db import db
-from consent.errors import ConsentError, InvalidInput
+from consent.errors import Conflict, ConsentError, InvalidInput
 from consent.media.faces import FaceBox, parse_faces, upright
 from consent.media.fingerprints import IMAGE_TYPES
 from consent.media.models import MediaItem
@@ -28,6 +28,7 @@ from consent.pages.clinician import blp
 from consent.web.context import runtime
 from consent.web.media import photo_response
 from consent.web.staff import staff_required, staff_scope
+from consent.workflows.masked_video import prepare_masked_video
 
 __all__ = ["blp", "boxes_editable"]
 
@@ -104,7 +105,10 @@ def save_faces(request_id: str, media_id: str) -> ResponseReturnValue:
         return redirect(target)
     try:
         set_faces(db.session, item, _boxes_from_form(request.form))
-    except InvalidInput as exc:
+        # A video's face-masked copy is made again for the new boxes once they are saved (a
+        # photo's on its next view: the stored copy names the boxes it was made from).
+        prepare_masked_video(db.session, runtime(), item)
+    except (InvalidInput, Conflict) as exc:
         db.session.rollback()
         flash(str(exc))
         return redirect(target)

@@ -33,6 +33,7 @@ from consent.web.context import runtime
 from consent.web.extensions import limiter
 from consent.web.media import media_response, photo_response
 from consent.web.ratelimits import limit_value, refused
+from consent.workflows.face_mask import masked_states
 from consent.workflows.screen_rendition import screen_rendition
 from consent.workflows.screen_video import stored_video_copy
 
@@ -88,6 +89,7 @@ def _context(link: SigningLink) -> dict[str, Any]:
         ],
     }
     steps = step_numbers(len(reading_pages(sections)), len(uses), bool(texts))
+    masked = masked_states(db.session, runtime(), media)
     # The pages after the submission (wait, done) number their steps from this.
     session["steps_total"] = steps["total"]
     return {
@@ -106,7 +108,10 @@ def _context(link: SigningLink) -> dict[str, Any]:
         "media": media,
         # Issue 19: the photos that show a face, by id (the tablet tells the patient).
         "faces": {item.id for item in media if parse_faces(item.faces)},
-        "photos": any(item.media_type in IMAGE_TYPES for item in media),
+        # "Yes, only with my face hidden" is offered once every item's face-masked copy can be
+        # shown: a photo's is made on view, a video's in the background (video id -> state).
+        "masked": masked,
+        "face_hidden": bool(media) and all(state == "ready" for state in masked.values()),
         "texts": texts,
         "sections": sections,
         "pages": reading_pages(sections),
