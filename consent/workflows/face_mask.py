@@ -30,6 +30,7 @@ from consent.media.faces import MASK_SHAPE, MASK_SHAPES, masked_copy, parse_face
 from consent.media.fingerprints import IMAGE_TYPES, bands
 from consent.media.masked import StoredMask, boxes_key, masked_id, pack, unpack
 from consent.media.models import MediaItem, MediaRendition, RenditionBand
+from consent.media.screen_video import encoder
 from consent.media.subjects import media_key
 from consent.records.receipts import Recorder
 from consent.runtime import Runtime
@@ -134,8 +135,12 @@ def masked_video(
             # Lost from the store: made again (the same bytes: FFmpeg runs bit-exact).
             start_masked_video(rt.files, job_for(session, rt, item))
         return None
-    if stored is not None and stored.key == boxes_key(parse_faces(item.faces)):
+    wanted = boxes_key(parse_faces(item.faces))
+    if stored is not None and stored.key == wanted:
         return stored
+    if encoder() is None:
+        # Not stored: installing FFmpeg is enough for the next view to start the copy.
+        return StoredMask(wanted, "video/mp4", refused="FFmpeg is not installed")
     start_masked_video(rt.files, job_for(session, rt, item))
     return None
 

@@ -18,8 +18,10 @@ import pytest
 from flask import Flask
 from PIL import Image
 from skimage import data as skimage_data
+from sqlalchemy import select
 
 from consent.db import db
+from consent.ledger.models import LogLeaf
 from consent.media import masked_video as masking
 from consent.media.faces import FaceBox, faces_in_video
 from consent.media.masked import masked_id
@@ -30,6 +32,7 @@ from consent.workflows import masked_video as background
 from consent.workflows.face_mask import masked_video
 from consent.workflows.masked_video import prepare_masked_video, wait_for_masked_videos
 from tests.factories import Flow, comprehension_answers, csrf, evidence
+from tests.interop.test_api_schemas import RECEIPT, valid
 from tests.pages.test_tablet_flow import clinician  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(
@@ -152,6 +155,13 @@ def test_the_tablet_offers_the_face_hidden_answer_and_shows_the_masked_video(
     fetched = api.client.get(f"/api/v1/media/{media['id']}/masked", headers=api.headers)
     assert fetched.status_code == 200 and fetched.mimetype == "video/mp4"
     assert fetched.get_data() == stored.data
+    # The rendition receipt names the MP4 copy, with no perceptual hash, as the schema says.
+    with app.app_context():
+        leaves = db.session.scalars(select(LogLeaf).where(LogLeaf.kind == "rendition")).all()
+        envelopes = [json.loads(leaf.data) for leaf in leaves]
+    body = next(e["receipt"] for e in envelopes if e["receipt"]["sha256"] == stored.sha256)
+    assert (body["kind"], body["media_type"], body["phash"]) == ("face-masked", "video/mp4", None)
+    valid(RECEIPT, envelopes[-1])
 
 
 def to_the_question(tablet: Any) -> str:
@@ -264,3 +274,21 @@ def test_changed_boxes_give_a_new_copy_and_erasure_removes_it(
     assert path.is_file()
     assert runner.invoke(args=["erase-patient", patient, "--yes"]).exit_code == 0
     assert not path.exists()
+
+
+def test_without_ffmpeg_the_tablet_says_the_copy_could_not_be_made(
+    app: Flask,
+    clinician: dict[str, Any],  # noqa: F811
+    face_video: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("consent.workflows.face_mask.encoder", lambda: None)
+    monkeypatch.setattr("consent.workflows.masked_video.encoder", lambda: None)
+    api, patient, media = _upload(app, clinician["key"], face_video)
+    wait_for_masked_videos()
+    created = api.open_request(patient, [media["id"]], [{"purpose": PUBLIC}])
+    tablet = app.test_client()
+    tablet.get(created["signing_url"][len("http://consent.test") :])
+    page = tablet.get("/tablet/media").get_data(as_text=True)
+    assert "A version of this video with your face hidden could not be made." in page
+    assert 'value="hidden"' not in to_the_question(tablet)
