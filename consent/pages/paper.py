@@ -116,7 +116,10 @@ def paper_form(request_id: str) -> Any:
                     entered_by=staff(),
                     recorded_by=staff_recorder(consent_request.team_id),
                 )
-            except (UnsupportedMediaType, PayloadTooLarge, InvalidInput) as exc:
+            except (UnsupportedMediaType, PayloadTooLarge, InvalidInput, Conflict) as exc:
+                if isinstance(exc, Conflict) and not set(exc.errors) & DECISION_FIELDS:
+                    raise
+                # A video's face-hidden version not ready is said on the form (a Conflict).
                 db.session.rollback()
                 errors.update(_scan_or_decision_error(exc))
                 status = status_of(exc)

@@ -165,10 +165,11 @@ def face_masked_copy(
     mask = masked_preview(session, rt, item)
     if mask is None or mask.data is None or mask.sha256 is None:
         state = "is still being prepared" if mask is None else "could not be made"
-        raise Conflict(
+        message = (
             f"The face-hidden version of media item {item.id} {state}: the answer "
             "“only with my face hidden” cannot be recorded for it."
         )
+        raise Conflict(message, errors={"choices": [message]})
     rendition = _existing(session, item.id, FACE_MASKED)
     if rendition is None:
         rendition = _record(

@@ -31,8 +31,9 @@ from consent.web.context import runtime
 from consent.workflows import masked_video as background
 from consent.workflows.face_mask import masked_video
 from consent.workflows.masked_video import prepare_masked_video, wait_for_masked_videos
-from tests.factories import Flow, comprehension_answers, csrf, evidence
+from tests.factories import Flow, comprehension_answers, csrf, evidence, scan_pdf
 from tests.interop.test_api_schemas import RECEIPT, valid
+from tests.pages.test_face_boxes import _logged_in
 from tests.pages.test_tablet_flow import clinician  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(
@@ -213,9 +214,22 @@ def test_while_the_copy_is_being_made_the_tablet_offers_yes_or_no_and_says_why(
         "/tablet/question/1", data={"csrf_token": csrf(question), "answer": "hidden"}
     )
     assert sent.status_code == 422
-    # Nor can another path record the answer without the copy.
+    # Nor can another path record the answer without the copy: the API, a paper form entered
+    # through the API or on the clinician's page (said on the form; nothing recorded).
     refused = _decide(api, created["id"])
     assert refused.status_code == 409 and "still being prepared" in refused.json["message"]
+    paper = api.paper(created["id"], {PUBLIC: "face_hidden"}, scan_pdf())
+    assert paper.status_code == 409, paper.json
+    doctor = _logged_in(app, clinician["email"])
+    url = f"/clinician/requests/{created['id']}/paper"
+    form = {"csrf_token": csrf(doctor.get(url).get_data(as_text=True)), "role": "patient"}
+    form.update({PUBLIC: "face_hidden", "scan": (io.BytesIO(scan_pdf()), "scan.pdf")})
+    page = doctor.post(url, data=form, content_type="multipart/form-data")
+    shown = page.get_data(as_text=True)
+    assert page.status_code == 409 and "still being prepared" in shown
+    # On the form itself, its answers kept, asking for the scan again.
+    assert "Choose the file of the scanned paper form again." in shown
+    assert api.verify(media["sha256"], PUBLIC)["answer"]["decision"] != "masked_only"
 
 
 def test_a_video_in_which_the_detector_still_finds_a_face_gets_no_copy(
