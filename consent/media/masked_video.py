@@ -90,6 +90,20 @@ def frame_size(program: str, source: Path, workdir: Path) -> tuple[int, int] | N
         return first.size
 
 
+def still(program: str, source: Path, workdir: Path, seconds: float) -> bytes | None:
+    """A PNG of the frame at ``seconds`` as the upload's detector saw it (VIDEO_FRAME_SIZE, the
+    picture at the top left), so that the clinician's boxes mean what the detector's mean."""
+    width, height = VIDEO_FRAME_SIZE
+    target = workdir / "still.png"
+    frame = f"scale={width}:{height}:force_original_aspect_ratio=decrease,pad={width}:{height}"
+    command = [program, *_SAFE, "-ss", f"{max(0.0, seconds):.3f}", "-format_whitelist"]
+    command += [_DEMUXERS, "-i", f"file:{source}", "-vf", frame, "-frames:v", "1"]
+    done = _run([*command, "-y", f"file:{target}"], workdir)
+    if done is None or done.returncode != 0 or not target.exists():
+        return None
+    return target.read_bytes()
+
+
 def output_size(shown: tuple[int, int]) -> tuple[int, int]:
     """At most MASKED_VIDEO_HEIGHT px high, never upscaled, even sides (H.264 4:2:0)."""
     width, height = shown

@@ -17,6 +17,8 @@ import logging
 import os
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from consent.db import AnySession
@@ -26,7 +28,7 @@ from consent.errors import ConsentError, IntegrityFailure
 from consent.media.faces import FaceBox, parse_faces
 from consent.media.fingerprints import VIDEO_TYPES
 from consent.media.masked import StoredMask, boxes_key, masked_id, pack
-from consent.media.masked_video import mask_video
+from consent.media.masked_video import mask_video, still
 from consent.media.models import MediaItem
 from consent.media.screen_video import encoder
 from consent.media.subjects import media_key
@@ -111,19 +113,14 @@ def _make(files: MediaStore, job: _Job) -> None:
             _MAKING[copy_id] = job.boxes_key
 
 
-def make_masked_video(files: MediaStore, job: _Job) -> StoredMask | None:
-    """Decrypt the original into a private folder, check its hash, mask, check, store.
+@contextmanager
+def _original(files: MediaStore, job: _Job) -> Iterator[tuple[Path, Path]]:
+    """The original decrypted into a private folder (removed after), its hash checked.
 
-    None (and a log line) when FFmpeg is not installed. Raises IntegrityFailure when the stored
-    original is not the media item's, StoredFileMissing when it is gone.
-    """
-    program = encoder()
-    if program is None:
-        log.warning("ffmpeg is not installed: videos get no face-masked copy")
-        return None
+    Raises IntegrityFailure when the stored original is not the media item's."""
     workroot = files.root / "encoding"
     workroot.mkdir(mode=0o700, exist_ok=True)
-    with ONE_AT_A_TIME, tempfile.TemporaryDirectory(dir=workroot) as work:
+    with tempfile.TemporaryDirectory(dir=workroot) as work:
         source = Path(work) / "original"
         digest = hashlib.sha256()
         with os.fdopen(os.open(source, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as sink:
@@ -134,7 +131,34 @@ def make_masked_video(files: MediaStore, job: _Job) -> StoredMask | None:
             raise IntegrityFailure(
                 f"The stored bytes of media item {job.media_id} are not its own."
             )
-        made = mask_video(program, source, Path(work), job.boxes)
+        yield source, Path(work)
+
+
+def video_still(session: AnySession, rt: Runtime, item: MediaItem) -> bytes | None:
+    """The frame of a video where its first face box was found (or its first frame), as the
+    detector saw it, PNG; None without FFmpeg or when it cannot be read. For the clinician's
+    check of the boxes. Raises IntegrityFailure as ``_original``."""
+    program = encoder()
+    if program is None:
+        return None
+    boxes = parse_faces(item.faces) or []
+    seconds = next((box.t for box in boxes if box.t is not None), 0.0)
+    with _original(rt.files, job_for(session, rt, item)) as (source, work):
+        return still(program, source, work, seconds)
+
+
+def make_masked_video(files: MediaStore, job: _Job) -> StoredMask | None:
+    """Decrypt the original into a private folder, check its hash, mask, check, store.
+
+    None (and a log line) when FFmpeg is not installed. Raises IntegrityFailure when the stored
+    original is not the media item's, StoredFileMissing when it is gone.
+    """
+    program = encoder()
+    if program is None:
+        log.warning("ffmpeg is not installed: videos get no face-masked copy")
+        return None
+    with ONE_AT_A_TIME, _original(files, job) as (source, work):
+        made = mask_video(program, source, work, job.boxes)
     hidden = [] if made is None else [box.as_json() for box in made.hidden]
     if made is None or made.data is None:
         why = "FFmpeg could not read or encode the video" if made is None else made.refused

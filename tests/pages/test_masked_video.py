@@ -33,7 +33,7 @@ from consent.workflows.face_mask import masked_video
 from consent.workflows.masked_video import prepare_masked_video, wait_for_masked_videos
 from tests.factories import Flow, comprehension_answers, csrf, evidence, scan_pdf
 from tests.interop.test_api_schemas import RECEIPT, valid
-from tests.pages.test_face_boxes import _logged_in
+from tests.pages.test_face_boxes import _faces, _logged_in
 from tests.pages.test_tablet_flow import clinician  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(
@@ -306,3 +306,35 @@ def test_without_ffmpeg_the_tablet_says_the_copy_could_not_be_made(
     page = tablet.get("/tablet/media").get_data(as_text=True)
     assert "A version of this video with your face hidden could not be made." in page
     assert 'value="hidden"' not in to_the_question(tablet)
+
+
+def test_the_clinician_checks_a_videos_boxes_on_a_frame_and_the_copy_follows(
+    app: Flask,
+    clinician: dict[str, Any],  # noqa: F811
+    face_video: bytes,
+) -> None:
+    api, patient, media = _upload(app, clinician["key"], face_video)
+    created = api.open_request(patient, [media["id"]], [{"purpose": PUBLIC}])
+    wait_for_masked_videos()
+    first = _stored(app, media["id"])
+    doctor = _logged_in(app, clinician["email"])
+    page = doctor.get(f"/clinician/requests/{created['id']}").get_data(as_text=True)
+    assert f'id="faces-{media["id"]}"' in page and "Save the boxes of video 1" in page
+    frame = doctor.get(f"/clinician/media/{media['id']}/faces")
+    assert frame.status_code == 200 and frame.mimetype.startswith("image/")
+    with Image.open(io.BytesIO(frame.get_data())) as shown:
+        assert shown.size == (640, 360)  # the detector's frame, where the boxes are measured
+    # The clinician adds a box over the flag (a place the detector did not box).
+    rows = len(_faces(app, media["id"]))
+    form = {"csrf_token": csrf(page)}
+    for number, box in enumerate(_faces(app, media["id"]), start=1):
+        form.update({f"box-{number}-{p}": str(getattr(box, p)) for p in "xywh"})
+    form.update({f"box-{rows + 1}-x": "62", f"box-{rows + 1}-y": "30"})
+    form.update({f"box-{rows + 1}-w": "60", f"box-{rows + 1}-h": "60"})
+    saved = doctor.post(f"/clinician/requests/{created['id']}/media/{media['id']}/faces", data=form)
+    assert saved.status_code == 302
+    wait_for_masked_videos()
+    second = _stored(app, media["id"])
+    assert second.key != first.key and second.sha256 != first.sha256
+    added = {"x": 41, "y": 20, "w": 40, "h": 40, "by": "clinician"}
+    assert any(added.items() <= box.items() for box in second.hidden), second.hidden
