@@ -13,7 +13,7 @@ from flask import Flask
 from tests.browser.test_patient_path import check_page, press
 from tests.factories import Flow, comprehension_answers
 from tests.pages.test_masked_video import face_video  # noqa: F401 (fixture)
-from tests.pages.test_tablet_flow import clinician  # noqa: F401 (fixtures)
+from tests.pages.test_tablet_flow import PASSWORD, clinician  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +30,32 @@ def _to_question(page: Any) -> None:
     page.wait_for_url("**/tablet/question/1")
 
 
-def _open(app: Flask, live_server: str, tablet_page: Any, key: str, video: bytes) -> Any:
+def _clinician_checks(live_server: str, tablet_page: Any, email: str, request_id: str) -> None:
+    """The clinician's page before the tablet opens: the video's frame with its boxes, and the
+    form to change them."""
+    doctor = tablet_page("landscape", locale="fr-FR")
+    doctor.goto(live_server + "/clinician/login")
+    doctor.fill("#email", email)
+    doctor.fill("#password", PASSWORD)
+    press(doctor, "button.primary")
+    doctor.wait_for_url("**/clinician/")
+    doctor.goto(live_server + f"/clinician/requests/{request_id}#faces")
+    preview = doctor.locator("img.faces-preview")
+    preview.scroll_into_view_if_needed()
+    preview.evaluate("i => i.decode ? i.decode() : null")
+    assert preview.evaluate("i => i.complete && i.naturalWidth > 0")
+    assert "Enregistrer les cadres de la vidéo 1" in doctor.locator("main").inner_text()
+    check_page(doctor, "masked-video-fr-00-clinician-faces")
+
+
+def _open(
+    app: Flask,
+    live_server: str,
+    tablet_page: Any,
+    key: str,
+    video: bytes,
+    doctor: str | None = None,
+) -> Any:
     from consent.workflows.masked_video import wait_for_masked_videos
 
     api = Flow(app.test_client(), key)
@@ -43,6 +68,8 @@ def _open(app: Flask, live_server: str, tablet_page: Any, key: str, video: bytes
         [{"purpose": "teaching"}, {"purpose": "public_social_network"}],
         expires_at="2031-01-01T00:00:00Z",
     )
+    if doctor is not None:
+        _clinician_checks(live_server, tablet_page, doctor, created["id"])
     page = tablet_page("portrait", locale="fr-FR")
     page.goto(live_server + created["signing_url"][len("http://consent.test") :])
     press(page, "form.language button[lang=fr]")
@@ -59,7 +86,9 @@ def test_the_masked_video_plays_beside_the_original_and_the_answer_is_offered(
     clinician: dict[str, Any],  # noqa: F811
     face_video: bytes,  # noqa: F811
 ) -> None:
-    page = _open(app, live_server, tablet_page, clinician["key"], face_video)
+    page = _open(
+        app, live_server, tablet_page, clinician["key"], face_video, doctor=clinician["email"]
+    )
     videos = page.locator(".media-list video")
     assert videos.count() == 2
     assert "Vidéo 1 avec le visage caché" in page.locator("main").inner_text()
