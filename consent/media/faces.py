@@ -17,6 +17,7 @@ import io
 import json
 import subprocess
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import IO, Any
@@ -85,17 +86,20 @@ class FaceBox:
         return box
 
 
-_cascade: cv2.CascadeClassifier | None = None
+# One classifier per thread: OpenCV's CascadeClassifier keeps working state in the object, and
+# the face-masked video's check (a background thread, consent.workflows.masked_video) detects
+# while a request thread detects in an upload; sharing one object failed under that load.
+_cascades = threading.local()
 
 
 def _classifier() -> cv2.CascadeClassifier:
-    global _cascade
-    if _cascade is None:
+    cascade: cv2.CascadeClassifier | None = getattr(_cascades, "cascade", None)
+    if cascade is None:
         cascade = cv2.CascadeClassifier(cv2.data.haarcascades + CASCADE_FILE)  # type: ignore[attr-defined]
         if cascade.empty():
             raise RuntimeError(f"OpenCV's {CASCADE_FILE} did not load; reinstall opencv.")
-        _cascade = cascade
-    return _cascade
+        _cascades.cascade = cascade
+    return cascade
 
 
 def detect(gray: np.ndarray[Any, Any]) -> list[tuple[int, int, int, int]]:

@@ -213,3 +213,29 @@ def test_the_mask_reaches_below_the_chin_and_above_the_hairline() -> None:
         ).mean()
         > 5
     )
+
+
+def test_faces_are_detected_in_several_threads_at_once() -> None:
+    """A face-masked video is checked in a background thread while uploads are looked at in
+    request threads: one shared OpenCV classifier fails then (vector range errors)."""
+    import threading
+
+    from consent.media.faces import detect
+
+    gray = np.asarray(Image.fromarray(skimage_data.astronaut()).convert("L"))
+    small = np.asarray(Image.fromarray(gray).resize((320, 320)))
+    failures: list[BaseException] = []
+
+    def look(image: Any) -> None:
+        for _ in range(30):
+            try:
+                detect(image)
+            except Exception as exc:  # any failure is the finding
+                failures.append(exc)
+
+    threads = [threading.Thread(target=look, args=(image,)) for image in (gray, small) * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
