@@ -234,9 +234,10 @@ def publishable_proof(media_id: str) -> Response:
 @blp.alt_response(409, schema=ErrorSchema, description="It no longer comes out the same.")
 @blp.alt_response(410, schema=ErrorSchema, description="The patient was erased.")
 def masked(media_id: str) -> Response:
-    """The photo with its faces hidden, as the patient saw it and as recorded when they granted
-    a use only with their face hidden (the ``masked_sha256`` of a ``masked_only`` answer);
-    verify answers ``allowed`` for it where the original is ``masked_only``."""
+    """The photo or video (MP4) with its faces hidden, as the patient saw it and as recorded
+    when they granted a use only with their face hidden (the ``masked_sha256`` of a
+    ``masked_only`` answer); verify answers ``allowed`` for it where the original is
+    ``masked_only``."""
     data, media_type, rendition = recorded_masked_copy(
         db.session, runtime(), media_id=media_id, scope=current_caller().scope
     )

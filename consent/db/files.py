@@ -27,8 +27,9 @@ from consent.errors import NotFound, StoredFileMissing
 log = logging.getLogger(__name__)
 
 # Media items (md_), scans of signed paper forms (ps_), evidence of decisions collected
-# elsewhere (ev_), screen-sized copies of photos for the tablet (sr_, consent.media.screen).
-_SAFE_ID = re.compile(r"^(md|ps|ev|sr)_[0-9a-f]{32}$")
+# elsewhere (ev_), screen-sized copies of photos for the tablet (sr_, consent.media.screen),
+# face-masked copies (fm_, consent.media.masked).
+_SAFE_ID = re.compile(r"^(md|ps|ev|sr|fm)_[0-9a-f]{32}$")
 
 
 class MediaStore:

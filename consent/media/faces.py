@@ -17,6 +17,7 @@ import io
 import json
 import subprocess
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import IO, Any
@@ -41,10 +42,29 @@ VIDEO_FRAME_EVERY = 2.0
 VIDEO_FRAMES = 15
 VIDEO_FRAME_SIZE = (640, 360)
 VIDEO_SECONDS = 30
-# The masked copy: each box grown by MASK_MARGIN of its size on every side (hair, ears, jaw),
-# reduced to MASK_BLOCKS blocks across, then blurred: no feature survives.
-MASK_MARGIN = 0.25
+# The masked copy: each box grown by a share of its size on each side, then reduced to
+# MASK_BLOCKS blocks across and blurred: no feature survives. The frontal-face cascade's box runs
+# from the eyebrows to the mouth or the top of the chin, so the mask grows most downwards (chin,
+# jaw line, a beard, a face tilted down), then upwards (forehead, hairline) and sideways (ears,
+# cheeks of a face turned a little); measured on the astronaut, camera and LFW faces by looking
+# at the copies (tests/media/test_faces.py renders them). MASK_SHAPES keeps earlier shapes so a
+# copy recorded before a change can still be made again and checked against its receipt.
 MASK_BLOCKS = 6
+
+
+@dataclass(frozen=True)
+class MaskShape:
+    """How far a mask reaches beyond its box, as shares of the box's width and height."""
+
+    name: str
+    top: float
+    side: float
+    bottom: float
+
+
+MASK_SHAPE = MaskShape("v2", top=0.4, side=0.3, bottom=0.6)
+# v1 (the first release of issue 19): 0.25 of the box on every side; the chin was at its edge.
+MASK_SHAPES = (MASK_SHAPE, MaskShape("v1", top=0.25, side=0.25, bottom=0.25))
 _MASK_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 
 
@@ -66,17 +86,20 @@ class FaceBox:
         return box
 
 
-_cascade: cv2.CascadeClassifier | None = None
+# One classifier per thread: OpenCV's CascadeClassifier keeps working state in the object, and
+# the face-masked video's check (a background thread, consent.workflows.masked_video) detects
+# while a request thread detects in an upload; sharing one object failed under that load.
+_cascades = threading.local()
 
 
 def _classifier() -> cv2.CascadeClassifier:
-    global _cascade
-    if _cascade is None:
+    cascade: cv2.CascadeClassifier | None = getattr(_cascades, "cascade", None)
+    if cascade is None:
         cascade = cv2.CascadeClassifier(cv2.data.haarcascades + CASCADE_FILE)  # type: ignore[attr-defined]
         if cascade.empty():
             raise RuntimeError(f"OpenCV's {CASCADE_FILE} did not load; reinstall opencv.")
-        _cascade = cascade
-    return _cascade
+        _cascades.cascade = cascade
+    return cascade
 
 
 def detect(gray: np.ndarray[Any, Any]) -> list[tuple[int, int, int, int]]:
@@ -205,7 +228,12 @@ MASK_ROUNDS = 3
 
 
 def masked_copy(
-    data: bytes, media_type: str, boxes: list[FaceBox], *, max_pixels: int
+    data: bytes,
+    media_type: str,
+    boxes: list[FaceBox],
+    *,
+    max_pixels: int,
+    shape: MaskShape = MASK_SHAPE,
 ) -> tuple[bytes, list[FaceBox]]:
     """The photo with every box pixelated and blurred beyond recognition, upright, re-encoded
     without any metadata, and the boxes hidden: the clinician's, and whatever the detector still
@@ -216,22 +244,24 @@ def masked_copy(
     """
     hidden = list(boxes)
     for _ in range(MASK_ROUNDS):
-        copy = _masked(data, media_type, hidden, max_pixels=max_pixels)
+        copy = _masked(data, media_type, hidden, max_pixels=max_pixels, shape=shape)
         seen = faces_in_photo(io.BytesIO(copy), max_pixels=max_pixels)
         if not seen:
             break
         hidden += [FaceBox(b.x, b.y, b.w, b.h, "check") for b in seen]
     else:
-        copy = _masked(data, media_type, hidden, max_pixels=max_pixels)
+        copy = _masked(data, media_type, hidden, max_pixels=max_pixels, shape=shape)
     return copy, hidden
 
 
-def _masked(data: bytes, media_type: str, boxes: list[FaceBox], *, max_pixels: int) -> bytes:
+def _masked(
+    data: bytes, media_type: str, boxes: list[FaceBox], *, max_pixels: int, shape: MaskShape
+) -> bytes:
     with decode_slot().held():
         image = upright(io.BytesIO(data), max_pixels=max_pixels, reduce=False)
         image = image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB")
         for box in boxes:
-            _hide(image, box)
+            _hide(image, mask_region(box, image.size, shape))
         out = io.BytesIO()
         kind = _MASK_FORMATS[media_type]
         if kind == "JPEG":
@@ -243,11 +273,19 @@ def _masked(data: bytes, media_type: str, boxes: list[FaceBox], *, max_pixels: i
     return out.getvalue()
 
 
-def _hide(image: Image.Image, box: FaceBox) -> None:
-    margin_x, margin_y = round(box.w * MASK_MARGIN), round(box.h * MASK_MARGIN)
-    left, top = max(0, box.x - margin_x), max(0, box.y - margin_y)
-    right = min(image.size[0], box.x + box.w + margin_x)
-    bottom = min(image.size[1], box.y + box.h + margin_y)
+def mask_region(
+    box: FaceBox, size: tuple[int, int], shape: MaskShape = MASK_SHAPE
+) -> tuple[int, int, int, int]:
+    """The rectangle (left, top, right, bottom) a box's mask covers in a picture of ``size``."""
+    left = max(0, box.x - round(box.w * shape.side))
+    top = max(0, box.y - round(box.h * shape.top))
+    right = min(size[0], box.x + box.w + round(box.w * shape.side))
+    bottom = min(size[1], box.y + box.h + round(box.h * shape.bottom))
+    return left, top, right, bottom
+
+
+def _hide(image: Image.Image, region_box: tuple[int, int, int, int]) -> None:
+    left, top, right, bottom = region_box
     if right <= left or bottom <= top:
         return
     region = image.crop((left, top, right, bottom))

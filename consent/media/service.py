@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import IO
 
+from sqlalchemy import select
+
 from consent.accounts.scope import Scope
 from consent.crypto.vault import Vault, seal
 from consent.db import AnySession
@@ -14,7 +16,7 @@ from consent.errors import Conflict, InvalidInput, NotFound
 from consent.media.duplicates import Duplicate, find_duplicate
 from consent.media.faces import FaceBox, faces_in_photo, faces_in_video, faces_json
 from consent.media.fingerprints import IMAGE_TYPES, bands, fingerprint
-from consent.media.models import MediaItem, MediaSubject, PerceptualBand
+from consent.media.models import MediaItem, MediaRendition, MediaSubject, PerceptualBand
 from consent.media.subjects import add_subject, first_subject, new_media_key
 from consent.patients.service import data_key, get_patient
 
@@ -166,8 +168,20 @@ MAX_BOX_SIDE = 100_000
 def set_faces(session: AnySession, item: MediaItem, boxes: list[FaceBox]) -> None:
     """Keep the face boxes the clinician checked (added, moved, removed) for a media item.
 
-    Raises InvalidInput for too many boxes or a box that is not a rectangle of pixels.
+    Raises InvalidInput for too many boxes or a box that is not a rectangle of pixels; Conflict
+    once a face-masked copy made from the boxes was recorded for a patient's decision (the copy
+    a receipt binds is read back, never made again from other boxes).
     """
+    recorded = session.scalar(
+        select(MediaRendition.id).where(
+            MediaRendition.media_id == item.id, MediaRendition.kind == "face-masked"
+        )
+    )
+    if recorded is not None:
+        raise Conflict(
+            "A patient's decision already recorded the copy of this item with the faces hidden: "
+            "its face boxes can no longer change."
+        )
     if len(boxes) > MAX_FACE_BOXES:
         raise InvalidInput(f"At most {MAX_FACE_BOXES} face boxes a photo.")
     for box in boxes:

@@ -26,6 +26,7 @@ from consent.crypto.vault import Vault, open_sealed, seal
 from consent.db import AnySession
 from consent.db.files import MediaStore
 from consent.errors import Conflict, Gone, NotFound
+from consent.media.masked import masked_id
 from consent.media.models import MediaItem, MediaSubject
 from consent.media.screen import screen_id
 from consent.patients.models import Patient
@@ -139,5 +140,11 @@ def _rekey(
     files.replace_for(session, media_id=item.id, data_key=key, source=io.BytesIO(plain))
     # The screen copy was under the old key: made again on first view.
     files.delete(screen_id(item.id))
+    # The face-masked copy may be the one a receipt binds (a video's cannot be made again at
+    # will): moved under the new key with the original.
+    copy_id = masked_id(item.id)
+    if files.holds(copy_id):
+        copy = b"".join(files.read(media_id=copy_id, data_key=old_key))
+        files.replace_for(session, media_id=copy_id, data_key=key, source=io.BytesIO(copy))
     legacy.key_sealed = seal(old_key, key)
     return key

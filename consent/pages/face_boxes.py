@@ -1,7 +1,8 @@
-"""The faces of a request's photos, for the clinician (issue 19): each photo with the boxes
-found at upload drawn on it, and a form to add, move or remove boxes (their pixel coordinates,
-keyboard-usable) until the patient opens the request. The masked copy hides what these boxes
-say. Routes of the clinician blueprint (consent.pages.clinician)."""
+"""The faces of a request's photos and videos, for the clinician (issue 19): each photo (a
+video's frame where a face was found) with the boxes found at upload drawn on it, and a form to
+add, move or remove boxes (their pixel coordinates, keyboard-usable) until the patient opens the
+request. The masked copy hides what these boxes say. Routes of the clinician blueprint
+(consent.pages.clinician)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from consent.consents.models import ConsentRequest, SigningLink
 from consent.consents.requests import get_request, request_media
 from consent.db import db
-from consent.errors import ConsentError, InvalidInput, NotFound
+from consent.errors import Conflict, ConsentError, InvalidInput, NotFound
 from consent.media.faces import FaceBox, parse_faces, upright
 from consent.media.fingerprints import IMAGE_TYPES
 from consent.media.models import MediaItem, MediaRendition
@@ -29,6 +30,7 @@ from consent.web.context import runtime
 from consent.web.media import photo_response
 from consent.web.staff import staff_required, staff_scope
 from consent.workflows.face_mask import FACE_MASKED, recorded_masked_copy
+from consent.workflows.masked_video import prepare_masked_video, video_still
 
 # EXIF's Orientation tag: values 5-8 turn the photo a quarter, swapping width and height.
 ORIENTATION = 0x0112
@@ -51,17 +53,27 @@ def boxes_editable(consent_request: ConsentRequest) -> bool:
 @blp.get("/media/<media_id>/faces")
 @staff_required
 def faces_image(media_id: str) -> ResponseReturnValue:
-    """The photo, screen-sized, with each face box drawn and numbered as in the form."""
+    """The photo (or a video's frame), screen-sized, with each face box drawn and numbered as
+    in the form."""
     try:
         item: MediaItem = get_media(db.session, media_id, scope=staff_scope())
     except ConsentError:
         abort(404)
-    if item.media_type not in IMAGE_TYPES or item.bytes_erased_at is not None:
+    if item.bytes_erased_at is not None:
         abort(404)
     rt = runtime()
-    key = media_key(db.session, rt.vault, item)
-    original = b"".join(rt.files.read(media_id=item.id, data_key=key))
-    image = upright(io.BytesIO(original), max_pixels=rt.settings.max_image_pixels, reduce=False)
+    if item.media_type in IMAGE_TYPES:
+        key = media_key(db.session, rt.vault, item)
+        original = b"".join(rt.files.read(media_id=item.id, data_key=key))
+        max_pixels = rt.settings.max_image_pixels
+        image = upright(io.BytesIO(original), max_pixels=max_pixels, reduce=False)
+    else:
+        # A video: the frame where a face was found, in the detector's frame, where its boxes
+        # (and the clinician's) are measured; each box is hidden for the whole video.
+        frame = video_still(db.session, rt, item)
+        if frame is None:
+            abort(404)
+        image = Image.open(io.BytesIO(frame))
     image = image.convert("RGB")
     draw = ImageDraw.Draw(image)
     width = max(3, image.size[0] // 300)
@@ -175,7 +187,7 @@ def save_faces(request_id: str, media_id: str) -> ResponseReturnValue:
     except ConsentError:
         abort(404)
     item = next((m for m in request_media(db.session, request_id) if m.id == media_id), None)
-    if item is None or item.media_type not in IMAGE_TYPES:
+    if item is None:
         abort(404)
     target = url_for("clinician.request_page", request_id=request_id) + f"#faces-{media_id}"
     if not boxes_editable(consent_request):
@@ -183,9 +195,13 @@ def save_faces(request_id: str, media_id: str) -> ResponseReturnValue:
         return redirect(target)
     try:
         boxes = _boxes_from_form(request.form)
-        _inside_the_photo(item, boxes)
+        if item.media_type in IMAGE_TYPES:
+            _inside_the_photo(item, boxes)
         set_faces(db.session, item, boxes)
-    except InvalidInput as exc:
+        # A video's face-masked copy is made again for the new boxes once they are saved (a
+        # photo's on its next view: the stored copy names the boxes it was made from).
+        prepare_masked_video(db.session, runtime(), item)
+    except (InvalidInput, Conflict) as exc:
         db.session.rollback()
         flash(str(exc))
         return redirect(target)

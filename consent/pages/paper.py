@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from consent.consents import paper
 from consent.consents.decisions import Signer, consent_for_request, withdrawal_code
 from consent.consents.models import ConsentRequest
-from consent.consents.requests import get_request, request_form, requested_uses
+from consent.consents.requests import get_request, request_form, request_media, requested_uses
 from consent.consents.uses import FACE_HIDDEN, RELATIONSHIPS
 from consent.db import db
 from consent.documents.qr import qr_svg
@@ -37,6 +37,7 @@ from consent.web.errors import status_of
 from consent.web.guards import plain_file_name
 from consent.web.staff import staff, staff_recorder, staff_required, staff_scope
 from consent.workflows.decide import record_on_paper
+from consent.workflows.face_mask import faces_to_hide
 
 blp = Blueprint("paper", __name__, url_prefix="/clinician/requests")
 ANSWERS = ("granted", "face_hidden", "refused")
@@ -116,7 +117,10 @@ def paper_form(request_id: str) -> Any:
                     entered_by=staff(),
                     recorded_by=staff_recorder(consent_request.team_id),
                 )
-            except (UnsupportedMediaType, PayloadTooLarge, InvalidInput) as exc:
+            except (UnsupportedMediaType, PayloadTooLarge, InvalidInput, Conflict) as exc:
+                if isinstance(exc, Conflict) and not set(exc.errors) & DECISION_FIELDS:
+                    raise
+                # A video's face-hidden version not ready is said on the form (a Conflict).
                 db.session.rollback()
                 errors.update(_scan_or_decision_error(exc))
                 status = status_of(exc)
@@ -133,6 +137,7 @@ def paper_form(request_id: str) -> Any:
             db.session, runtime().vault, consent_request.patient_id, scope=staff_scope()
         ),
         uses=uses,
+        face_hidden=faces_to_hide(request_media(db.session, consent_request.id)),
         values=values,
         errors=errors,
         anchors=_anchors(errors, uses, representative_only),

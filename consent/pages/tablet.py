@@ -34,6 +34,7 @@ from consent.web.context import runtime
 from consent.web.extensions import limiter
 from consent.web.media import media_response, photo_response
 from consent.web.ratelimits import limit_value, refused
+from consent.workflows.face_mask import faces_to_hide, masked_states
 from consent.workflows.screen_rendition import screen_rendition
 from consent.workflows.screen_video import stored_video_copy
 
@@ -89,6 +90,7 @@ def _context(link: SigningLink) -> dict[str, Any]:
         ],
     }
     steps = step_numbers(len(reading_pages(sections)), len(uses), bool(texts))
+    masked = masked_states(db.session, runtime(), media)
     # The pages after the submission (wait, done) number their steps from this.
     session["steps_total"] = steps["total"]
     return {
@@ -109,7 +111,11 @@ def _context(link: SigningLink) -> dict[str, Any]:
         "faces": {item.id for item in media if parse_faces(item.faces)},
         # The photos that show other patients too: each decides for themselves.
         "shared": {item.id for item in media if len(subject_ids(db.session, item.id)) > 1},
-        "photos": any(item.media_type in IMAGE_TYPES for item in media),
+        # "Yes, only with my face hidden" is offered once every item's face-masked copy can be
+        # shown: a photo's is made on view, a video's in the background (video id -> state).
+        "masked": masked,
+        # Only when a face is boxed: a copy hiding nothing would be a promise not kept.
+        "face_hidden": faces_to_hide(media) and all(state == "ready" for state in masked.values()),
         "texts": texts,
         "sections": sections,
         "pages": reading_pages(sections),

@@ -44,8 +44,9 @@ def question(number: int, link: SigningLink, ctx: dict[str, Any]) -> Any:
     missing = False
     if request.method == "POST":
         answer = request.form.get("answer", "")
-        # "hidden": yes, only with my face hidden (issue 19), offered when there are photos.
-        if answer in ("yes", "no") or (answer == "hidden" and ctx["photos"]):
+        # "hidden": yes, only with my face hidden (issue 19), offered once every photo's and
+        # video's face-masked copy can be shown (consent.pages.tablet).
+        if answer in ("yes", "no") or (answer == "hidden" and ctx["face_hidden"]):
             answers[use["purpose"]] = answer
             session["answers"], session["answers_link"] = answers, link.id
             # A change made from the summary goes back to the summary.

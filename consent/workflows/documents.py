@@ -33,7 +33,7 @@ from consent.records.envelope import receipt_envelope
 from consent.records.proofs import bundle_as_appended
 from consent.runtime import Runtime
 from consent.verify.public import published_keys
-from consent.workflows.face_mask import recorded_masked_copy
+from consent.workflows.face_mask import faces_to_hide, recorded_masked_copy
 from consent.workflows.sealing import seal_words
 
 RECEIPT_FILE = "receipt.json"
@@ -184,6 +184,8 @@ def form_job(session: AnySession, rt: Runtime, request_id: str, *, scope: Scope)
         # single-use and lives minutes, a sheet lives days.
         "qr_url": rt.links.paper_upload(request.id),
         "texts": _texts(session, rt, request),
+        # The third box, "yes, only with my face hidden", only when a face is boxed.
+        "face_hidden": faces_to_hide(request_media(session, request_id)),
     }
     return PdfJob(
         template="pdf/form.html",

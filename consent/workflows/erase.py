@@ -43,6 +43,7 @@ from consent.db.files import MediaStore
 from consent.db.transactions import after_commit
 from consent.db.types import new_id
 from consent.errors import Gone, NotFound
+from consent.media.masked import masked_id
 from consent.media.models import MediaItem, MediaSubject
 from consent.media.screen import screen_id
 from consent.patients.models import Patient, PatientErasure, PatientKey
@@ -119,7 +120,9 @@ def erase_patient(
     # Their content is unreadable already (the key is gone); a crash between the commit and
     # the deletion leaves only ciphertext nobody can open.
     shredded = [item.id for item in media if item.id not in shown_to_others]
-    screen_copies = [screen_id(media_id) for media_id in shredded]  # made on first view, if any
+    # Made on first view or in the background, if any: the screen and face-masked copies.
+    screen_copies = [screen_id(media_id) for media_id in shredded]
+    screen_copies += [masked_id(media_id) for media_id in shredded]
     for media_id in shredded + screen_copies + list(scans):
         files.delete_after_commit(session, media_id)
     engine = session.get_bind()

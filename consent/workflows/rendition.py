@@ -24,7 +24,7 @@ from consent.records.receipts import Recorder, made_by, rendition_receipt
 from consent.runtime import Runtime
 
 METADATA_STRIPPED = "metadata-stripped"
-EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "video/mp4": "mp4"}
 
 
 @dataclass(frozen=True)
@@ -115,8 +115,17 @@ def _record(
     recorded_by: Recorder,
     kind: str = METADATA_STRIPPED,
     faces: list[list[int]] | None = None,
+    *,
+    media_type: str | None = None,
 ) -> MediaRendition:
-    phash = perceptual_hash(io.BytesIO(data), max_pixels=rt.settings.max_image_pixels)
+    """Sign, log and add a rendition: ``media_type`` is the copy's (the original's unless
+    said); a video copy has no perceptual hash."""
+    media_type = media_type or item.media_type
+    phash = (
+        perceptual_hash(io.BytesIO(data), max_pixels=rt.settings.max_image_pixels)
+        if media_type in IMAGE_TYPES
+        else None
+    )
     rendition_id = new_id("rd")
     issued_at = clock.now()
     logged = sign_and_log(
@@ -131,7 +140,7 @@ def _record(
             kind=kind,
             media_sha256=item.sha256,
             sha256=sha256,
-            media_type=item.media_type,
+            media_type=media_type,
             size=len(data),
             phash=phash,
             recorded_by=recorded_by,

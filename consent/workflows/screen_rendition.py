@@ -16,6 +16,7 @@ from consent.media.models import MediaItem
 from consent.media.screen import screen_copy, screen_id, screen_media_type
 from consent.media.subjects import media_key
 from consent.runtime import Runtime
+from consent.workflows.masked_video import prepare_masked_video
 from consent.workflows.screen_video import prepare_screen_video
 
 log = logging.getLogger(__name__)
@@ -65,10 +66,11 @@ def screen_rendition(
 def prepare_screen_rendition(session: AnySession, rt: Runtime, item: MediaItem) -> None:
     """Make a just-uploaded photo's screen copy now, so that the tablet's first view does not
     wait for it; when no decode slot frees up, leave it to that first view (never fail the
-    upload for it). A video's copy is started in the background once the upload commits
-    (consent.workflows.screen_video)."""
+    upload for it). A video's copies, for the screen and with the faces hidden, are started in
+    the background once the upload commits (consent.workflows.screen_video, masked_video)."""
     if item.media_type not in IMAGE_TYPES:
         prepare_screen_video(session, rt, item)
+        prepare_masked_video(session, rt, item)
         return
     try:
         screen_rendition(session, rt, item, uploaded=True)

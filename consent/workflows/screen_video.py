@@ -32,7 +32,8 @@ from consent.runtime import Runtime
 log = logging.getLogger(__name__)
 
 # One encoding at a time per process: the machine's cores serve the pages first.
-_ONE_AT_A_TIME = threading.BoundedSemaphore(1)
+# Shared with the face-masked copies (consent.workflows.masked_video).
+ONE_AT_A_TIME = threading.BoundedSemaphore(1)
 _LOCK = threading.Lock()
 _RUNNING: dict[str, threading.Thread] = {}
 # Copies that could not be made in this process: not tried again on every view.
@@ -126,7 +127,7 @@ def make_video_copy(files: MediaStore, *, media_id: str, sha256: str, key: bytes
         return False
     workroot = files.root / "encoding"
     workroot.mkdir(mode=0o700, exist_ok=True)
-    with _ONE_AT_A_TIME, tempfile.TemporaryDirectory(dir=workroot) as work:
+    with ONE_AT_A_TIME, tempfile.TemporaryDirectory(dir=workroot) as work:
         source = Path(work) / "original"
         digest = hashlib.sha256()
         with os.fdopen(os.open(source, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as sink:

@@ -43,7 +43,7 @@ def test_listen_reads_the_page_aloud_in_its_language(
     page.goto(live_server + opened["path"])
     page.goto(live_server + "/tablet/read/1")
     button = page.locator("button.listen")
-    assert button.is_visible()
+    button.wait_for(state="visible")
     box = button.bounding_box()
     assert box and box["height"] >= 48
     assert_no_axe_violations(page, context="reading page with Listen")
@@ -85,7 +85,8 @@ def test_listen_is_hidden_without_a_voice_for_the_language(
     assert french.locator("button.listen").is_hidden()  # the page is still in English
     french.click("form.language button[lang=fr]")
     french.locator("form.language button[lang=en]").wait_for()
-    assert french.locator("button.listen").is_visible()
+    # listen.js shows the button once it has looked at the voices: wait for it.
+    french.locator("button.listen").wait_for(state="visible")
     french.locator("button.listen").click()
     assert french.evaluate("window.__spoken")[0]["lang"] == "fr-FR"
 
@@ -108,7 +109,7 @@ def test_listen_reads_arabic_with_an_arabic_voice(
     page.goto(live_server + "/tablet/read/1")
     assert page.locator("html[lang=ar][dir=rtl]").count() == 1
     button = page.locator("button.listen")
-    assert button.is_visible()
+    button.wait_for(state="visible")
     label = button.inner_text()
     assert label.strip() and not any("a" <= ch.lower() <= "z" for ch in label), label
     assert_no_axe_violations(page, context="Arabic reading page with Listen")

@@ -18,7 +18,16 @@ from skimage import data as skimage_data
 from consent.db import db
 from consent.media.faces import faces_in_photo, masked_copy, parse_faces
 from consent.media.models import MediaItem, MediaRendition
-from tests.factories import Flow, api_key, evidence, jpeg, photo, reencode
+from tests.factories import (
+    Flow,
+    api_key,
+    comprehension_answers,
+    csrf,
+    evidence,
+    jpeg,
+    photo,
+    reencode,
+)
 
 PUBLIC = "public_social_network"
 
@@ -152,6 +161,38 @@ def test_a_face_hidden_answer_needs_a_yes(flow: Flow) -> None:
     assert response.status_code == 422
 
 
+def test_nothing_boxed_nothing_to_hide(flow: Flow, app: Any) -> None:
+    """A photo with no face boxed (none found, none drawn): "yes, only with my face hidden"
+    would make a copy that hides nothing, so a face the detector missed could be published
+    under that promise. The tablet does not offer it, and a decision asking for it is refused
+    with a clear error; nothing is recorded."""
+    patient = flow.patient()
+    media = flow.media(patient, photo(4))
+    assert media["faces"] == []
+    opened = flow.open_request(patient, [media["id"]], [{"purpose": PUBLIC, "channels": []}])
+    tablet = app.test_client()
+    tablet.get(opened["signing_url"][len("http://consent.test") :])
+    tablet.get("/tablet/start")
+    check = tablet.get("/tablet/check").get_data(as_text=True)
+    tablet.post("/tablet/check", data={"csrf_token": csrf(check), **comprehension_answers()})
+    question = tablet.get("/tablet/question/1").get_data(as_text=True)
+    assert 'value="yes"' in question and 'value="hidden"' not in question
+
+    body = {
+        "signer": {"role": "patient"},
+        "choices": [{"purpose": PUBLIC, "granted": True, "face": "hidden"}],
+        "method": "external",
+        "evidence": evidence(),
+    }
+    refused = flow.client.post(
+        f"/api/v1/requests/{opened['id']}/decision", json=body, headers=flow.headers
+    )
+    assert refused.status_code == 422, refused.json
+    assert "No face is boxed" in refused.json["message"]
+    answer = flow.verify(media["sha256"], PUBLIC)["answer"]
+    assert answer["decision"] == "not_covered" and answer["consent_id"] is None
+
+
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_paper_form_and_receipt_tell_the_patient_about_their_face(
     flow: Flow, language: str
@@ -202,3 +243,59 @@ def test_paper_form_and_receipt_tell_the_patient_about_their_face(
     # One of the pictures (beside the photo, the signature and QR codes) is the masked copy:
     # nearer to it than to the original.
     assert any(seen - masked < seen - original for seen in shown)
+
+
+def test_the_mask_reaches_below_the_chin_and_above_the_hairline() -> None:
+    """The cascade's box ends at the mouth or the top of the chin: the mask grows further down
+    (chin, jaw) than up, and sideways (ears); looked at on astronaut, camera and LFW faces."""
+    original = astronaut()
+    boxes = faces_in_photo(io.BytesIO(original), max_pixels=50_000_000)
+    face = next(b for b in boxes if _covers([b], FACE_CENTRE))
+    hidden, _boxes = masked_copy(original, "image/jpeg", [face], max_pixels=50_000_000)
+    with Image.open(io.BytesIO(hidden)) as image:
+        after = np.asarray(image.convert("L"), float)
+    with Image.open(io.BytesIO(original)) as image:
+        before = np.asarray(image.convert("L"), float)
+    centre_x = face.x + face.w // 2
+    below_chin = face.y + face.h + int(face.h * 0.55)
+    assert (
+        np.abs(
+            after[below_chin - 4 : below_chin, centre_x - 40 : centre_x + 40]
+            - before[below_chin - 4 : below_chin, centre_x - 40 : centre_x + 40]
+        ).mean()
+        > 5
+    )
+    above = face.y - int(face.h * 0.35)
+    assert (
+        np.abs(
+            after[above : above + 4, centre_x - 40 : centre_x + 40]
+            - before[above : above + 4, centre_x - 40 : centre_x + 40]
+        ).mean()
+        > 5
+    )
+
+
+def test_faces_are_detected_in_several_threads_at_once() -> None:
+    """A face-masked video is checked in a background thread while uploads are looked at in
+    request threads: one shared OpenCV classifier fails then (vector range errors)."""
+    import threading
+
+    from consent.media.faces import detect
+
+    gray = np.asarray(Image.fromarray(skimage_data.astronaut()).convert("L"))
+    small = np.asarray(Image.fromarray(gray).resize((320, 320)))
+    failures: list[BaseException] = []
+
+    def look(image: Any) -> None:
+        for _ in range(30):
+            try:
+                detect(image)
+            except Exception as exc:  # any failure is the finding
+                failures.append(exc)
+
+    threads = [threading.Thread(target=look, args=(image,)) for image in (gray, small) * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []

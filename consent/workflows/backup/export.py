@@ -33,6 +33,7 @@ from consent.db.files import MediaStore
 from consent.errors import Conflict, InvalidInput
 from consent.ledger.checkpoint import sign_checkpoint
 from consent.ledger.models import LogHead
+from consent.media.masked import masked_id
 from consent.runtime import Runtime
 from consent.verify.public import published_keys
 from consent.workflows.backup.tables import TABLES, encode_row, table
@@ -87,8 +88,11 @@ def _dump_table(connection: Connection, name: str, directory: Path, files: dict[
 def _copy_media(
     connection: Connection, store: MediaStore, directory: Path, files: dict[str, Any]
 ) -> int:
+    media = list(connection.scalars(select(table("media_items").c.id)))
     ids = [
-        *connection.scalars(select(table("media_items").c.id)),
+        *media,
+        # Face-masked copies: a receipt may bind one, and a video's takes minutes to make again.
+        *(masked_id(media_id) for media_id in media),
         *connection.scalars(select(table("paper_scans").c.id)),
         *connection.scalars(select(table("external_evidence").c.id)),
     ]
