@@ -173,6 +173,8 @@ def test_nothing_boxed_nothing_to_hide(flow: Flow, app: Any) -> None:
     tablet = app.test_client()
     tablet.get(opened["signing_url"][len("http://consent.test") :])
     tablet.get("/tablet/start")
+    shown = tablet.get("/tablet/media").get_data(as_text=True)
+    assert f"/tablet/media/{media['id']}" in shown and "/masked" not in shown
     check = tablet.get("/tablet/check").get_data(as_text=True)
     tablet.post("/tablet/check", data={"csrf_token": csrf(check), **comprehension_answers()})
     question = tablet.get("/tablet/question/1").get_data(as_text=True)
