@@ -34,6 +34,7 @@ from consent.pages.login import VERSION as SESSION_VERSION
 from consent.patients.models import Patient
 from consent.webhooks.models import WebhookEndpoint
 from tests.factories import Flow, evidence, in_days, issue_key, member, photo, scan_pdf
+from tests.media.test_faces import astronaut
 
 ROLES = ("none", "publisher", "clinician", "admin", "auditor")
 STAFF = ("clinician", "admin")
@@ -257,7 +258,8 @@ def _their_records(app: Flask) -> tuple[Theirs, dict[str, Credentials]]:
     flow = Flow(app.test_client(), str(theirs["admin"].api_key))
     patient = flow.patient()
     second = flow.patient()
-    media = flow.media(patient, photo(71))
+    # A photo with a face, boxed at upload: "face hidden" is offered only then (issue 19).
+    media = flow.media(patient, astronaut())
     decided = flow.request(patient, [media["id"]], [{"purpose": "teaching"}, {"purpose": "survey"}])
     # survey: yes, only with the face hidden (issue 19): the masked copy is recorded too.
     paper = flow.paper(
