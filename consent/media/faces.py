@@ -145,7 +145,7 @@ def upright(stream: IO[bytes], *, max_pixels: int, reduce: bool) -> Image.Image:
                     image.draft("RGB", (DETECT_LONGEST_SIDE, DETECT_LONGEST_SIDE))
                 turned = ImageOps.exif_transpose(image)
                 turned.load()
-                turned.info["full_size"] = _turned_size(full, image)
+                turned.info["full_size"] = turned_size(full, image)
                 return turned
     except UNREADABLE_IMAGE as exc:
         raise InvalidInput("The image is damaged or truncated and cannot be read.") from exc
@@ -153,7 +153,8 @@ def upright(stream: IO[bytes], *, max_pixels: int, reduce: bool) -> Image.Image:
         stream.seek(0)
 
 
-def _turned_size(size: tuple[int, int], image: Image.Image) -> tuple[int, int]:
+def turned_size(size: tuple[int, int], image: Image.Image) -> tuple[int, int]:
+    """``size`` as shown: width and height swapped when the EXIF orientation turns a quarter."""
     orientation = image.getexif().get(0x0112, 1)  # EXIF 2.32 table 4
     return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size
 

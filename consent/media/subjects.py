@@ -17,9 +17,10 @@ first (``_rekey``): the patient key also opens that patient's identity, so it is
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import nacl.utils
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from consent.accounts.scope import Scope
 from consent.crypto.vault import Vault, open_sealed, seal
@@ -40,6 +41,20 @@ def subject_ids(session: AnySession, media_id: str) -> list[str]:
             select(MediaSubject.patient_id)
             .where(MediaSubject.media_id == media_id)
             .order_by(MediaSubject.added_at, MediaSubject.patient_id)
+        )
+    )
+
+
+def shared_items(session: AnySession, media_ids: Sequence[str]) -> set[str]:
+    """Which of these media items show more than one patient, in one query."""
+    if not media_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(MediaSubject.media_id)
+            .where(MediaSubject.media_id.in_(media_ids))
+            .group_by(MediaSubject.media_id)
+            .having(func.count() > 1)
         )
     )
 

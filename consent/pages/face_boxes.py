@@ -19,7 +19,7 @@ from consent.consents.models import ConsentRequest, SigningLink
 from consent.consents.requests import get_request, request_media
 from consent.db import db
 from consent.errors import Conflict, ConsentError, InvalidInput, NotFound
-from consent.media.faces import FaceBox, parse_faces, upright
+from consent.media.faces import FaceBox, parse_faces, turned_size, upright
 from consent.media.fingerprints import IMAGE_TYPES
 from consent.media.models import MediaItem, MediaRendition
 from consent.media.screen import screen_copy
@@ -31,9 +31,6 @@ from consent.web.media import photo_response
 from consent.web.staff import staff_required, staff_scope
 from consent.workflows.face_mask import FACE_MASKED, recorded_masked_copy
 from consent.workflows.masked_video import prepare_masked_video, video_still
-
-# EXIF's Orientation tag: values 5-8 turn the photo a quarter, swapping width and height.
-ORIENTATION = 0x0112
 
 __all__ = ["blp", "boxes_editable", "masked_copies"]
 
@@ -149,9 +146,7 @@ def _photo_size(original: bytes, max_pixels: int) -> tuple[int, int]:
     with Image.open(io.BytesIO(original)) as image:
         if image.size[0] * image.size[1] > max_pixels:
             raise InvalidInput(_("The photo has more pixels than the limit."))
-        width, height = image.size
-        turned = image.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8)
-        return (height, width) if turned else (width, height)
+        return turned_size(image.size, image)
 
 
 def _boxes_from_form(form: Any) -> list[FaceBox]:

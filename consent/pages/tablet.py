@@ -28,7 +28,7 @@ from consent.forms.glossary import use_label
 from consent.forms.shown import shown_sections
 from consent.media.faces import parse_faces
 from consent.media.fingerprints import IMAGE_TYPES
-from consent.media.subjects import subject_ids
+from consent.media.subjects import shared_items
 from consent.pages.tablet_steps import reading_pages, step_numbers
 from consent.web.context import runtime
 from consent.web.extensions import limiter
@@ -110,7 +110,7 @@ def _context(link: SigningLink) -> dict[str, Any]:
         # Issue 19: the photos that show a face, by id (the tablet tells the patient).
         "faces": {item.id for item in media if parse_faces(item.faces)},
         # The photos that show other patients too: each decides for themselves.
-        "shared": {item.id for item in media if len(subject_ids(db.session, item.id)) > 1},
+        "shared": shared_items(db.session, [item.id for item in media]),
         # "Yes, only with my face hidden" is offered once every item's face-masked copy can be
         # shown: a photo's is made on view, a video's in the background (video id -> state).
         "masked": masked,

@@ -27,7 +27,7 @@ from consent.forms.glossary import use_label
 from consent.forms.shown import shown_sections
 from consent.media.faces import parse_faces
 from consent.media.models import MediaItem
-from consent.media.subjects import media_key, subject_ids
+from consent.media.subjects import media_key, shared_items
 from consent.patients.service import data_key, get_patient
 from consent.records.envelope import receipt_envelope
 from consent.records.proofs import bundle_as_appended
@@ -83,10 +83,12 @@ def evidence_attachments(
 
 def media_refs(session: AnySession, rt: Runtime, request_id: str) -> tuple[MediaRef, ...]:
     """The request's media as a document shows them, each with the reader of its bytes."""
-    return tuple(_ref(session, rt, item) for item in request_media(session, request_id))
+    media = request_media(session, request_id)
+    shared = shared_items(session, [item.id for item in media])
+    return tuple(_ref(session, rt, item, item.id in shared) for item in media)
 
 
-def _ref(session: AnySession, rt: Runtime, item: MediaItem) -> MediaRef:
+def _ref(session: AnySession, rt: Runtime, item: MediaItem, shared: bool) -> MediaRef:
     erased = item.bytes_erased_at is not None
 
     def load() -> bytes:
@@ -99,7 +101,7 @@ def _ref(session: AnySession, rt: Runtime, item: MediaItem) -> MediaRef:
         media_type=item.media_type,
         erased=erased,
         face=bool(parse_faces(item.faces)),
-        shared=len(subject_ids(session, item.id)) > 1,
+        shared=shared,
         load=None if erased else load,
     )
 
